@@ -1,0 +1,528 @@
+"""Frozen, typed experiment configuration.
+
+A bioopzo experiment is one :class:`ExperimentConfig`, made of small frozen
+sections (network, neuron, noise, rule, optimizer, data, device, training).
+Every section validates itself in ``__post_init__`` so that a bad value fails
+with a message that names the key, the value, and what would be accepted.
+
+Quantities with physical units are written as strings in TOML files
+(``dt = "1 ms"``, ``max_rate = "1 kHz"``) and parsed into Brian2
+:class:`~brian2.units.fundamentalunits.Quantity` objects; a value with the
+wrong dimension (``"2 mV"`` for a time constant) or without a unit is refused.
+The membrane potential of the discrete-time model is expressed in units of the
+firing threshold's scale (dimensionless, as in OTTT), so threshold, noise scale
+and weights are plain numbers.
+
+A model file may carry per-rule overrides (``[per_rule.bp]``), applied when
+that rule is selected, so one named config gives a sensible run for each rule::
+
+    [rule]
+    name = "opzo"
+    [per_rule.bp]
+    noise = { scale = 0.0 }
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import brian2.units as _units
+from brian2 import Hz, Quantity, ms
+from brian2.units.fundamentalunits import Unit, get_dimensions, get_unit
+
+__all__ = [
+    "ConfigError",
+    "NetworkConfig",
+    "NeuronConfig",
+    "NoiseConfig",
+    "RuleConfig",
+    "OptimizerConfig",
+    "DataConfig",
+    "DeviceConfig",
+    "TrainingConfig",
+    "ExperimentConfig",
+    "load_config",
+    "parse_quantity",
+    "RULE_NAMES",
+    "DEVICE_NAMES",
+]
+
+RULE_NAMES = ("opzo", "bp", "dfa", "zo", "readout")
+DEVICE_NAMES = ("cpp_standalone", "runtime", "genn", "cuda_standalone")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, unknown, of the wrong type or unit."""
+
+
+# --------------------------------------------------------------------------- units
+_UNIT_NAMESPACE = {
+    name: obj for name, obj in vars(_units).items() if isinstance(obj, (Unit, Quantity))
+}
+_QUANTITY_RE = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*\*?\s*(.*?)\s*$")
+_UNIT_EXPR_RE = re.compile(r"^[A-Za-z0-9_ */().^-]+$")
+
+
+def parse_quantity(text: Any, expected: Quantity, key: str) -> Quantity:
+    """Parse ``"1 ms"`` (or a Quantity) into a Quantity with ``expected``'s dimensions."""
+    example = f"'{float(expected / _base_unit(expected)):g} {_base_unit(expected)!s}'"
+    if isinstance(text, Quantity):
+        value = text
+    elif isinstance(text, str):
+        match = _QUANTITY_RE.match(text)
+        unit_text = match.group(2) if match else ""
+        if not match or not unit_text or not _UNIT_EXPR_RE.match(unit_text):
+            raise ConfigError(
+                f"{key} = {text!r} is not a quantity with a unit; write it like {example}"
+            )
+        try:
+            unit = eval(unit_text.replace("^", "**"), {"__builtins__": {}}, _UNIT_NAMESPACE)  # noqa: S307
+        except Exception:
+            raise ConfigError(
+                f"{key} = {text!r}: unknown unit {unit_text!r}; write it like {example}"
+            ) from None
+        value = float(match.group(1)) * unit
+    else:
+        raise ConfigError(
+            f"{key} = {text!r} has no unit; quantities are strings with units, like {example}"
+        )
+    if get_dimensions(value) != get_dimensions(expected):
+        raise ConfigError(
+            f"{key} = {text!r} is in {get_unit(get_dimensions(value))!s}, "
+            f"but a {_dimension_name(expected)} is needed, like {example}"
+        )
+    return value
+
+
+def _base_unit(q: Quantity) -> Unit:
+    dim = get_dimensions(q)
+    if dim == get_dimensions(ms):
+        return ms
+    if dim == get_dimensions(Hz):
+        return Hz
+    return Unit(1, dim=dim)
+
+
+def _dimension_name(q: Quantity) -> str:
+    dim = get_dimensions(q)
+    return {get_dimensions(ms): "time", get_dimensions(Hz): "frequency"}.get(dim, str(dim))
+
+
+def format_quantity(q: Quantity) -> str:
+    """Inverse of :func:`parse_quantity` for time and rate quantities."""
+    unit = _base_unit(q)
+    return f"{float(q / unit):.12g} {unit!s}"
+
+
+# ------------------------------------------------------------------------ helpers
+def _choice(section: str, key: str, value: Any, allowed: tuple) -> None:
+    if value not in allowed:
+        raise ConfigError(
+            f"[{section}] {key} = {value!r} is not one of {', '.join(map(repr, allowed))}"
+        )
+
+
+def _number(section: str, key: str, value: Any, *, low=None, high=None,
+            low_open=False, integer=False) -> None:
+    kind = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind):
+        what = "an integer" if integer else "a number"
+        raise ConfigError(f"[{section}] {key} = {value!r} must be {what}")
+    if low is not None and (value < low or (low_open and value == low)):
+        relation = ">" if low_open else ">="
+        raise ConfigError(f"[{section}] {key} = {value!r} must be {relation} {low}")
+    if high is not None and value > high:
+        raise ConfigError(f"[{section}] {key} = {value!r} must be <= {high}")
+
+
+def _quantity_field(default: Quantity, **kw):
+    return field(default_factory=lambda: default, metadata={"quantity": default, **kw})
+
+
+# ----------------------------------------------------------------------- sections
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Layer sizes, weight initialisation and loss.
+
+    ``hidden`` lists the hidden LIF layer sizes (n_1 .. n_L); input and output
+    sizes come from the data set. Forward weights are drawn uniformly from
+    ``[-g/sqrt(n_in), g/sqrt(n_in)]`` with ``g = weight_init_gain``. The loss is
+    ``ce`` (softmax cross-entropy), ``mse`` (1/2 ||o - y||^2) or ``mix``
+    ((1 - loss_mix) CE + loss_mix MSE, the OTTT loss).
+    """
+
+    hidden: tuple[int, ...] = (256,)
+    weight_init_gain: float = 1.0
+    readout_init_gain: float = 1.0
+    loss: str = "ce"
+    loss_mix: float = 0.05
+
+    def __post_init__(self):
+        object.__setattr__(self, "hidden", tuple(self.hidden))
+        if not self.hidden:
+            raise ConfigError("[network] hidden must list at least one hidden layer size")
+        for n in self.hidden:
+            _number("network", "hidden", n, low=1, integer=True)
+        _number("network", "weight_init_gain", self.weight_init_gain, low=0)
+        _number("network", "readout_init_gain", self.readout_init_gain, low=0)
+        _choice("network", "loss", self.loss, ("ce", "mse", "mix"))
+        _number("network", "loss_mix", self.loss_mix, low=0, high=1)
+
+    @property
+    def loss_gamma(self) -> float:
+        """Weight of the MSE term in the loss."""
+        return {"ce": 0.0, "mse": 1.0, "mix": float(self.loss_mix)}[self.loss]
+
+
+@dataclass(frozen=True)
+class NeuronConfig:
+    """Discrete-time LIF constants (OTTT defaults: lambda = 1 - dt/tau_mem = 0.5).
+
+    ``leak = 1 - dt/tau_mem`` and ``trace_decay = 1 - dt/tau_trace`` are the
+    per-step decay factors; ``threshold`` is theta, ``reset`` is ``soft``
+    (subtract theta) or ``hard`` (to zero), ``surrogate_slope`` is kappa of the
+    sigmoid surrogate psi(u) = kappa sigma(kappa(u - theta))(1 - sigma(...)).
+    """
+
+    dt: Quantity = _quantity_field(1 * ms)
+    tau_mem: Quantity = _quantity_field(2 * ms)
+    tau_trace: Quantity = _quantity_field(2 * ms)
+    threshold: float = 1.0
+    reset: str = "soft"
+    surrogate_slope: float = 4.0
+
+    def __post_init__(self):
+        for name in ("dt", "tau_mem", "tau_trace"):
+            q = parse_quantity(getattr(self, name), ms, f"[neuron] {name}")
+            if q <= 0 * ms:
+                raise ConfigError(f"[neuron] {name} = {format_quantity(q)} must be positive")
+            object.__setattr__(self, name, q)
+        for name in ("tau_mem", "tau_trace"):
+            if getattr(self, name) < self.dt:
+                raise ConfigError(
+                    f"[neuron] {name} = {format_quantity(getattr(self, name))} is shorter than "
+                    f"dt = {format_quantity(self.dt)}; the per-step decay 1 - dt/tau would be negative"
+                )
+        _number("neuron", "threshold", self.threshold, low=0, low_open=True)
+        _choice("neuron", "reset", self.reset, ("soft", "hard"))
+        _number("neuron", "surrogate_slope", self.surrogate_slope, low=0, low_open=True)
+
+    @property
+    def leak(self) -> float:
+        return float(1 - self.dt / self.tau_mem)
+
+    @property
+    def trace_decay(self) -> float:
+        return float(1 - self.dt / self.tau_trace)
+
+
+@dataclass(frozen=True)
+class NoiseConfig:
+    """Per-step noise alpha z_l[t] injected into every hidden layer.
+
+    ``scale`` is alpha (in threshold units), ``site`` is ``membrane`` (added to
+    u) or ``output`` (added to the activity sent on), ``distribution`` is
+    ``gaussian``, ``rademacher`` or ``sphere`` (uniform on the sphere of radius
+    sqrt(n_l), so that E[z z^T] = I for all three). ``antithetic`` pairs z, -z on
+    consecutive steps. ``during_evaluation`` keeps the noise on for test samples.
+    """
+
+    scale: float = 0.0
+    site: str = "membrane"
+    distribution: str = "gaussian"
+    antithetic: bool = False
+    during_evaluation: bool = False
+
+    def __post_init__(self):
+        _number("noise", "scale", self.scale, low=0)
+        _choice("noise", "site", self.site, ("membrane", "output"))
+        _choice("noise", "distribution", self.distribution, ("gaussian", "rademacher", "sphere"))
+        for name in ("antithetic", "during_evaluation"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"[noise] {name} must be true or false")
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    """The learning rule and its own hyperparameters.
+
+    ``name`` is one of opzo, bp, dfa, zo, readout. OPZO: ``feedback_momentum`` is
+    rho in M <- rho M + (1 - rho) z o~^T (divided by alpha when
+    ``divide_by_noise_scale``), ``feedback_init`` is ``zeros`` or ``random``
+    (normal, std ``feedback_init_scale``/sqrt(m); DFA always random).
+    ``use_surrogate`` keeps psi in delta = psi * g (off: delta = g).
+    ZO: ``baseline_decay`` is beta of the running loss baseline b <- beta b + (1 - beta) l.
+    """
+
+    name: str = "opzo"
+    feedback_momentum: float = 0.999
+    feedback_init: str = "zeros"
+    feedback_init_scale: float = 1.0
+    divide_by_noise_scale: bool = False
+    use_surrogate: bool = True
+    baseline_decay: float = 0.99
+
+    def __post_init__(self):
+        if self.name not in RULE_NAMES:
+            raise ConfigError(
+                f"unknown rule {self.name!r}; choose one of {', '.join(RULE_NAMES)}"
+            )
+        _number("rule", "feedback_momentum", self.feedback_momentum, low=0, high=1)
+        _choice("rule", "feedback_init", self.feedback_init, ("zeros", "random"))
+        _number("rule", "feedback_init_scale", self.feedback_init_scale, low=0)
+        _number("rule", "baseline_decay", self.baseline_decay, low=0, high=1)
+        for name in ("divide_by_noise_scale", "use_surrogate"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"[rule] {name} must be true or false")
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """When and how weights change.
+
+    ``schedule``: ``step`` (apply every step, OTTT_O-like), ``sample`` (sum over
+    a sample's steps, apply at its last step, OTTT_A-like) or ``batch`` (sum over
+    the steps of ``batch_size`` consecutive samples, divided by ``batch_size``).
+    ``momentum`` mu: v <- mu v + G, W <- W - eta v (0 = plain SGD).
+    ``readout_learning_rate`` defaults to ``learning_rate``.
+    """
+
+    learning_rate: float = 0.01
+    readout_learning_rate: float | None = None
+    momentum: float = 0.0
+    schedule: str = "step"
+    batch_size: int = 1
+
+    def __post_init__(self):
+        _number("optimizer", "learning_rate", self.learning_rate, low=0)
+        if self.readout_learning_rate is not None:
+            _number("optimizer", "readout_learning_rate", self.readout_learning_rate, low=0)
+        _number("optimizer", "momentum", self.momentum, low=0, high=1)
+        _choice("optimizer", "schedule", self.schedule, ("step", "sample", "batch"))
+        _number("optimizer", "batch_size", self.batch_size, low=1, integer=True)
+
+    @property
+    def readout_rate(self) -> float:
+        return self.learning_rate if self.readout_learning_rate is None else self.readout_learning_rate
+
+    @property
+    def samples_per_update(self) -> int:
+        return self.batch_size if self.schedule == "batch" else 1
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Data set, split and input encoding.
+
+    ``encoding``: ``rate`` (Bernoulli per step, p = max_rate * dt * intensity),
+    ``direct`` (the intensity as an analog input every step) or ``latency``
+    (one spike per input at step round((1 - intensity)(T - 1)), none when the
+    intensity is below ``latency_cutoff``). ``steps_per_sample`` is T.
+    ``limit`` keeps a stratified subset of that many samples before splitting.
+    """
+
+    dataset: str = "digits"
+    encoding: str = "rate"
+    steps_per_sample: int = 16
+    max_rate: Quantity = _quantity_field(1000 * Hz)
+    latency_cutoff: float = 0.1
+    test_fraction: float = 0.2
+    limit: int | None = None
+    data_dir: str | None = None
+
+    def __post_init__(self):
+        _choice("data", "dataset", self.dataset, ("digits", "mnist1d"))
+        _choice("data", "encoding", self.encoding, ("rate", "direct", "latency"))
+        _number("data", "steps_per_sample", self.steps_per_sample, low=1, integer=True)
+        q = parse_quantity(self.max_rate, Hz, "[data] max_rate")
+        if q <= 0 * Hz:
+            raise ConfigError("[data] max_rate must be positive")
+        object.__setattr__(self, "max_rate", q)
+        _number("data", "latency_cutoff", self.latency_cutoff, low=0, high=1)
+        _number("data", "test_fraction", self.test_fraction, low=0, high=1, low_open=True)
+        if self.test_fraction >= 1:
+            raise ConfigError("[data] test_fraction must be below 1")
+        if self.limit is not None:
+            _number("data", "limit", self.limit, low=2, integer=True)
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    """Where Brian2 runs the model: ``cpp_standalone`` (default), ``runtime``
+    (numpy target), ``genn`` or ``cuda_standalone`` (GPU lanes).
+    ``threads`` is the OpenMP thread count of cpp_standalone (1 = no OpenMP)."""
+
+    name: str = "cpp_standalone"
+    threads: int = 1
+
+    def __post_init__(self):
+        if self.name not in DEVICE_NAMES:
+            raise ConfigError(
+                f"unknown device {self.name!r}; choose one of {', '.join(DEVICE_NAMES)}"
+            )
+        _number("device", "threads", self.threads, low=1, integer=True)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Number of epochs and the seed of every random choice in the run."""
+
+    epochs: int = 5
+    seed: int = 1
+
+    def __post_init__(self):
+        _number("training", "epochs", self.epochs, low=1, integer=True)
+        _number("training", "seed", self.seed, low=0, integer=True)
+
+
+_SECTIONS = {
+    "network": NetworkConfig,
+    "neuron": NeuronConfig,
+    "noise": NoiseConfig,
+    "rule": RuleConfig,
+    "optimizer": OptimizerConfig,
+    "data": DataConfig,
+    "device": DeviceConfig,
+    "training": TrainingConfig,
+}
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A whole experiment: one instance per run, saved next to its results."""
+
+    name: str = "experiment"
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    neuron: NeuronConfig = field(default_factory=NeuronConfig)
+    noise: NoiseConfig = field(default_factory=NoiseConfig)
+    rule: RuleConfig = field(default_factory=RuleConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    device: DeviceConfig = field(default_factory=DeviceConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    per_rule: dict = field(default_factory=dict, compare=False, repr=False)
+    source: dict | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self):
+        if self.rule.name in ("opzo", "zo") and self.noise.scale <= 0:
+            raise ConfigError(
+                f"rule {self.rule.name!r} estimates gradients from injected noise, so "
+                f"[noise] scale must be > 0 (got {self.noise.scale!r})"
+            )
+
+    # ---------------------------------------------------------------- dict I/O
+    @classmethod
+    def from_dict(cls, raw: dict, *, source: str = "config") -> "ExperimentConfig":
+        raw = copy.deepcopy(raw)
+        source_raw = copy.deepcopy(raw)
+        unknown = set(raw) - set(_SECTIONS) - {"name", "per_rule"}
+        if unknown:
+            raise ConfigError(
+                f"{source}: unknown section(s) {sorted(unknown)}; known sections are "
+                f"{sorted(_SECTIONS)} plus 'name' and 'per_rule'"
+            )
+        per_rule = raw.pop("per_rule", {}) or {}
+        for rule_name, table in per_rule.items():
+            if rule_name not in RULE_NAMES:
+                raise ConfigError(f"{source}: [per_rule.{rule_name}] names an unknown rule")
+        rule_name = raw.get("rule", {}).get("name", RuleConfig.name)
+        if rule_name in per_rule:
+            raw = _deep_merge(raw, per_rule[rule_name])
+        kwargs: dict[str, Any] = {
+            "name": str(raw.get("name", cls.name)), "per_rule": per_rule, "source": source_raw,
+        }
+        for section, section_cls in _SECTIONS.items():
+            table = raw.get(section, {})
+            if not isinstance(table, dict):
+                raise ConfigError(f"{source}: [{section}] must be a table")
+            known = {f.name for f in fields(section_cls)}
+            bad = set(table) - known
+            if bad:
+                raise ConfigError(
+                    f"{source}: unknown key(s) {sorted(bad)} in [{section}]; "
+                    f"known keys are {sorted(known)}"
+                )
+            try:
+                kwargs[section] = section_cls(**table)
+            except TypeError as exc:  # pragma: no cover - defensive
+                raise ConfigError(f"{source}: [{section}] {exc}") from None
+        return cls(**kwargs)
+
+    def to_dict(self) -> dict:
+        """The resolved config as a plain dict (TOML-ready, per-rule tables applied);
+        quantities become strings with units."""
+        out: dict[str, Any] = {"name": self.name}
+        for section in _SECTIONS:
+            obj = getattr(self, section)
+            table = {}
+            for f in fields(obj):
+                value = getattr(obj, f.name)
+                if isinstance(value, Quantity):
+                    value = format_quantity(value)
+                elif isinstance(value, tuple):
+                    value = list(value)
+                if value is not None:
+                    table[f.name] = value
+            out[section] = table
+        return out
+
+    def with_overrides(self, overrides: dict) -> "ExperimentConfig":
+        """A new config with nested overrides (``{"rule": {"name": "bp"}}``) applied.
+
+        Overrides are merged into the raw tables this config was made from, so
+        selecting another rule applies that rule's ``[per_rule]`` table instead.
+        """
+        raw = self.source if self.source is not None else self.to_dict()
+        return ExperimentConfig.from_dict(_deep_merge(raw, overrides))
+
+    def to_toml(self) -> str:
+        import tomli_w
+
+        return tomli_w.dumps(self.to_dict())
+
+
+def _deep_merge(base: dict, extra: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_config(path: str | Path | None = None, overrides: dict | None = None) -> ExperimentConfig:
+    """Read a TOML model file (or the packaged default) and apply overrides.
+
+    ``overrides`` is a nested dict such as ``{"training": {"epochs": 2}}``; a
+    ``rule.name`` override selects that rule's ``[per_rule]`` table.
+    """
+    if path is None:
+        from importlib.resources import files
+
+        text = files("bioopzo").joinpath("models/digits_fc.toml").read_text()
+        source = "digits_fc.toml (packaged default)"
+    else:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {str(path)!r} does not exist")
+        text = path.read_text()
+        source = str(path)
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source} is not valid TOML: {exc}") from None
+    if overrides:
+        raw = _deep_merge(raw, overrides)
+    return ExperimentConfig.from_dict(raw, source=source)
+
+
+def replace(config, **changes):
+    """``dataclasses.replace`` for config sections (re-validates)."""
+    return dataclasses.replace(config, **changes)

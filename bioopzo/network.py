@@ -1,0 +1,401 @@
+"""Build the Brian2 network of DESIGN.md section 1 from an ExperimentConfig.
+
+Objects and their place in one step (all code blocks in the ``start`` slot,
+``order`` increasing down this list; parameter updates then run as
+clock-driven equations in the ``groups`` slot):
+
+    inputs            x_0[t] from the sample's intensities (encoder), trace a_0
+    [noise draw]      sphere noise only: gaussian draw and its squared norm
+    for l = 1..L:     S_l summed updater (I_syn = W_l x_{l-1}); layer l forward code
+    readout           S_o summed updater; o = I_syn + b; softmax denominator; error e
+    feedback          per rule: g_l summed from its pathway; delta_l = psi_l g_l
+                      (parallel for opzo/dfa/zo, top-down for bp)
+    groups slot       W, b (and M for opzo) updates, see updates.py
+
+A sample is ``steps_per_sample`` steps; data reach the model through
+TimedArrays indexed by sample (intensities, label, training flag, batch-end
+flag), so one run streams a whole epoch, training samples first and then the
+test samples with learning and noise gated off.
+
+Learnable state (weights, biases, feedback matrices, optimizer state) moves in
+and out as a dict of NumPy arrays: weight matrices are (n_post, n_pre) and
+feedback matrices (n_l, m).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses,
+                    TimedArray, linked_var)
+
+from bioopzo.config import ExperimentConfig
+from bioopzo.data.encoders import make_encoder
+from bioopzo.neurons import (hidden_forward_code, hidden_model, hidden_modulation_code,
+                             input_code, input_model, noise_draw_code, readout_error_code,
+                             readout_forward_code, readout_model, shared_namespace)
+from bioopzo.rules import FeedbackContext, make_rule
+from bioopzo.rules.base import all_to_all
+from bioopzo.updates import optimizer_state_names, update_equations
+
+__all__ = ["EpochData", "BrianNetwork", "initial_state", "make_epoch_data", "parameter_names"]
+
+
+@dataclass(frozen=True)
+class EpochData:
+    """Everything one simulation run streams, one row per sample."""
+
+    intensities: np.ndarray   # (N, n_inputs) in [0, 1]
+    labels: np.ndarray        # (N,) int
+    is_training: np.ndarray   # (N,) 0/1: learning (and noise) on
+    ends_batch: np.ndarray    # (N,) 0/1: accumulated updates applied at this sample's end
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.labels)
+
+
+def make_epoch_data(x_train, y_train, x_test, y_test, samples_per_update: int,
+                    order: np.ndarray | None = None) -> EpochData:
+    """Training samples (in ``order``) followed by test samples."""
+    if order is None:
+        order = np.arange(len(y_train))
+    x = np.concatenate([x_train[order], x_test]) if len(y_test) else x_train[order]
+    y = np.concatenate([y_train[order], y_test]) if len(y_test) else y_train[order]
+    n_train = len(order)
+    training = np.zeros(len(y))
+    training[:n_train] = 1
+    ends = np.zeros(len(y))
+    k = np.arange(n_train)
+    ends[:n_train] = ((k + 1) % samples_per_update == 0) | (k == n_train - 1)
+    return EpochData(np.asarray(x, float), np.asarray(y, np.int64), training, ends)
+
+
+def parameter_names(config: ExperimentConfig) -> list[str]:
+    """Forward parameters in layer order: W1, b1, ..., Wout, bout."""
+    names = []
+    for l in range(1, len(config.network.hidden) + 1):
+        names += [f"W{l}", f"b{l}"]
+    return names + ["Wout", "bout"]
+
+
+def initial_state(config: ExperimentConfig, n_inputs: int, n_classes: int,
+                  seed: int | None = None) -> dict[str, np.ndarray]:
+    """Random initial weights (seeded), zero biases and zero optimizer state.
+
+    W_l ~ U(-g/sqrt(n_{l-1}), g/sqrt(n_{l-1})), g = ``network.weight_init_gain``
+    (``readout_init_gain`` for W_o); feedback matrices as the rule defines them.
+    """
+    seed = config.training.seed if seed is None else seed
+    rng = np.random.default_rng([seed, 11])
+    sizes = [n_inputs, *config.network.hidden, n_classes]
+    L = len(config.network.hidden)
+    state: dict[str, np.ndarray] = {}
+    for l in range(1, L + 2):
+        name = f"W{l}" if l <= L else "Wout"
+        bias = f"b{l}" if l <= L else "bout"
+        gain = config.network.weight_init_gain if l <= L else config.network.readout_init_gain
+        bound = gain / np.sqrt(sizes[l - 1])
+        state[name] = rng.uniform(-bound, bound, (sizes[l], sizes[l - 1]))
+        state[bias] = np.zeros(sizes[l])
+    rule = make_rule(config)
+    for name in list(state):
+        for suffix in optimizer_state_names(config.optimizer):
+            state[f"{name}_{suffix}"] = np.zeros_like(state[name])
+    if rule.trains_hidden:
+        for l in range(L):
+            state.update(rule.initial_feedback_state(l, sizes[l + 1], n_classes, rng))
+    if rule.needs_loss_baseline:
+        state["loss_baseline"] = np.zeros(n_classes)
+    return state
+
+
+# Schedule slots (``start``, increasing order)
+_ORDER_INPUT = 0
+_ORDER_NOISE = 1
+_ORDER_NOISE_NORM = 2
+
+
+def _layer_order(l: int) -> int:       # l = 1..L, L+1 for the readout
+    return 10 * l
+
+
+class BrianNetwork:
+    """The Brian2 objects of one experiment, and their state in and out.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+    n_inputs, n_classes : int
+    data : EpochData
+        The first epoch's data; later runs may replace it (same shapes).
+    state : dict
+        Learnable state as returned by :func:`initial_state`.
+    record_spikes : bool
+        Keep every hidden spike (for rasters); otherwise only counts.
+    record_states : list of (group, variable)
+        Extra per-step StateMonitors (``when='end'``), e.g. ``[("inputs", "x"),
+        ("hidden1", "z")]``, for tests and analyses.
+    """
+
+    def __init__(self, config: ExperimentConfig, n_inputs: int, n_classes: int,
+                 data: EpochData, state: dict, *, record_spikes: bool = False,
+                 record_states: tuple = ()):
+        self.config = config
+        self.n_inputs = n_inputs
+        self.n_classes = n_classes
+        self.n_samples = data.n_samples
+        self.rule = make_rule(config)
+        cfg = config
+        T = cfg.data.steps_per_sample
+        dt = cfg.neuron.dt
+        self.dt = dt
+        self.duration = self.n_samples * T * dt
+        L = len(cfg.network.hidden)
+        sizes = [n_inputs, *cfg.network.hidden, n_classes]
+        rule = self.rule
+        trains_hidden = rule.trains_hidden
+        opt = cfg.optimizer
+
+        # ---------------------------------------------------------- data streams
+        sample_dt = T * dt
+        self.timed_arrays = {
+            "input_intensity": TimedArray(data.intensities, dt=sample_dt, name="input_intensity"),
+            "sample_label": TimedArray(data.labels.astype(float), dt=sample_dt, name="sample_label"),
+            "sample_is_training": TimedArray(data.is_training.astype(float), dt=sample_dt,
+                                             name="sample_is_training"),
+            "sample_ends_batch": TimedArray(data.ends_batch.astype(float), dt=sample_dt,
+                                            name="sample_ends_batch"),
+        }
+        ns = shared_namespace(cfg)
+        ns.update(self.timed_arrays)
+        ns.update({
+            "noise_scale": float(cfg.noise.scale),
+            "gamma": cfg.network.loss_gamma,
+            "eta_hidden": float(opt.learning_rate),
+            "eta_readout": float(opt.readout_rate),
+            "baseline_decay": float(cfg.rule.baseline_decay),
+        })
+        encoder = make_encoder(cfg.data, dt)
+        ns.update(encoder.brian_namespace())
+        self.namespace = ns
+        objects = []
+
+        # ---------------------------------------------------------------- inputs
+        inputs = NeuronGroup(n_inputs, input_model(), namespace=dict(ns), name="inputs", dt=dt)
+        inputs.run_regularly(input_code(encoder.brian_statement()), when="start",
+                             order=_ORDER_INPUT)
+        objects.append(inputs)
+
+        # ---------------------------------------------------------- hidden layers
+        sphere = cfg.noise.distribution == "sphere"
+        layers = []
+        for l in range(1, L + 1):
+            bias_eqs = (update_equations("b", "learn*delta", "apply", "eta_hidden", opt, flag="")
+                        if trains_hidden else "b : 1\n")
+            bias_eqs += "".join(f"b_{sfx} : 1\n" for sfx in optimizer_state_names(opt)
+                                if not trains_hidden)
+            group = NeuronGroup(sizes[l], hidden_model(cfg, trains_hidden, sphere, bias_eqs),
+                                method="euler", threshold="s > 0.5", reset="",
+                                namespace=dict(ns), name=f"hidden{l}", dt=dt)
+            group.run_regularly(hidden_forward_code(cfg, sizes[l]), when="start",
+                                order=_layer_order(l) + 1)
+            layers.append(group)
+            objects.append(group)
+            if sphere:
+                group.run_regularly(noise_draw_code(cfg), when="start", order=_ORDER_NOISE)
+                norm = NeuronGroup(1, "sumsq : 1", name=f"noise_norm{l}", dt=dt)
+                to_norm = Synapses(group, norm, "sumsq_post = z_raw_pre**2 : 1 (summed)",
+                                   name=f"noise_norm_sum{l}", dt=dt)
+                to_norm.connect()
+                to_norm.summed_updaters["sumsq_post"].when = "start"
+                to_norm.summed_updaters["sumsq_post"].order = _ORDER_NOISE_NORM
+                group.z_sumsq = linked_var(norm, "sumsq", index=np.zeros(sizes[l], dtype=int))
+                objects += [norm, to_norm]
+
+        # ------------------------------------------------------------------ readout
+        zo = rule.needs_loss_baseline
+        readout_bias = update_equations("b", "learn*delta", "apply", "eta_readout", opt, flag="")
+        readout = NeuronGroup(n_classes, readout_model(cfg, readout_bias, zo), method="euler",
+                              threshold="sample_end > 0.5", reset="", namespace=dict(ns),
+                              name="readout", dt=dt)
+        r_order = _layer_order(L + 1)
+        readout.run_regularly(readout_forward_code(cfg), when="start", order=r_order + 1)
+        softmax = Synapses(readout, readout,
+                           "softmax_denominator_post = exp(o_pre - o_post) : 1 (summed)",
+                           name="readout_softmax", dt=dt)
+        softmax.connect()
+        softmax.summed_updaters["softmax_denominator_post"].when = "start"
+        softmax.summed_updaters["softmax_denominator_post"].order = r_order + 2
+        readout.run_regularly(readout_error_code(cfg, zo), when="start", order=r_order + 3)
+        objects += [readout, softmax]
+
+        # ------------------------------------------------------- forward synapses
+        forward = []
+        groups = [inputs, *layers, readout]
+        for l in range(1, L + 2):
+            learns = trains_hidden or l == L + 1
+            rate = "eta_readout" if l == L + 1 else "eta_hidden"
+            model = "I_syn_post = w*x_pre : 1 (summed)\n"
+            if learns:
+                model += update_equations("w", "learn_post*delta_post*trace_pre", "apply_post",
+                                          rate, opt)
+            else:
+                model += "w : 1\n" + "".join(f"w_{sfx} : 1\n" for sfx in optimizer_state_names(opt))
+            syn = Synapses(groups[l - 1], groups[l], model=model, method="euler",
+                           namespace=dict(ns), name=f"forward{l}" if l <= L else "forward_out",
+                           dt=dt)
+            i, j = all_to_all(sizes[l - 1], sizes[l])
+            syn.connect(i=i, j=j)
+            syn.summed_updaters["I_syn_post"].when = "start"
+            syn.summed_updaters["I_syn_post"].order = _layer_order(l)
+            forward.append(syn)
+        objects += forward
+
+        # --------------------------------------------------------------- feedback
+        feedback = []
+        if trains_hidden:
+            ctx = FeedbackContext(cfg, layers, readout, forward, ns)
+            base = _layer_order(L + 2)
+            for l0 in range(L):
+                rank = l0 if rule.feedback_order == "parallel" else L - 1 - l0
+                pathway = rule.build_feedback(ctx, l0)
+                syn = pathway.synapses
+                syn.summed_updaters["g_post"].when = "start"
+                syn.summed_updaters["g_post"].order = base + 2 * rank
+                layers[l0].run_regularly(hidden_modulation_code(cfg), when="start",
+                                         order=base + 2 * rank + 1)
+                feedback.append(pathway)
+            objects += [p.synapses for p in feedback]
+
+        # --------------------------------------------------------------- monitors
+        self.sample_monitor = SpikeMonitor(readout, variables=["o_sum", "loss_sum"],
+                                           name="sample_monitor")
+        self.spike_monitors = [SpikeMonitor(g, record=record_spikes, name=f"spikes{n + 1}")
+                               for n, g in enumerate(layers)]
+        objects += [self.sample_monitor, *self.spike_monitors]
+        self.state_monitors = {}
+        named = {"inputs": inputs, "readout": readout,
+                 **{f"hidden{n + 1}": g for n, g in enumerate(layers)}}
+        for group_name, var in record_states:
+            mon = StateMonitor(named[group_name], var, record=True, when="end",
+                               name=f"record_{group_name}_{var}")
+            self.state_monitors[(group_name, var)] = mon
+            objects.append(mon)
+
+        self.inputs, self.layers, self.readout = inputs, layers, readout
+        self.forward, self.feedback = forward, feedback
+        self.network = Network(objects)
+        self._views = self._state_views()
+        self.set_state(state)
+
+    # ------------------------------------------------------------------ state I/O
+    def _state_views(self) -> dict[str, list[tuple]]:
+        """saved name -> [(brian object, variable, layout)], first entry is read back.
+
+        layout 'post_pre': the saved (n_post, n_pre) matrix of a pre-major
+        all-to-all Synapses; 'pre_post': its transpose (bp's mirrors);
+        'neuron': a per-neuron vector.
+        """
+        cfg = self.config
+        L = len(cfg.network.hidden)
+        views: dict[str, list[tuple]] = {}
+        suffixes = optimizer_state_names(cfg.optimizer)
+        for l, syn in enumerate(self.forward, start=1):
+            name = f"W{l}" if l <= L else "Wout"
+            views[name] = [(syn, "w", "post_pre")]
+            for sfx in suffixes:
+                views[f"{name}_{sfx}"] = [(syn, f"w_{sfx}", "post_pre")]
+        for l, group in enumerate([*self.layers, self.readout], start=1):
+            name = f"b{l}" if l <= L else "bout"
+            views[name] = [(group, "b", "neuron")]
+            for sfx in suffixes:
+                views[f"{name}_{sfx}"] = [(group, f"b_{sfx}", "neuron")]
+        for pathway in self.feedback:
+            syn = pathway.synapses
+            for saved, var in pathway.state.items():
+                views[saved] = [(syn, var, "post_pre")]
+            if pathway.mirror_of is not None:
+                l = self.forward.index(pathway.mirror_of) + 1
+                name = f"W{l}" if l <= L else "Wout"
+                views[name].append((syn, "w_T", "pre_post"))
+                for sfx in suffixes:
+                    views[f"{name}_{sfx}"].append((syn, f"w_T_{sfx}", "pre_post"))
+        if self.rule.needs_loss_baseline:
+            views["loss_baseline"] = [(self.readout, "loss_baseline", "neuron")]
+        return views
+
+    @property
+    def state_names(self) -> list[str]:
+        return list(self._views)
+
+    @staticmethod
+    def _flat(value: np.ndarray, layout: str) -> np.ndarray:
+        value = np.asarray(value, dtype=float)
+        if layout == "post_pre":
+            return value.T.ravel()
+        if layout == "pre_post":
+            return value.ravel()
+        return value
+
+    def _check_state(self, state: dict) -> None:
+        missing = set(self._views) - set(state)
+        if missing:
+            raise ValueError(f"state lacks {sorted(missing)}; it must hold {sorted(self._views)}")
+
+    def set_state(self, state: dict) -> None:
+        """Assign learnable state directly (runtime device, or initial values)."""
+        self._check_state(state)
+        for name, targets in self._views.items():
+            for obj, var, layout in targets:
+                getattr(obj, var)[:] = self._flat(state[name], layout)
+
+    def run_args(self, state: dict, data: EpochData | None = None) -> dict:
+        """``run_args`` for a compiled standalone binary: state and (new) data."""
+        self._check_state(state)
+        args = {}
+        for name, targets in self._views.items():
+            for obj, var, layout in targets:
+                args[getattr(obj, var)] = self._flat(state[name], layout)
+        if data is not None:
+            if data.n_samples != self.n_samples:
+                raise ValueError(f"the compiled model streams {self.n_samples} samples per run, "
+                                 f"got {data.n_samples}")
+            ta = self.timed_arrays
+            args[ta["input_intensity"]] = np.asarray(data.intensities, float)
+            args[ta["sample_label"]] = data.labels.astype(float)
+            args[ta["sample_is_training"]] = data.is_training.astype(float)
+            args[ta["sample_ends_batch"]] = data.ends_batch.astype(float)
+        return args
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Read learnable state back (after a run)."""
+        sizes = [self.n_inputs, *self.config.network.hidden, self.n_classes]
+        out = {}
+        for name, targets in self._views.items():
+            obj, var, layout = targets[0]
+            flat = np.array(getattr(obj, var)[:], dtype=float)
+            if layout == "neuron":
+                out[name] = flat
+            else:
+                n_pre, n_post = len(obj.source), len(obj.target)
+                out[name] = flat.reshape(n_pre, n_post).T.copy()
+        del sizes
+        return out
+
+    # ------------------------------------------------------------------- results
+    def sample_results(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-sample summed readout (N, m) and summed loss (N,) of the last run."""
+        mon = self.sample_monitor
+        o_sum = np.asarray(mon.o_sum[:], dtype=float)
+        loss = np.asarray(mon.loss_sum[:], dtype=float)
+        m = self.n_classes
+        if o_sum.size != self.n_samples * m:
+            raise RuntimeError(f"sample monitor holds {o_sum.size} values, expected "
+                               f"{self.n_samples * m}; the run did not complete")
+        return o_sum.reshape(self.n_samples, m), loss.reshape(self.n_samples, m).sum(axis=1)
+
+    def spike_counts(self) -> list[np.ndarray]:
+        """Spikes per neuron of each hidden layer in the last run."""
+        return [np.asarray(mon.count[:]) for mon in self.spike_monitors]

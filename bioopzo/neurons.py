@@ -1,0 +1,214 @@
+"""Brian2 equations of the discrete-time neurons (DESIGN.md section 1).
+
+One step of length dt; t is the step's time and k = step mod T its index within
+the current sample (T = steps per sample). State is reset at k = 0, inside the
+simulation. For hidden layer l, in this order within the step:
+
+    u_l[t] = lambda v_l[t-1] + W_l x_{l-1}[t] + b_l (+ alpha z_l[t]   membrane noise)
+    s_l[t] = H(u_l[t] - theta)
+    v_l[t] = u_l[t] - theta s_l[t]            (soft reset; hard: u_l[t] (1 - s_l[t]))
+    x_l[t] = s_l[t]                           (+ alpha z_l[t]   output noise)
+    a_l[t] = lambda_a a_l[t-1] + s_l[t]        (presynaptic trace of clean spikes)
+    psi_l[t] = kappa sigma(kappa (u_l - theta)) (1 - sigma(kappa (u_l - theta)))
+
+The readout is linear, o[t] = W_o x_L[t] + b_o, and its error is the gradient of
+the per-step loss l = (1 - gamma) CE + gamma MSE with respect to o:
+
+    e[t] = (1 - gamma)(softmax(o[t]) - y) + gamma (o[t] - y),   MSE = 1/2 ||o - y||^2
+
+softmax is computed without overflow as p_i = 1 / sum_j exp(o_j - o_i); the sum
+comes from an all-to-all readout-to-readout Synapses (a summed variable).
+
+Noise z_l[t] is fresh every step: gaussian ``randn()``, rademacher +-1, or
+uniform on the sphere of radius sqrt(n_l) (a gaussian draw divided by its norm,
+which a one-neuron group sums). With antithetic noise, z_l[t] = -z_l[t-1] on odd
+steps. Noise is on for training samples (and for test samples only when
+``noise.during_evaluation``).
+
+Everything is written as ``run_regularly`` code blocks in the ``start`` slot;
+network.py gives each block its ``order`` so that layer 1 runs before layer 2,
+before the readout, before the errors and the feedback (DESIGN.md section 3).
+"""
+
+from __future__ import annotations
+
+from bioopzo.config import ExperimentConfig
+
+__all__ = [
+    "STEP_CODE",
+    "input_model",
+    "input_code",
+    "hidden_model",
+    "hidden_forward_code",
+    "hidden_modulation_code",
+    "readout_model",
+    "readout_forward_code",
+    "readout_error_code",
+    "noise_draw_code",
+    "shared_namespace",
+]
+
+#: temporaries every per-step block derives from t: step index, sample step k,
+#: first/last step of the sample, parity (for antithetic noise).
+STEP_CODE = """
+step = int(t/dt + 0.5)
+k = step % steps_per_sample
+first = int(k == 0)
+last = int(k == steps_per_sample - 1)
+"""
+
+#: learning gates: learn (training sample) and apply (accumulated updates are
+#: applied now). For the step schedule apply = learn.
+FLAGS_CODE = {
+    "step": """
+learn = sample_is_training(t)
+apply = learn
+""",
+    "accumulate": """
+learn = sample_is_training(t)
+apply = learn*last*sample_ends_batch(t)
+""",
+}
+
+
+def shared_namespace(config: ExperimentConfig) -> dict:
+    """Constants every group sees."""
+    n = config.neuron
+    return {
+        "steps_per_sample": config.data.steps_per_sample,
+        "leak": n.leak,
+        "trace_decay": n.trace_decay,
+        "theta": float(n.threshold),
+        "kappa": float(n.surrogate_slope),
+    }
+
+
+def _flags(config: ExperimentConfig) -> str:
+    return FLAGS_CODE["step" if config.optimizer.schedule == "step" else "accumulate"]
+
+
+# ----------------------------------------------------------------------- inputs
+def input_model() -> str:
+    return """
+x : 1        # input activity x_0[t]
+trace : 1    # presynaptic trace a_0[t]
+"""
+
+
+def input_code(encoder_statement: str) -> str:
+    return STEP_CODE + "intensity = input_intensity(t, i)\n" + encoder_statement + """
+trace = trace_decay*trace*(1 - first) + x
+"""
+
+
+# ------------------------------------------------------------------ hidden layer
+def hidden_model(config: ExperimentConfig, trains: bool, sphere: bool, bias_equations: str) -> str:
+    eqs = """
+I_syn : 1    # W_l x_{l-1}[t] (summed from the forward Synapses)
+u : 1        # membrane before the spike decision
+v : 1        # membrane after reset, carried to the next step
+s : 1        # spike s_l[t] in {0, 1}
+x : 1        # activity sent on: s, or s + alpha z with output noise
+trace : 1    # presynaptic trace a_l[t]
+psi : 1      # surrogate derivative psi_l[t]
+z : 1        # noise sample z_l[t] (before scaling by alpha)
+learn : 1    # 1 during training samples
+apply : 1    # 1 when accumulated updates are applied this step
+"""
+    if sphere:
+        eqs += "z_raw : 1\nz_sumsq : 1 (linked)\n"
+    if trains:
+        eqs += """
+g : 1        # top-down signal g_l[t] (summed from the feedback pathway)
+delta : 1    # modulator delta_l[t] = psi g
+"""
+    eqs += bias_equations
+    return eqs
+
+
+def noise_draw_code(config: ExperimentConfig) -> str:
+    """Gaussian draw for the sphere distribution (normalised in the forward code)."""
+    return "z_raw = randn()\n"
+
+
+def hidden_forward_code(config: ExperimentConfig, n_neurons: int) -> str:
+    noise = config.noise
+    dist = noise.distribution
+    if dist == "gaussian":
+        draw = "z_new = randn()"
+    elif dist == "rademacher":
+        draw = "z_new = 2*int(rand() < 0.5) - 1"
+    else:
+        draw = f"z_new = z_raw*sqrt({n_neurons}/z_sumsq)"
+    if noise.antithetic:
+        draw += "\nodd = step % 2\nz = (1 - odd)*z_new - odd*z"
+    else:
+        draw += "\nz = z_new"
+    gate = "1" if noise.during_evaluation else "learn"
+    membrane_noise = " + noise_scale*noise_on*z" if noise.site == "membrane" else ""
+    output_noise = " + noise_scale*noise_on*z" if noise.site == "output" else ""
+    reset = "v = u - theta*s" if config.neuron.reset == "soft" else "v = u*(1 - s)"
+    code = STEP_CODE + _flags(config) + f"""
+{draw}
+noise_on = {gate}
+u = leak*v*(1 - first) + I_syn + b{membrane_noise}
+s = int(u >= theta)
+{reset}
+x = s{output_noise}
+trace = trace_decay*trace*(1 - first) + s
+sig = 1/(1 + exp(-kappa*(u - theta)))
+psi = kappa*sig*(1 - sig)
+"""
+    return code
+
+
+def hidden_modulation_code(config: ExperimentConfig) -> str:
+    """delta_l = psi_l g_l (or g_l when the surrogate is switched off)."""
+    return "delta = psi*g\n" if config.rule.use_surrogate else "delta = g\n"
+
+
+# ----------------------------------------------------------------------- readout
+def readout_model(config: ExperimentConfig, bias_equations: str, zo_baseline: bool) -> str:
+    eqs = """
+I_syn : 1               # W_o x_L[t] (summed)
+o : 1                   # readout o[t]
+target : 1              # one-hot label y
+softmax_denominator : 1 # sum_j exp(o_j - o_i) (summed); softmax p_i = 1/this
+delta : 1               # output error e[t] = dl/do
+loss : 1                # this unit's share of the step's loss
+o_sum : 1               # sum_t o[t] over the sample (prediction = argmax)
+loss_sum : 1            # sum over the sample's steps of loss
+sample_end : 1          # 1 at the last step of a sample (drives the sample monitor)
+learn : 1
+apply : 1
+"""
+    if zo_baseline:
+        eqs += """
+loss_baseline : 1       # running baseline b of this unit's loss share
+advantage : 1           # loss - baseline (ZO's scalar, summed over units downstream)
+"""
+    return eqs + bias_equations
+
+
+def readout_forward_code(config: ExperimentConfig) -> str:
+    return STEP_CODE + _flags(config) + """
+o = I_syn + b
+target = int(abs(i - sample_label(t)) < 0.5)
+"""
+
+
+def readout_error_code(config: ExperimentConfig, zo_baseline: bool) -> str:
+    code = STEP_CODE + """
+p = 1/softmax_denominator
+delta = (1 - gamma)*(p - target) + gamma*(o - target)
+loss = (1 - gamma)*target*log(softmax_denominator) + gamma*0.5*(o - target)**2
+o_sum = o_sum*(1 - first) + o
+loss_sum = loss_sum*(1 - first) + loss
+sample_end = last
+"""
+    if zo_baseline:
+        code += """
+advantage = loss - loss_baseline
+loss_baseline = loss_baseline + learn*(1 - baseline_decay)*(loss - loss_baseline)
+"""
+    return code

@@ -1,0 +1,261 @@
+"""NumPy reference of DESIGN.md section 1: the oracle for tests and the fast
+path for analyses.
+
+The same discrete-time equations as the Brian2 model (neurons.py, rules/,
+updates.py), written with arrays of shape (batch, neurons). Per step t, with
+k = t mod T the step within the sample and every state reset at k = 0:
+
+    u_l = lambda v_l + W_l x_{l-1} + b_l (+ alpha z_l)     s_l = H(u_l - theta)
+    v_l = u_l - theta s_l                                  x_l = s_l (+ alpha z_l)
+    a_l = lambda_a a_l + s_l                               psi_l = kappa sig (1 - sig)
+    o   = W_o x_L + b_o                                    e = (1-g)(softmax(o) - y) + g (o - y)
+    g_l = M_l e (opzo, M updated first) | B_l e (dfa) | W_{l+1}^T delta_{l+1} (bp)
+          | (l(o) - b) z_l / alpha (zo)
+    delta_l = psi_l g_l,   G_W = learn delta_l a_{l-1}^T,   G_b = learn delta_l
+
+and the schedule/optimizer of updates.py applied to every parameter after the
+step's signals are computed. Samples processed in parallel (``batch`` > 1)
+share weights; their contributions are summed (the ``batch`` schedule divides
+by its batch size), the M update uses the batch mean of z o^T and the ZO
+baseline the batch mean of the loss. With ``batch = 1`` the model is step for
+step the Brian2 model; given the same inputs and noise they agree spike for
+spike (tests/test_oracle.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bioopzo.config import ExperimentConfig
+from bioopzo.network import initial_state, parameter_names
+from bioopzo.rules import make_rule
+from bioopzo.updates import optimizer_state_names
+
+__all__ = ["ReferenceModel", "RunRecord"]
+
+
+@dataclass
+class RunRecord:
+    """Outputs of :meth:`ReferenceModel.run`."""
+
+    o_sum: np.ndarray                      # (N, m) readout summed over each sample
+    loss: np.ndarray                       # (N,) loss summed over each sample's steps
+    spikes: list = field(default_factory=list)     # per layer (N, T, n_l) when recorded
+    signals: dict = field(default_factory=dict)    # other recorded per-step arrays
+
+    @property
+    def predictions(self) -> np.ndarray:
+        return np.argmax(self.o_sum, axis=1)
+
+
+def _sigmoid(x):
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
+
+
+class ReferenceModel:
+    """Discrete-time NumPy implementation of the model and all rules.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+    n_inputs, n_classes : int
+    state : dict, optional
+        Learnable state (same names and shapes as the Brian2 model);
+        :func:`bioopzo.network.initial_state` by default.
+    seed : int, optional
+        Seed of the reference's own noise generator (used when no noise is supplied).
+    """
+
+    def __init__(self, config: ExperimentConfig, n_inputs: int, n_classes: int,
+                 state: dict | None = None, seed: int | None = None):
+        self.config = config
+        self.n_inputs, self.n_classes = n_inputs, n_classes
+        self.sizes = [n_inputs, *config.network.hidden, n_classes]
+        self.rule = make_rule(config)
+        st = initial_state(config, n_inputs, n_classes) if state is None else state
+        self.state = {k: np.array(v, dtype=float, copy=True) for k, v in st.items()}
+        self.rng = np.random.default_rng(config.training.seed if seed is None else seed)
+
+    # ------------------------------------------------------------------ noise
+    def draw_noise(self, shape: tuple) -> np.ndarray:
+        dist = self.config.noise.distribution
+        if dist == "gaussian":
+            return self.rng.standard_normal(shape)
+        if dist == "rademacher":
+            return 2.0 * (self.rng.random(shape) < 0.5) - 1.0
+        g = self.rng.standard_normal(shape)
+        return g * np.sqrt(shape[-1] / np.sum(g * g, axis=-1, keepdims=True))
+
+    # -------------------------------------------------------------------- run
+    def run(self, inputs: np.ndarray, labels: np.ndarray, is_training=None, ends_batch=None,
+            *, noise: list | None = None, batch: int = 1, record: bool = False) -> RunRecord:
+        """Stream samples through the model (learning where ``is_training``).
+
+        inputs : (N, T, n_0) encoded inputs x_0; labels : (N,)
+        is_training, ends_batch : (N,) 0/1 flags as in :class:`bioopzo.network.EpochData`
+            (default: all training, every sample ends an update batch)
+        noise : optional list (one per hidden layer) of (N, T, n_l) unscaled
+            noise z (antithetic pairing must already be in it); drawn here otherwise
+        batch : samples processed in parallel (N must be a multiple)
+        """
+        cfg = self.config
+        inputs = np.asarray(inputs, dtype=float)
+        N, T, n0 = inputs.shape
+        if T != cfg.data.steps_per_sample:
+            raise ValueError(f"inputs have {T} steps per sample, the config says "
+                             f"{cfg.data.steps_per_sample}")
+        if N % batch:
+            raise ValueError(f"{N} samples do not split into batches of {batch}")
+        labels = np.asarray(labels, dtype=int)
+        is_training = np.ones(N) if is_training is None else np.asarray(is_training, float)
+        ends_batch = np.ones(N) if ends_batch is None else np.asarray(ends_batch, float)
+        L = len(cfg.network.hidden)
+        m = self.n_classes
+        o_sum = np.zeros((N, m))
+        loss_sum = np.zeros(N)
+        spikes = [np.zeros((N, T, n)) for n in self.sizes[1:-1]] if record else []
+        signals: dict[str, np.ndarray] = {}
+        z_prev = [np.zeros((batch, n)) for n in self.sizes[1:-1]]
+        for c in range(N // batch):
+            rows = slice(c * batch, (c + 1) * batch)
+            learn = float(is_training[rows][0])
+            end = float(ends_batch[rows][0])
+            y = np.zeros((batch, m))
+            y[np.arange(batch), labels[rows]] = 1.0
+            v = [np.zeros((batch, n)) for n in self.sizes[1:-1]]
+            traces = [np.zeros((batch, n)) for n in self.sizes[:-1]]
+            for k in range(T):
+                step = c * T + k
+                last = k == T - 1
+                if noise is not None:
+                    z_step = [np.asarray(noise[l][rows, k], float) for l in range(L)]
+                else:
+                    z_step = []
+                    for l in range(L):
+                        z = self.draw_noise((batch, self.sizes[l + 1]))
+                        if cfg.noise.antithetic and step % 2 == 1:
+                            z = -z_prev[l]
+                        z_step.append(z)
+                z_prev = z_step
+                out = self._step(inputs[rows, k], y, z_step, v, traces, learn,
+                                 apply=learn if cfg.optimizer.schedule == "step" else learn * last * end)
+                o_sum[rows] += out["o"]
+                loss_sum[rows] += out["loss"].sum(axis=1)
+                if record:
+                    for l in range(L):
+                        spikes[l][rows, k] = out["s"][l]
+        return RunRecord(o_sum, loss_sum, spikes, signals)
+
+    # ------------------------------------------------------------------- step
+    def _step(self, x0, y, z, v, traces, learn, apply):
+        cfg = self.config
+        st = self.state
+        nrn, noise, rule = cfg.neuron, cfg.noise, cfg.rule
+        L = len(cfg.network.hidden)
+        alpha = noise.scale * (1.0 if (learn or noise.during_evaluation) else 0.0)
+        theta, kappa = nrn.threshold, nrn.surrogate_slope
+        gamma = cfg.network.loss_gamma
+
+        traces[0][:] = nrn.trace_decay * traces[0] + x0
+        x = x0
+        s_all, psi_all = [], []
+        for l in range(1, L + 1):
+            u = nrn.leak * v[l - 1] + x @ st[f"W{l}"].T + st[f"b{l}"]
+            if noise.site == "membrane":
+                u = u + alpha * z[l - 1]
+            s = (u >= theta).astype(float)
+            v[l - 1][:] = u - theta * s if nrn.reset == "soft" else u * (1 - s)
+            x = s + alpha * z[l - 1] if noise.site == "output" else s
+            traces[l][:] = nrn.trace_decay * traces[l] + s
+            sig = _sigmoid(kappa * (u - theta))
+            s_all.append(s)
+            psi_all.append(kappa * sig * (1 - sig))
+        o = x @ st["Wout"].T + st["bout"]
+        with np.errstate(over="ignore"):
+            denom = np.exp(o[:, None, :] - o[:, :, None]).sum(axis=2)
+        p = 1.0 / denom
+        e = (1 - gamma) * (p - y) + gamma * (o - y)
+        loss = (1 - gamma) * y * np.log(denom) + gamma * 0.5 * (o - y) ** 2
+
+        # ---------------------------------------------------- top-down signals
+        deltas = [None] * L
+        updates: dict[str, np.ndarray] = {}
+        if self.rule.trains_hidden:
+            name = rule.name
+            if name == "zo":
+                advantage = (loss - st["loss_baseline"]).sum(axis=1, keepdims=True)
+                updates["loss_baseline"] = st["loss_baseline"] + learn * (1 - rule.baseline_decay) * (
+                    loss.mean(axis=0) - st["loss_baseline"])
+            upper = e
+            for l in (range(L - 1, -1, -1) if name == "bp" else range(L)):
+                if name == "opzo":
+                    scale = 1.0 / noise.scale if rule.divide_by_noise_scale else 1.0
+                    M = st[f"M{l + 1}"]
+                    zo_est = scale * (z[l].T @ o) / len(o)
+                    M_new = M + learn * (rule.feedback_momentum * M
+                                         + (1 - rule.feedback_momentum) * zo_est - M)
+                    updates[f"M{l + 1}"] = M_new
+                    g = e @ M_new.T
+                elif name == "dfa":
+                    g = e @ st[f"B{l + 1}"].T
+                elif name == "zo":
+                    g = advantage * z[l] / noise.scale
+                else:  # bp
+                    W_above = st["Wout"] if l == L - 1 else st[f"W{l + 2}"]
+                    g = upper @ W_above
+                deltas[l] = psi_all[l] * g if rule.use_surrogate else g
+                upper = deltas[l]
+
+        # ------------------------------------------------- parameter updates
+        opt = cfg.optimizer
+        for l in range(1, L + 2):
+            W, b = (f"W{l}", f"b{l}") if l <= L else ("Wout", "bout")
+            if l <= L and not self.rule.trains_hidden:
+                continue
+            delta = deltas[l - 1] if l <= L else e
+            rate = opt.learning_rate if l <= L else opt.readout_rate
+            self._update(W, learn * delta.T @ traces[l - 1], apply, rate, updates)
+            self._update(b, learn * delta.sum(axis=0), apply, rate, updates)
+        st.update(updates)
+        return {"o": o, "loss": loss, "s": s_all, "e": e, "delta": deltas}
+
+    def _update(self, name, G, apply, rate, updates):
+        st, opt = self.state, self.config.optimizer
+        eta = rate / opt.batch_size if opt.schedule == "batch" else rate
+        mu = opt.momentum
+        accumulated = opt.schedule != "step"
+        total = st[f"{name}_acc"] + G if accumulated else G
+        if mu > 0:
+            vel = st[f"{name}_vel"]
+            updates[name] = st[name] - eta * apply * (mu * vel + total)
+            updates[f"{name}_vel"] = vel + apply * ((mu - 1) * vel + total)
+        elif accumulated:
+            updates[name] = st[name] - eta * apply * total
+        else:
+            updates[name] = st[name] - eta * total
+        if accumulated:
+            updates[f"{name}_acc"] = total * (1 - apply)
+
+    # --------------------------------------------------------------- helpers
+    def parameters(self) -> dict[str, np.ndarray]:
+        """Forward weights and biases (copies)."""
+        return {k: self.state[k].copy() for k in parameter_names(self.config)}
+
+    def evaluate(self, inputs: np.ndarray, labels: np.ndarray, batch: int | None = None) -> float:
+        """Test accuracy with learning off (noise off unless during_evaluation)."""
+        N = len(labels)
+        batch = N if batch is None else batch
+        n = N - N % batch
+        rec = self.run(inputs[:n], labels[:n], np.zeros(n), np.zeros(n), batch=batch)
+        acc = np.mean(rec.predictions == np.asarray(labels[:n]))
+        if n < N:
+            rest = self.run(inputs[n:], labels[n:], np.zeros(N - n), np.zeros(N - n), batch=N - n)
+            acc = (acc * n + np.sum(rest.predictions == labels[n:])) / N
+        return float(acc)
+
+
+def optimizer_state_keys(config: ExperimentConfig) -> list[str]:  # pragma: no cover - helper
+    return [f"{p}_{s}" for p in parameter_names(config) for s in optimizer_state_names(config.optimizer)]

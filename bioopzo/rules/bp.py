@@ -1,0 +1,38 @@
+"""Online spatial backpropagation (OTTT's instantaneous spatial gradient).
+
+Within one step, from the top down:
+
+    g_L[t] = W_o^T e[t],    g_l[t] = W_{l+1}^T delta_{l+1}[t],    delta_l = psi_l g_l
+
+Weight transport is explicit: the pathway onto layer l is a Synapses from the
+layer above (or the readout) back onto l, holding a copy W_T of W_{l+1}^T that
+starts equal to it and is updated by the same clock-driven rule from the same
+factors (delta of the upper layer, trace of layer l), so it stays equal to it.
+The copy is re-synchronised from the forward weights at every epoch start.
+"""
+
+from __future__ import annotations
+
+from brian2 import Synapses
+
+from bioopzo.rules.base import FeedbackContext, FeedbackPathway, LearningRule, all_to_all
+from bioopzo.updates import update_equations
+
+
+class BPRule(LearningRule):
+    name = "bp"
+    feedback_order = "top_down"
+
+    def build_feedback(self, ctx: FeedbackContext, layer: int):
+        L = len(ctx.layers)
+        upper = ctx.readout if layer == L - 1 else ctx.layers[layer + 1]
+        forward = ctx.forward[layer + 1]
+        rate = "eta_readout" if layer == L - 1 else "eta_hidden"
+        model = "g_post = w_T*delta_pre : 1 (summed)\n" + update_equations(
+            "w_T", "learn_pre*delta_pre*trace_post", "apply_pre", rate, self.config.optimizer)
+        syn = Synapses(upper, ctx.layers[layer], model=model, method="euler",
+                       namespace=dict(ctx.namespace), name=f"feedback_bp_{layer + 1}")
+        i, j = all_to_all(len(upper), len(ctx.layers[layer]))
+        syn.connect(i=i, j=j)
+        # loaded from the forward synapses' saved state, in the transposed layout
+        return FeedbackPathway(syn, {}, mirror_of=forward)

@@ -1,0 +1,30 @@
+"""DFA: direct feedback alignment (Nokland 2016) as a baseline.
+
+Layer l receives g_l[t] = B_l e[t] through a readout-to-layer Synapses with
+fixed random weights B_l (n_l x m), drawn N(0, s^2/m) with
+s = ``feedback_init_scale``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from brian2 import Synapses
+
+from bioopzo.rules.base import FeedbackContext, FeedbackPathway, LearningRule, all_to_all
+
+
+class DFARule(LearningRule):
+    name = "dfa"
+
+    def build_feedback(self, ctx: FeedbackContext, layer: int):
+        hidden = ctx.layers[layer]
+        syn = Synapses(ctx.readout, hidden,
+                       model="B : 1 (constant)\ng_post = B*delta_pre : 1 (summed)",
+                       namespace=dict(ctx.namespace), name=f"feedback_dfa_{layer + 1}")
+        i, j = all_to_all(len(ctx.readout), len(hidden))
+        syn.connect(i=i, j=j)
+        return FeedbackPathway(syn, {f"B{layer + 1}": "B"})
+
+    def initial_feedback_state(self, layer, n_hidden, n_classes, rng):
+        scale = self.config.rule.feedback_init_scale / np.sqrt(n_classes)
+        return {f"B{layer + 1}": rng.normal(0.0, scale, (n_hidden, n_classes))}

@@ -1,0 +1,33 @@
+"""ZO: single-point zeroth-order node perturbation as a baseline.
+
+No error vector reaches the hidden layers, only the scalar noisy loss:
+
+    g_l[t] = (l(o~[t]) - b[t]) z_l[t] / alpha,     b <- beta b + (1 - beta) l(o~[t])
+
+with b the running loss baseline before step t's loss is included. The readout
+keeps one baseline share per unit (the loss is a sum over units), and a
+readout-to-layer Synapses sums the units' advantages onto every neuron:
+g_post = sum_i advantage_i * z_post / alpha. The readout weights still learn
+from e[t], as in every rule.
+"""
+
+from __future__ import annotations
+
+from brian2 import Synapses
+
+from bioopzo.rules.base import FeedbackContext, FeedbackPathway, LearningRule, all_to_all
+
+
+class ZORule(LearningRule):
+    name = "zo"
+    needs_noise = True
+    needs_loss_baseline = True
+
+    def build_feedback(self, ctx: FeedbackContext, layer: int):
+        hidden = ctx.layers[layer]
+        syn = Synapses(ctx.readout, hidden,
+                       model="g_post = advantage_pre*z_post/noise_scale : 1 (summed)",
+                       namespace=dict(ctx.namespace), name=f"feedback_zo_{layer + 1}")
+        i, j = all_to_all(len(ctx.readout), len(hidden))
+        syn.connect(i=i, j=j)
+        return FeedbackPathway(syn, {})

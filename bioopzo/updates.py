@@ -1,0 +1,63 @@
+"""Parameter updates as clock-driven Brian2 equations (schedule and optimizer).
+
+Every learnable parameter p (a weight, a bias) receives, each step, the
+gradient contribution G[t] of the three-factor rule (learn gate included),
+
+    G[t] = learn * delta_post[t] * a_pre[t]        (weights)
+    G[t] = learn * delta[t]                        (biases)
+
+and changes only when ``apply`` is 1 (every training step for the ``step``
+schedule; the last step of a sample, or of a block of B samples, for the
+accumulated schedules). With accumulator c and velocity m (momentum mu):
+
+    step, SGD:          p <- p - eta G
+    step, momentum:     m <- mu m + G;  p <- p - eta m                 (when apply)
+    accumulated, SGD:   c <- (c + G)(1 - apply);  p <- p - eta' apply (c + G)
+    accumulated, mom.:  m <- mu m + (c + G) when apply;  p <- p - eta' apply m
+
+with eta' = eta / B for the ``batch`` schedule (mean over its samples). Each
+update is written as ``dp/dt = (p_new - p)/dt`` and integrated with Euler,
+which is exact for one step (Brian2 cancels dt symbolically) and portable to
+every device (DESIGN.md section 3: no run_regularly on Synapses).
+"""
+
+from __future__ import annotations
+
+from bioopzo.config import OptimizerConfig
+
+__all__ = ["update_equations", "optimizer_state_names"]
+
+
+def optimizer_state_names(optimizer: OptimizerConfig) -> list[str]:
+    """Suffixes of the per-parameter optimizer state variables."""
+    names = []
+    if optimizer.schedule != "step":
+        names.append("acc")
+    if optimizer.momentum > 0:
+        names.append("vel")
+    return names
+
+
+def update_equations(param: str, gradient: str, apply: str, rate: str,
+                     optimizer: OptimizerConfig, *, flag: str = "clock-driven") -> str:
+    """Equations that update ``param`` from this step's ``gradient`` expression.
+
+    ``rate`` names the learning-rate constant in the namespace; the batch mean
+    is folded in here.
+    """
+    flag_text = f" ({flag})" if flag else ""
+    eta = rate if optimizer.schedule != "batch" else f"({rate}/{optimizer.batch_size})"
+    mu = repr(float(optimizer.momentum))
+    accumulated = optimizer.schedule != "step"
+    total = f"({param}_acc + {gradient})" if accumulated else f"({gradient})"
+    lines = []
+    if optimizer.momentum > 0:
+        lines.append(f"d{param}/dt = -{eta}*{apply}*({mu}*{param}_vel + {total})/dt : 1{flag_text}")
+        lines.append(f"d{param}_vel/dt = {apply}*(({mu} - 1)*{param}_vel + {total})/dt : 1{flag_text}")
+    elif accumulated:
+        lines.append(f"d{param}/dt = -{eta}*{apply}*{total}/dt : 1{flag_text}")
+    else:
+        lines.append(f"d{param}/dt = -{eta}*{total}/dt : 1{flag_text}")
+    if accumulated:
+        lines.append(f"d{param}_acc/dt = ({total}*(1 - {apply}) - {param}_acc)/dt : 1{flag_text}")
+    return "\n".join(lines) + "\n"
