@@ -233,7 +233,7 @@ class NoiseConfig:
     consecutive steps. ``during_evaluation`` keeps the noise on for test samples.
     """
 
-    scale: float = 0.0
+    scale: float = 0.5
     site: str = "membrane"
     distribution: str = "gaussian"
     antithetic: bool = False
@@ -290,7 +290,9 @@ class OptimizerConfig:
     a sample's steps, apply at its last step, OTTT_A-like) or ``batch`` (sum over
     the steps of ``batch_size`` consecutive samples, divided by ``batch_size``).
     ``momentum`` mu: v <- mu v + G, W <- W - eta v (0 = plain SGD).
-    ``readout_learning_rate`` defaults to ``learning_rate``.
+    ``readout_learning_rate`` defaults to ``learning_rate``. ``lr_schedule``:
+    ``constant``, or ``cosine`` (eta x (1 + cos(pi p))/2 with p the fraction of
+    training samples seen so far in the run, so it decays smoothly over all epochs).
     """
 
     learning_rate: float = 0.01
@@ -298,8 +300,10 @@ class OptimizerConfig:
     momentum: float = 0.0
     schedule: str = "step"
     batch_size: int = 1
+    lr_schedule: str = "constant"
 
     def __post_init__(self):
+        _choice("optimizer", "lr_schedule", self.lr_schedule, ("constant", "cosine"))
         _number("optimizer", "learning_rate", self.learning_rate, low=0)
         if self.readout_learning_rate is not None:
             _number("optimizer", "readout_learning_rate", self.readout_learning_rate, low=0)

@@ -31,6 +31,7 @@ from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses,
                     TimedArray, linked_var)
 
 from bioopzo.config import ExperimentConfig
+from bioopzo.data.datasets import check_intensities, check_labels
 from bioopzo.data.encoders import make_encoder
 from bioopzo.neurons import (hidden_forward_code, hidden_model, hidden_modulation_code,
                              input_code, input_model, noise_draw_code, readout_error_code,
@@ -50,15 +51,24 @@ class EpochData:
     labels: np.ndarray        # (N,) int
     is_training: np.ndarray   # (N,) 0/1: learning (and noise) on
     ends_batch: np.ndarray    # (N,) 0/1: accumulated updates applied at this sample's end
+    lr_factor: np.ndarray | None = None   # (N,) learning-rate factor (default 1)
 
     @property
     def n_samples(self) -> int:
         return len(self.labels)
 
+    @property
+    def learning_rate_factors(self) -> np.ndarray:
+        """is_training x lr_factor: what the model reads per sample."""
+        factor = np.ones(self.n_samples) if self.lr_factor is None else self.lr_factor
+        return np.asarray(self.is_training, float) * np.asarray(factor, float)
+
 
 def make_epoch_data(x_train, y_train, x_test, y_test, samples_per_update: int,
-                    order: np.ndarray | None = None) -> EpochData:
-    """Training samples (in ``order``) followed by test samples."""
+                    order: np.ndarray | None = None, lr_factor: np.ndarray | None = None
+                    ) -> EpochData:
+    """Training samples (in ``order``, with learning-rate factors ``lr_factor``)
+    followed by test samples."""
     if order is None:
         order = np.arange(len(y_train))
     x = np.concatenate([x_train[order], x_test]) if len(y_test) else x_train[order]
@@ -69,7 +79,12 @@ def make_epoch_data(x_train, y_train, x_test, y_test, samples_per_update: int,
     ends = np.zeros(len(y))
     k = np.arange(n_train)
     ends[:n_train] = ((k + 1) % samples_per_update == 0) | (k == n_train - 1)
-    return EpochData(np.asarray(x, float), np.asarray(y, np.int64), training, ends)
+    factor = np.ones(len(y))
+    if lr_factor is not None:
+        factor[:n_train] = lr_factor
+    if np.any(factor[:n_train] <= 0):
+        raise ValueError("learning-rate factors of training samples must be positive")
+    return EpochData(np.asarray(x, float), np.asarray(y, np.int64), training, ends, factor)
 
 
 def parameter_names(config: ExperimentConfig) -> list[str]:
@@ -137,11 +152,19 @@ class BrianNetwork:
     record_states : list of (group, variable)
         Extra per-step StateMonitors (``when='end'``), e.g. ``[("inputs", "x"),
         ("hidden1", "z")]``, for tests and analyses.
+    prefix : str
+        Prepended to every Brian2 object name, so that several networks can
+        live in one standalone project.
     """
 
     def __init__(self, config: ExperimentConfig, n_inputs: int, n_classes: int,
                  data: EpochData, state: dict, *, record_spikes: bool = False,
-                 record_states: tuple = ()):
+                 record_states: tuple = (), prefix: str = ""):
+        P = prefix
+        check_labels(data.labels, n_classes, "sample labels")
+        check_intensities(data.intensities, "sample intensities")
+        if data.intensities.shape[1] != n_inputs:
+            raise ValueError(f"the data have {data.intensities.shape[1]} inputs, the network {n_inputs}")
         self.config = config
         self.n_inputs = n_inputs
         self.n_classes = n_classes
@@ -161,13 +184,14 @@ class BrianNetwork:
         # ---------------------------------------------------------- data streams
         sample_dt = T * dt
         self.timed_arrays = {
-            "input_intensity": TimedArray(data.intensities, dt=sample_dt, name="input_intensity"),
-            "sample_label": TimedArray(data.labels.astype(float), dt=sample_dt, name="sample_label"),
-            "sample_is_training": TimedArray(data.is_training.astype(float), dt=sample_dt,
-                                             name="sample_is_training"),
-            "sample_ends_batch": TimedArray(data.ends_batch.astype(float), dt=sample_dt,
-                                            name="sample_ends_batch"),
+            "input_intensity": TimedArray(data.intensities, dt=sample_dt, name=P + "input_intensity"),
+            "sample_label": TimedArray(data.labels.astype(float), dt=sample_dt, name=P + "sample_label"),
+            "sample_learning_rate": TimedArray(data.learning_rate_factors, dt=sample_dt,
+                                               name=P + "sample_learning_rate"),
         }
+        if opt.schedule != "step":   # only accumulated schedules read the batch-end flag
+            self.timed_arrays["sample_ends_batch"] = TimedArray(
+                data.ends_batch.astype(float), dt=sample_dt, name=P + "sample_ends_batch")
         ns = shared_namespace(cfg)
         ns.update(self.timed_arrays)
         ns.update({
@@ -183,7 +207,7 @@ class BrianNetwork:
         objects = []
 
         # ---------------------------------------------------------------- inputs
-        inputs = NeuronGroup(n_inputs, input_model(), namespace=dict(ns), name="inputs", dt=dt)
+        inputs = NeuronGroup(n_inputs, input_model(), namespace=dict(ns), name=P + "inputs", dt=dt)
         inputs.run_regularly(input_code(encoder.brian_statement()), when="start",
                              order=_ORDER_INPUT)
         objects.append(inputs)
@@ -198,16 +222,16 @@ class BrianNetwork:
                                 if not trains_hidden)
             group = NeuronGroup(sizes[l], hidden_model(cfg, trains_hidden, sphere, bias_eqs),
                                 method="euler", threshold="s > 0.5", reset="",
-                                namespace=dict(ns), name=f"hidden{l}", dt=dt)
+                                namespace=dict(ns), name=P + f"hidden{l}", dt=dt)
             group.run_regularly(hidden_forward_code(cfg, sizes[l]), when="start",
                                 order=_layer_order(l) + 1)
             layers.append(group)
             objects.append(group)
             if sphere:
                 group.run_regularly(noise_draw_code(cfg), when="start", order=_ORDER_NOISE)
-                norm = NeuronGroup(1, "sumsq : 1", name=f"noise_norm{l}", dt=dt)
+                norm = NeuronGroup(1, "sumsq : 1", name=P + f"noise_norm{l}", dt=dt)
                 to_norm = Synapses(group, norm, "sumsq_post = z_raw_pre**2 : 1 (summed)",
-                                   name=f"noise_norm_sum{l}", dt=dt)
+                                   name=P + f"noise_norm_sum{l}", dt=dt)
                 to_norm.connect()
                 to_norm.summed_updaters["sumsq_post"].when = "start"
                 to_norm.summed_updaters["sumsq_post"].order = _ORDER_NOISE_NORM
@@ -219,12 +243,12 @@ class BrianNetwork:
         readout_bias = update_equations("b", "learn*delta", "apply", "eta_readout", opt, flag="")
         readout = NeuronGroup(n_classes, readout_model(cfg, readout_bias, zo), method="euler",
                               threshold="sample_end > 0.5", reset="", namespace=dict(ns),
-                              name="readout", dt=dt)
+                              name=P + "readout", dt=dt)
         r_order = _layer_order(L + 1)
         readout.run_regularly(readout_forward_code(cfg), when="start", order=r_order + 1)
         softmax = Synapses(readout, readout,
                            "softmax_denominator_post = exp(o_pre - o_post) : 1 (summed)",
-                           name="readout_softmax", dt=dt)
+                           name=P + "readout_softmax", dt=dt)
         softmax.connect()
         softmax.summed_updaters["softmax_denominator_post"].when = "start"
         softmax.summed_updaters["softmax_denominator_post"].order = r_order + 2
@@ -244,7 +268,7 @@ class BrianNetwork:
             else:
                 model += "w : 1\n" + "".join(f"w_{sfx} : 1\n" for sfx in optimizer_state_names(opt))
             syn = Synapses(groups[l - 1], groups[l], model=model, method="euler",
-                           namespace=dict(ns), name=f"forward{l}" if l <= L else "forward_out",
+                           namespace=dict(ns), name=P + (f"forward{l}" if l <= L else "forward_out"),
                            dt=dt)
             i, j = all_to_all(sizes[l - 1], sizes[l])
             syn.connect(i=i, j=j)
@@ -256,7 +280,7 @@ class BrianNetwork:
         # --------------------------------------------------------------- feedback
         feedback = []
         if trains_hidden:
-            ctx = FeedbackContext(cfg, layers, readout, forward, ns)
+            ctx = FeedbackContext(cfg, layers, readout, forward, ns, prefix)
             base = _layer_order(L + 2)
             for l0 in range(L):
                 rank = l0 if rule.feedback_order == "parallel" else L - 1 - l0
@@ -271,8 +295,8 @@ class BrianNetwork:
 
         # --------------------------------------------------------------- monitors
         self.sample_monitor = SpikeMonitor(readout, variables=["o_sum", "loss_sum"],
-                                           name="sample_monitor")
-        self.spike_monitors = [SpikeMonitor(g, record=record_spikes, name=f"spikes{n + 1}")
+                                           name=P + "sample_monitor")
+        self.spike_monitors = [SpikeMonitor(g, record=record_spikes, name=P + f"spikes{n + 1}")
                                for n, g in enumerate(layers)]
         objects += [self.sample_monitor, *self.spike_monitors]
         self.state_monitors = {}
@@ -280,7 +304,7 @@ class BrianNetwork:
                  **{f"hidden{n + 1}": g for n, g in enumerate(layers)}}
         for group_name, var in record_states:
             mon = StateMonitor(named[group_name], var, record=True, when="end",
-                               name=f"record_{group_name}_{var}")
+                               name=P + f"record_{group_name}_{var}")
             self.state_monitors[(group_name, var)] = mon
             objects.append(mon)
 
@@ -359,14 +383,19 @@ class BrianNetwork:
             for obj, var, layout in targets:
                 args[getattr(obj, var)] = self._flat(state[name], layout)
         if data is not None:
+            check_labels(data.labels, self.n_classes, "sample labels")
+            check_intensities(data.intensities, "sample intensities")
             if data.n_samples != self.n_samples:
                 raise ValueError(f"the compiled model streams {self.n_samples} samples per run, "
                                  f"got {data.n_samples}")
-            ta = self.timed_arrays
-            args[ta["input_intensity"]] = np.asarray(data.intensities, float)
-            args[ta["sample_label"]] = data.labels.astype(float)
-            args[ta["sample_is_training"]] = data.is_training.astype(float)
-            args[ta["sample_ends_batch"]] = data.ends_batch.astype(float)
+            values = {
+                "input_intensity": np.asarray(data.intensities, float),
+                "sample_label": data.labels.astype(float),
+                "sample_learning_rate": data.learning_rate_factors,
+                "sample_ends_batch": data.ends_batch.astype(float),
+            }
+            for name, timed_array in self.timed_arrays.items():
+                args[timed_array] = values[name]
         return args
 
     def get_state(self) -> dict[str, np.ndarray]:

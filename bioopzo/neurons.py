@@ -23,7 +23,8 @@ Noise z_l[t] is fresh every step: gaussian ``randn()``, rademacher +-1, or
 uniform on the sphere of radius sqrt(n_l) (a gaussian draw divided by its norm,
 which a one-neuron group sums). With antithetic noise, z_l[t] = -z_l[t-1] on odd
 steps. Noise is on for training samples (and for test samples only when
-``noise.during_evaluation``).
+``noise.during_evaluation``). Each sample carries a learning-rate factor
+(``learn``; the schedule of ``optimizer.lr_schedule``, 0 for test samples).
 
 Everything is written as ``run_regularly`` code blocks in the ``start`` slot;
 network.py gives each block its ``order`` so that layer 1 runs before layer 2,
@@ -57,16 +58,20 @@ first = int(k == 0)
 last = int(k == steps_per_sample - 1)
 """
 
-#: learning gates: learn (training sample) and apply (accumulated updates are
-#: applied now). For the step schedule apply = learn.
+#: learning gates: learn (the sample's learning-rate factor, 0 for test
+#: samples), training (1 for training samples: noise, feedback and baseline
+#: updates on) and apply (accumulated updates are applied now; for the step
+#: schedule apply = training).
 FLAGS_CODE = {
     "step": """
-learn = sample_is_training(t)
-apply = learn
+learn = sample_learning_rate(t)
+training = int(learn > 0)
+apply = training
 """,
     "accumulate": """
-learn = sample_is_training(t)
-apply = learn*last*sample_ends_batch(t)
+learn = sample_learning_rate(t)
+training = int(learn > 0)
+apply = training*last*sample_ends_batch(t)
 """,
 }
 
@@ -112,7 +117,8 @@ x : 1        # activity sent on: s, or s + alpha z with output noise
 trace : 1    # presynaptic trace a_l[t]
 psi : 1      # surrogate derivative psi_l[t]
 z : 1        # noise sample z_l[t] (before scaling by alpha)
-learn : 1    # 1 during training samples
+learn : 1    # learning-rate factor of the current sample (0 for test samples)
+training : 1 # 1 during training samples
 apply : 1    # 1 when accumulated updates are applied this step
 """
     if sphere:
@@ -144,7 +150,7 @@ def hidden_forward_code(config: ExperimentConfig, n_neurons: int) -> str:
         draw += "\nodd = step % 2\nz = (1 - odd)*z_new - odd*z"
     else:
         draw += "\nz = z_new"
-    gate = "1" if noise.during_evaluation else "learn"
+    gate = "1" if noise.during_evaluation else "training"
     membrane_noise = " + noise_scale*noise_on*z" if noise.site == "membrane" else ""
     output_noise = " + noise_scale*noise_on*z" if noise.site == "output" else ""
     reset = "v = u - theta*s" if config.neuron.reset == "soft" else "v = u*(1 - s)"
@@ -180,6 +186,7 @@ o_sum : 1               # sum_t o[t] over the sample (prediction = argmax)
 loss_sum : 1            # sum over the sample's steps of loss
 sample_end : 1          # 1 at the last step of a sample (drives the sample monitor)
 learn : 1
+training : 1
 apply : 1
 """
     if zo_baseline:
@@ -209,6 +216,6 @@ sample_end = last
     if zo_baseline:
         code += """
 advantage = loss - loss_baseline
-loss_baseline = loss_baseline + learn*(1 - baseline_decay)*(loss - loss_baseline)
+loss_baseline = loss_baseline + training*(1 - baseline_decay)*(loss - loss_baseline)
 """
     return code

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bioopzo.config import ExperimentConfig
+from bioopzo.data.datasets import check_labels
 from bioopzo.network import initial_state, parameter_names
 from bioopzo.rules import make_rule
 from bioopzo.updates import optimizer_state_names
@@ -91,15 +92,23 @@ class ReferenceModel:
 
     # -------------------------------------------------------------------- run
     def run(self, inputs: np.ndarray, labels: np.ndarray, is_training=None, ends_batch=None,
-            *, noise: list | None = None, batch: int = 1, record: bool = False) -> RunRecord:
+            *, lr_factor=None, noise: list | None = None, batch: int = 1,
+            record: bool = False, probe_jacobian: bool = False) -> RunRecord:
         """Stream samples through the model (learning where ``is_training``).
 
         inputs : (N, T, n_0) encoded inputs x_0; labels : (N,)
         is_training, ends_batch : (N,) 0/1 flags as in :class:`bioopzo.network.EpochData`
             (default: all training, every sample ends an update batch)
+        lr_factor : (N,) learning-rate factors of the samples (default 1)
         noise : optional list (one per hidden layer) of (N, T, n_l) unscaled
             noise z (antithetic pairing must already be in it); drawn here otherwise
         batch : samples processed in parallel (N must be a multiple)
+        probe_jacobian : also estimate, for every hidden layer, the same-step
+            noise-smoothed Jacobian E[z_l (o~ - o~|z_l=0)^T] / alpha (n_l x m, M's
+            layout): the readout is recomputed with that layer's current noise
+            removed, which gives the expectation OPZO's M_l tracks (E[z o~^T]
+            = E[z (o~ - o~|z_l=0)^T]) at far lower variance. Stored in
+            ``signals["jacobian"]`` (training samples only).
         """
         cfg = self.config
         inputs = np.asarray(inputs, dtype=float)
@@ -109,9 +118,10 @@ class ReferenceModel:
                              f"{cfg.data.steps_per_sample}")
         if N % batch:
             raise ValueError(f"{N} samples do not split into batches of {batch}")
-        labels = np.asarray(labels, dtype=int)
+        labels = check_labels(labels, self.n_classes, "labels")
         is_training = np.ones(N) if is_training is None else np.asarray(is_training, float)
         ends_batch = np.ones(N) if ends_batch is None else np.asarray(ends_batch, float)
+        factor = np.ones(N) if lr_factor is None else np.asarray(lr_factor, float)
         L = len(cfg.network.hidden)
         m = self.n_classes
         o_sum = np.zeros((N, m))
@@ -119,9 +129,12 @@ class ReferenceModel:
         spikes = [np.zeros((N, T, n)) for n in self.sizes[1:-1]] if record else []
         signals: dict[str, np.ndarray] = {}
         z_prev = [np.zeros((batch, n)) for n in self.sizes[1:-1]]
+        jac_sum = [np.zeros((n, m)) for n in self.sizes[1:-1]]
+        jac_count = 0
         for c in range(N // batch):
             rows = slice(c * batch, (c + 1) * batch)
-            learn = float(is_training[rows][0])
+            learn = float(is_training[rows][0] * factor[rows][0])
+            training = float(learn > 0)
             end = float(ends_batch[rows][0])
             y = np.zeros((batch, m))
             y[np.arange(batch), labels[rows]] = 1.0
@@ -140,29 +153,38 @@ class ReferenceModel:
                             z = -z_prev[l]
                         z_step.append(z)
                 z_prev = z_step
-                out = self._step(inputs[rows, k], y, z_step, v, traces, learn,
-                                 apply=learn if cfg.optimizer.schedule == "step" else learn * last * end)
+                apply = training if cfg.optimizer.schedule == "step" else training * last * end
+                out = self._step(inputs[rows, k], y, z_step, v, traces, learn, training, apply,
+                                 probe=probe_jacobian and training > 0)
+                if "jacobian" in out:
+                    for l in range(L):
+                        jac_sum[l] += out["jacobian"][l]
+                    jac_count += batch
                 o_sum[rows] += out["o"]
                 loss_sum[rows] += out["loss"].sum(axis=1)
                 if record:
                     for l in range(L):
                         spikes[l][rows, k] = out["s"][l]
+        if probe_jacobian:
+            signals["jacobian"] = [j / max(jac_count, 1) / cfg.noise.scale for j in jac_sum]
         return RunRecord(o_sum, loss_sum, spikes, signals)
 
     # ------------------------------------------------------------------- step
-    def _step(self, x0, y, z, v, traces, learn, apply):
+    def _step(self, x0, y, z, v, traces, learn, training, apply, probe=False):
         cfg = self.config
         st = self.state
         nrn, noise, rule = cfg.neuron, cfg.noise, cfg.rule
         L = len(cfg.network.hidden)
-        alpha = noise.scale * (1.0 if (learn or noise.during_evaluation) else 0.0)
+        alpha = noise.scale * (1.0 if (training or noise.during_evaluation) else 0.0)
         theta, kappa = nrn.threshold, nrn.surrogate_slope
         gamma = cfg.network.loss_gamma
 
         traces[0][:] = nrn.trace_decay * traces[0] + x0
         x = x0
-        s_all, psi_all = [], []
+        s_all, psi_all, layer_inputs = [], [], []
+        v_before = [vv.copy() for vv in v] if probe else None
         for l in range(1, L + 1):
+            layer_inputs.append(x)
             u = nrn.leak * v[l - 1] + x @ st[f"W{l}"].T + st[f"b{l}"]
             if noise.site == "membrane":
                 u = u + alpha * z[l - 1]
@@ -187,7 +209,7 @@ class ReferenceModel:
             name = rule.name
             if name == "zo":
                 advantage = (loss - st["loss_baseline"]).sum(axis=1, keepdims=True)
-                updates["loss_baseline"] = st["loss_baseline"] + learn * (1 - rule.baseline_decay) * (
+                updates["loss_baseline"] = st["loss_baseline"] + training * (1 - rule.baseline_decay) * (
                     loss.mean(axis=0) - st["loss_baseline"])
             upper = e
             for l in (range(L - 1, -1, -1) if name == "bp" else range(L)):
@@ -195,7 +217,7 @@ class ReferenceModel:
                     scale = 1.0 / noise.scale if rule.divide_by_noise_scale else 1.0
                     M = st[f"M{l + 1}"]
                     zo_est = scale * (z[l].T @ o) / len(o)
-                    M_new = M + learn * (rule.feedback_momentum * M
+                    M_new = M + training * (rule.feedback_momentum * M
                                          + (1 - rule.feedback_momentum) * zo_est - M)
                     updates[f"M{l + 1}"] = M_new
                     g = e @ M_new.T
@@ -219,8 +241,26 @@ class ReferenceModel:
             rate = opt.learning_rate if l <= L else opt.readout_rate
             self._update(W, learn * delta.T @ traces[l - 1], apply, rate, updates)
             self._update(b, learn * delta.sum(axis=0), apply, rate, updates)
+        out = {"o": o, "loss": loss, "s": s_all, "e": e, "delta": deltas}
+        if probe:
+            out["jacobian"] = [z[l].T @ (o - self._readout_without_noise(l, layer_inputs[l], v_before, z, alpha))
+                               for l in range(L)]
         st.update(updates)
-        return {"o": o, "loss": loss, "s": s_all, "e": e, "delta": deltas}
+        return out
+
+    def _readout_without_noise(self, layer, x, v_before, z, alpha):
+        """Readout of the current step with hidden layer ``layer``'s noise removed."""
+        cfg, st = self.config, self.state
+        nrn, site = cfg.neuron, cfg.noise.site
+        L = len(cfg.network.hidden)
+        for l in range(layer + 1, L + 1):
+            keep = 0.0 if l == layer + 1 else 1.0
+            u = nrn.leak * v_before[l - 1] + x @ st[f"W{l}"].T + st[f"b{l}"]
+            if site == "membrane":
+                u = u + keep * alpha * z[l - 1]
+            s = (u >= nrn.threshold).astype(float)
+            x = s + keep * alpha * z[l - 1] if site == "output" else s
+        return x @ st["Wout"].T + st["bout"]
 
     def _update(self, name, G, apply, rate, updates):
         st, opt = self.state, self.config.optimizer

@@ -61,3 +61,19 @@ def update_equations(param: str, gradient: str, apply: str, rate: str,
     if accumulated:
         lines.append(f"d{param}_acc/dt = ({total}*(1 - {apply}) - {param}_acc)/dt : 1{flag_text}")
     return "\n".join(lines) + "\n"
+
+
+def learning_rate_factors(optimizer: OptimizerConfig, epoch: int, epochs: int,
+                          n_train: int):
+    """Per-sample learning-rate factors of epoch ``epoch`` (1-based) of ``epochs``.
+
+    ``constant``: all 1. ``cosine``: (1 + cos(pi p))/2 with p = (samples seen
+    before this one) / (all training samples of the run), so the factor decays
+    from 1 towards 0 over the whole run.
+    """
+    import numpy as np
+
+    if optimizer.lr_schedule == "constant":
+        return np.ones(n_train)
+    seen = (epoch - 1) * n_train + np.arange(n_train)
+    return 0.5 * (1.0 + np.cos(np.pi * seen / (epochs * n_train)))

@@ -54,6 +54,7 @@ class FeedbackContext:
     readout: object       # readout NeuronGroup
     forward: list         # forward Synapses S_1..S_L, S_o
     namespace: dict       # shared constants
+    prefix: str = ""      # prepended to object names
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ class BPRule(LearningRule):
         model = "g_post = w_T*delta_pre : 1 (summed)\n" + update_equations(
             "w_T", "learn_pre*delta_pre*trace_post", "apply_pre", rate, self.config.optimizer)
         syn = Synapses(upper, ctx.layers[layer], model=model, method="euler",
-                       namespace=dict(ctx.namespace), name=f"feedback_bp_{layer + 1}")
+                       namespace=dict(ctx.namespace), name=ctx.prefix + f"feedback_bp_{layer + 1}")
         i, j = all_to_all(len(upper), len(ctx.layers[layer]))
         syn.connect(i=i, j=j)
         # loaded from the forward synapses' saved state, in the transposed layout

@@ -20,7 +20,7 @@ class DFARule(LearningRule):
         hidden = ctx.layers[layer]
         syn = Synapses(ctx.readout, hidden,
                        model="B : 1 (constant)\ng_post = B*delta_pre : 1 (summed)",
-                       namespace=dict(ctx.namespace), name=f"feedback_dfa_{layer + 1}")
+                       namespace=dict(ctx.namespace), name=ctx.prefix + f"feedback_dfa_{layer + 1}")
         i, j = all_to_all(len(ctx.readout), len(hidden))
         syn.connect(i=i, j=j)
         return FeedbackPathway(syn, {f"B{layer + 1}": "B"})

@@ -9,7 +9,7 @@ weights M_l (n_l x m) are learned online by the momentum rule (paper's Eq. 6):
 z_l is the layer's own noise at step t and o~ the noisy readout of the same
 step, so E[z o~^T] = alpha J^T: M_l tracks the data-averaged same-step Jacobian
 of the readout with respect to the noise site (times alpha). The M update is a
-clock-driven equation gated by ``learn``; g reads the same updated value.
+clock-driven equation gated by ``training``; g reads the same updated value.
 """
 
 from __future__ import annotations
@@ -29,14 +29,14 @@ class OPZORule(LearningRule):
         scale = 1.0 / self.config.noise.scale if rule.divide_by_noise_scale else 1.0
         target = f"(rho_feedback*M + (1 - rho_feedback)*z_scale*z_post*o_pre)"
         model = f"""
-dM/dt = learn_post*({target} - M)/dt : 1 (clock-driven)
-g_post = (M + learn_post*({target} - M))*delta_pre : 1 (summed)
+dM/dt = training_post*({target} - M)/dt : 1 (clock-driven)
+g_post = (M + training_post*({target} - M))*delta_pre : 1 (summed)
 """
         hidden = ctx.layers[layer]
         syn = Synapses(ctx.readout, hidden, model=model, method="euler",
                        namespace={**ctx.namespace, "rho_feedback": float(rule.feedback_momentum),
                                   "z_scale": scale},
-                       name=f"feedback_opzo_{layer + 1}")
+                       name=ctx.prefix + f"feedback_opzo_{layer + 1}")
         i, j = all_to_all(len(ctx.readout), len(hidden))
         syn.connect(i=i, j=j)
         return FeedbackPathway(syn, {f"M{layer + 1}": "M"})

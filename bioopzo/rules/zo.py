@@ -27,7 +27,7 @@ class ZORule(LearningRule):
         hidden = ctx.layers[layer]
         syn = Synapses(ctx.readout, hidden,
                        model="g_post = advantage_pre*z_post/noise_scale : 1 (summed)",
-                       namespace=dict(ctx.namespace), name=f"feedback_zo_{layer + 1}")
+                       namespace=dict(ctx.namespace), name=ctx.prefix + f"feedback_zo_{layer + 1}")
         i, j = all_to_all(len(ctx.readout), len(hidden))
         syn.connect(i=i, j=j)
         return FeedbackPathway(syn, {})

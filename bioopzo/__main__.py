@@ -1,0 +1,5 @@
+import sys
+
+from bioopzo.cli import main
+
+sys.exit(main())

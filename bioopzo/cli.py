@@ -1,0 +1,134 @@
+"""Command line: ``bioopzo train``, ``bioopzo evaluate``, ``bioopzo models``.
+
+    bioopzo train [--config models/digits_fc.toml] [--rule opzo|bp|dfa|zo|readout]
+                  [--device cpp_standalone|runtime] [--epochs N] [--seed S] [--out DIR]
+    bioopzo evaluate RUN_DIR [--device NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from importlib.resources import files
+from pathlib import Path
+
+from bioopzo.config import DEVICE_NAMES, RULE_NAMES, ConfigError, load_config
+
+
+def _packaged_models() -> dict[str, Path]:
+    folder = files("bioopzo").joinpath("models")
+    return {Path(p.name).stem: Path(str(p)) for p in folder.iterdir() if p.name.endswith(".toml")}
+
+
+def resolve_config_path(text: str | None) -> Path | None:
+    """A path, or the name of a packaged model config (``digits_fc``)."""
+    if text is None:
+        return None
+    path = Path(text)
+    if path.is_file():
+        return path
+    models = _packaged_models()
+    if text in models:
+        return models[text]
+    if path.stem in models and not path.exists() and path.parent.name == "models":
+        return models[path.stem]
+    raise ConfigError(
+        f"config {text!r} is neither a file nor a named model; named models: "
+        f"{', '.join(sorted(models))}"
+    )
+
+
+def _overrides(args) -> dict:
+    over: dict = {}
+    if args.rule:
+        over.setdefault("rule", {})["name"] = args.rule
+    if args.device:
+        over.setdefault("device", {})["name"] = args.device
+    if args.threads is not None:
+        over.setdefault("device", {})["threads"] = args.threads
+    if args.epochs is not None:
+        over.setdefault("training", {})["epochs"] = args.epochs
+    if args.seed is not None:
+        over.setdefault("training", {})["seed"] = args.seed
+    if args.limit is not None:
+        over.setdefault("data", {})["limit"] = args.limit
+    return over
+
+
+def cmd_train(args) -> int:
+    from bioopzo.train import train
+
+    config = load_config(resolve_config_path(args.config), _overrides(args))
+    out = Path(args.out) if args.out else Path("runs") / (
+        f"{config.name}_{config.rule.name}_seed{config.training.seed}_{time.strftime('%Y%m%d-%H%M%S')}")
+    result = train(config, out, overwrite=args.overwrite, progress=not args.quiet)
+    print(f"test accuracy {100 * result.test_accuracy:.1f} % "
+          f"({config.rule.name}, {config.training.epochs} epochs); run folder: {result.run_dir}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from bioopzo.train import evaluate
+
+    res = evaluate(args.run_dir, device=args.device)
+    print(f"test accuracy {100 * res['test_accuracy']:.1f} % on {res['n_test']} test samples "
+          f"(device {res['device']}, learning off)")
+    return 0
+
+
+def cmd_models(args) -> int:
+    for name, path in sorted(_packaged_models().items()):
+        config = load_config(path)
+        print(f"{name:16s} {config.data.dataset:8s} hidden {list(config.network.hidden)} "
+              f"rule {config.rule.name}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bioopzo", description=__doc__.split("\n")[0])
+    parser.add_argument("--verbose", "-v", action="store_true", help="log what the devices do")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a network and write a run folder")
+    p.add_argument("--config", help="model TOML file or packaged name (default: digits_fc)")
+    p.add_argument("--rule", choices=RULE_NAMES, help="learning rule (applies [per_rule] overrides)")
+    p.add_argument("--device", choices=DEVICE_NAMES)
+    p.add_argument("--threads", type=int, help="OpenMP threads for cpp_standalone")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--limit", type=int, help="use a stratified subset of this many samples")
+    p.add_argument("--out", help="run folder (default: runs/<name>_<rule>_seed<S>_<time>)")
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="reload a run's weights and report test accuracy")
+    p.add_argument("run_dir")
+    p.add_argument("--device", choices=DEVICE_NAMES)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("models", help="list the packaged model configs")
+    p.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(name)s: %(message)s")
+    logging.getLogger("brian2").setLevel(logging.ERROR)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"bioopzo: error: {exc}", file=sys.stderr)
+        return 2
+    except FloatingPointError as exc:
+        print(f"bioopzo: error: {exc}", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""Check 1: Brian2 (runtime and cpp_standalone) and reference.py agree.
+
+For every rule, both update schedules (every step / once per sample), both
+noise sites, with noise off and with noise on (the noise Brian2 drew is
+recorded and supplied to the reference), a 20-30-20-5 network runs 3 samples
+of 10 steps (2 learning with different learning-rate factors, 1 test) and
+must give identical spikes at every step and learnable state equal to 1e-9
+relative. The standalone variants are compiled together into one project.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from conftest import small_config
+
+from bioopzo.network import BrianNetwork, initial_state, make_epoch_data
+from bioopzo.reference import ReferenceModel
+
+N_IN, N_OUT, T, N = 20, 5, 10, 3
+
+
+def variants():
+    out = []
+    for rule, schedule, site, noisy in itertools.product(
+            ("opzo", "bp", "dfa", "zo", "readout"), ("step", "sample"),
+            ("membrane", "output"), (False, True)):
+        if rule in ("opzo", "zo") and not noisy:
+            continue   # these rules are defined by their noise
+        out.append(dict(rule=rule, schedule=schedule, site=site, noisy=noisy))
+    # distributions, antithetic pairing, mini-batch schedule and momentum
+    out.append(dict(rule="opzo", schedule="batch", site="membrane", noisy=True,
+                    distribution="sphere", antithetic=True, momentum=0.9))
+    out.append(dict(rule="bp", schedule="batch", site="output", noisy=True,
+                    distribution="rademacher", antithetic=True, momentum=0.9))
+    out.append(dict(rule="zo", schedule="step", site="membrane", noisy=True,
+                    distribution="rademacher", momentum=0.5, loss="mix"))
+    return out
+
+
+def standalone_variants():
+    """Every rule with both schedules, both noise sites and noise on/off where the
+    rule allows it, in a covering design (C++ compiles ~30 files per network)."""
+    cover = [
+        ("opzo", "step", "membrane", True), ("opzo", "sample", "output", True),
+        ("zo", "step", "output", True), ("zo", "sample", "membrane", True),
+        ("bp", "step", "membrane", False), ("bp", "sample", "output", True),
+        ("bp", "step", "output", True),
+        ("dfa", "step", "output", False), ("dfa", "sample", "membrane", True),
+        ("readout", "step", "output", True), ("readout", "sample", "membrane", False),
+    ]
+    out = [dict(rule=r, schedule=s, site=site, noisy=n) for r, s, site, n in cover]
+    return out + variants()[-3:]
+
+
+def _name(v):
+    return "-".join(str(x) for x in v.values())
+
+
+def _config(v):
+    return small_config(
+        rule={"name": v["rule"]},
+        noise={"scale": 0.3 if v["noisy"] else 0.0, "site": v["site"],
+               "distribution": v.get("distribution", "gaussian"),
+               "antithetic": v.get("antithetic", False)},
+        optimizer={"schedule": v["schedule"], "momentum": v.get("momentum", 0.0), "batch_size": 2},
+        network={"loss": v.get("loss", "ce")},
+    )
+
+
+def _data(cfg):
+    rng = np.random.default_rng(7)
+    x = rng.random((N, N_IN))
+    y = np.array([1, 4, 2])
+    return make_epoch_data(x[:2], y[:2], x[2:], y[2:], cfg.optimizer.samples_per_update,
+                           lr_factor=np.array([1.0, 0.6]))
+
+
+RECORD = [("inputs", "x")] + [(f"hidden{l}", v) for l in (1, 2) for v in ("z", "s")]
+
+
+def _build(v, prefix=""):
+    cfg = _config(v)
+    state = initial_state(cfg, N_IN, N_OUT)
+    net = BrianNetwork(cfg, N_IN, N_OUT, _data(cfg), state, record_states=RECORD, prefix=prefix)
+    return cfg, state, net
+
+
+def _compare(cfg, state, net):
+    mon = net.state_monitors
+    x = np.asarray(mon[("inputs", "x")].x[:]).T.reshape(N, T, N_IN)
+    z = [np.asarray(mon[(f"hidden{l}", "z")].z[:]).T.reshape(N, T, -1) for l in (1, 2)]
+    s = [np.asarray(mon[(f"hidden{l}", "s")].s[:]).T.reshape(N, T, -1) for l in (1, 2)]
+    data = _data(cfg)
+    ref = ReferenceModel(cfg, N_IN, N_OUT, state)
+    rec = ref.run(x, data.labels, data.is_training, data.ends_batch, lr_factor=data.lr_factor,
+                  noise=z, record=True)
+    for l in range(2):
+        assert s[l].sum() > 0, "the test network must spike"
+        np.testing.assert_array_equal(s[l], rec.spikes[l], err_msg=f"spikes of layer {l + 1}")
+    brian_state = net.get_state()
+    changed = 0
+    for key, value in ref.state.items():
+        scale = max(np.max(np.abs(value)), 1e-12)
+        np.testing.assert_allclose(brian_state[key], value, rtol=0, atol=1e-9 * scale, err_msg=key)
+        changed += not np.allclose(value, state[key])
+    assert changed >= 2, "learning must change the state"
+    o_sum, _ = net.sample_results()
+    np.testing.assert_allclose(o_sum, rec.o_sum, rtol=1e-9, atol=1e-9)
+    if cfg.noise.scale == 0:
+        assert np.all(z[0] == z[0]) and np.all(s[0] == rec.spikes[0])
+
+
+@pytest.mark.parametrize("v", variants(), ids=_name)
+def test_runtime_matches_reference(v):
+    import brian2
+
+    brian2.prefs.codegen.target = "numpy"
+    cfg, state, net = _build(v)
+    brian2.defaultclock.dt = cfg.neuron.dt
+    brian2.seed(11)
+    net.network.run(net.duration, namespace={})
+    _compare(cfg, state, net)
+
+
+@pytest.mark.standalone
+def test_cpp_standalone_matches_reference(tmp_path):
+    """The standalone variants in one compiled project (one Network, one run)."""
+    _check_standalone(tmp_path, standalone_variants())
+
+
+def _check_standalone(tmp_path, chosen):
+    import brian2
+    from brian2 import Network, device, set_device
+
+    from bioopzo.devices import configure_make
+
+    configure_make()
+    set_device("cpp_standalone", directory=str(tmp_path / "build"), build_on_run=False)
+    device.reinit()
+    device.activate(directory=str(tmp_path / "build"), build_on_run=False)
+    brian2.defaultclock.dt = 1 * brian2.ms
+    built = [(_name(v), *_build(v, prefix=f"v{k}_")) for k, v in enumerate(chosen)]
+    net = Network(*[obj for _, _, _, b in built for obj in b.network.objects])
+    brian2.seed(5)
+    net.run(built[0][3].duration, namespace={})
+    device.build(directory=str(tmp_path / "build"), compile=True, run=True)
+    failures = []
+    for name, cfg, state, b in built:
+        try:
+            _compare(cfg, state, b)
+        except AssertionError as exc:
+            failures.append(f"{name}: {exc}")
+    assert not failures, "\n".join(failures)
+
+
+def test_noise_distributions_in_brian():
+    """Sphere noise has norm sqrt(n) every step; Rademacher is +-1; antithetic pairs z, -z;
+    noise is off for test samples."""
+    import brian2
+
+    brian2.prefs.codegen.target = "numpy"
+    for dist in ("sphere", "rademacher", "gaussian"):
+        v = dict(rule="opzo", schedule="step", site="membrane", noisy=True, distribution=dist,
+                 antithetic=True)
+        cfg, state, net = _build(v)
+        brian2.defaultclock.dt = cfg.neuron.dt
+        brian2.seed(3)
+        net.network.run(net.duration, namespace={})
+        z = np.asarray(net.state_monitors[("hidden1", "z")].z[:]).T   # (steps, 30)
+        np.testing.assert_allclose(z[1::2], -z[0::2][: len(z[1::2])])
+        if dist == "sphere":
+            np.testing.assert_allclose(np.sum(z**2, axis=1), 30.0)
+        if dist == "rademacher":
+            assert set(np.unique(z)) == {-1.0, 1.0}
+        assert np.std(z[0::2]) == pytest.approx(1.0, abs=0.15)
