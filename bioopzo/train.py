@@ -41,7 +41,8 @@ from bioopzo.devices import epoch_seed, make_simulator
 from bioopzo.network import initial_state, make_epoch_data
 from bioopzo.updates import learning_rate_factors
 
-__all__ = ["train", "evaluate", "TrainingResult", "RunFolderError", "versions"]
+__all__ = ["train", "evaluate", "simulate", "TrainingResult", "RunFolderError", "versions",
+           "load_run"]
 
 log = logging.getLogger("bioopzo.train")
 
@@ -232,27 +233,14 @@ def _write_metrics(path: Path, rows: list[dict]) -> None:
 
 
 def _plot_learning_curve(rows, path: Path, cfg) -> None:
-    import matplotlib
+    from matplotlib.figure import Figure   # no pyplot: leaves the user's backend alone
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from bioopzo.plots import learning_curve
 
-    epochs = [r["epoch"] for r in rows]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8, 3.2))
-    ax1.plot(epochs, [r["train_loss"] for r in rows], "o-", label="train")
-    ax1.plot(epochs, [r["test_loss"] for r in rows], "s-", label="test")
-    ax1.set_xlabel("epoch")
-    ax1.set_ylabel("loss per step")
-    ax1.legend()
-    ax2.plot(epochs, [100 * r["train_accuracy"] for r in rows], "o-", label="train (online)")
-    ax2.plot(epochs, [100 * r["test_accuracy"] for r in rows], "s-", label="test")
-    ax2.set_xlabel("epoch")
-    ax2.set_ylabel("accuracy (%)")
-    ax2.legend()
-    fig.suptitle(f"{cfg.name}: {cfg.rule.name}, seed {cfg.training.seed}")
-    fig.tight_layout()
+    fig = Figure(figsize=(8, 3.2))
+    learning_curve(rows, f"{cfg.name}: {cfg.rule.name}, seed {cfg.training.seed}",
+                   axes=fig.subplots(1, 2))
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def load_run(run_dir: str | Path) -> tuple[ExperimentConfig, dict]:
@@ -292,3 +280,31 @@ def evaluate(run_dir: str | Path, *, device: str | None = None, build_dir: str |
     metrics = _epoch_metrics(res.o_sum, res.loss, data, config.data.steps_per_sample)
     return {"test_accuracy": metrics["test_accuracy"], "test_loss": metrics["test_loss"],
             "n_test": int(len(dataset.y_test)), "device": config.device.name}
+
+
+def simulate(config: ExperimentConfig, state: dict, intensities: np.ndarray, labels: np.ndarray,
+             *, device: str = "runtime", seed: int = 0, record_states: tuple = ()) -> dict:
+    """Run samples through a trained network with learning off and record every spike.
+
+    Returns per-sample readout sums and predictions, and for each hidden layer
+    the (step, neuron) indices of its spikes: what notebooks plot as rasters.
+    """
+    import tempfile
+
+    config = config.with_overrides({"device": {"name": device}})
+    intensities = np.asarray(intensities, float)
+    labels = check_labels(labels, state["Wout"].shape[0], "labels")
+    data = make_epoch_data(intensities[:0], labels[:0], intensities, labels, 1)
+    with tempfile.TemporaryDirectory(prefix="bioopzo-sim-") as tmp:
+        sim = make_simulator(config, intensities.shape[1], state["Wout"].shape[0],
+                             Path(tmp) / "build", record_spikes=True, record_states=record_states)
+        with sim:
+            res = sim.run_epoch(data, state, seed)
+            net = sim.network
+            dt = config.neuron.dt
+            spikes = [(np.round(np.asarray(mon.t[:] / dt)).astype(int), np.asarray(mon.i[:]))
+                      for mon in net.spike_monitors]
+            recorded = {key: np.asarray(getattr(mon, key[1])[:]).T
+                        for key, mon in net.state_monitors.items()}
+    return {"o_sum": res.o_sum, "predictions": np.argmax(res.o_sum, axis=1), "spikes": spikes,
+            "recorded": recorded}

@@ -38,7 +38,7 @@ def _config(rho, epochs):
 
 JAC_ALPHA = 1.0
 JAC_RHO = 0.99999
-JAC_EPOCHS = 12
+JAC_EPOCHS = 16
 
 
 @pytest.mark.standalone
