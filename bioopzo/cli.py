@@ -63,7 +63,8 @@ def cmd_train(args) -> int:
     config = load_config(resolve_config_path(args.config), _overrides(args))
     out = Path(args.out) if args.out else Path("runs") / (
         f"{config.name}_{config.rule.name}_seed{config.training.seed}_{time.strftime('%Y%m%d-%H%M%S')}")
-    result = train(config, out, overwrite=args.overwrite, progress=not args.quiet)
+    result = train(config, out, overwrite=args.overwrite, progress=not args.quiet,
+                   keep_build=args.keep_build)
     print(f"test accuracy {100 * result.test_accuracy:.1f} % "
           f"({config.rule.name}, {config.training.epochs} epochs); run folder: {result.run_dir}")
     return 0
@@ -102,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="run folder (default: runs/<name>_<rule>_seed<S>_<time>)")
     p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--keep-build", action="store_true",
+                   help="keep the generated Brian2 C++ project in the run folder")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="reload a run's weights and report test accuracy")

@@ -338,7 +338,6 @@ class DataConfig:
     latency_cutoff: float = 0.1
     test_fraction: float = 0.2
     limit: int | None = None
-    data_dir: str | None = None
 
     def __post_init__(self):
         _choice("data", "dataset", self.dataset, ("digits", "mnist1d"))

@@ -152,7 +152,10 @@ class StandaloneSimulator(Simulator):
         )
         net.network.run(net.duration, namespace={})
         if self.build_dir.exists():
-            shutil.rmtree(self.build_dir)
+            if any(self.build_dir.iterdir()) and not (self.build_dir / "main.cpp").exists():
+                raise ValueError(f"build directory {self.build_dir} is not empty and not a "
+                                 "Brian2 project; choose an empty or new folder")
+            shutil.rmtree(self.build_dir)   # a stale project of an earlier build
         t = time.perf_counter()
         device.build(directory=str(self.build_dir), compile=True, run=False)
         log.info("compiled the Brian2 C++ project in %s (%.1f s)", self.build_dir,

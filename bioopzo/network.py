@@ -136,6 +136,13 @@ def _layer_order(l: int) -> int:       # l = 1..L, L+1 for the readout
     return 10 * l
 
 
+def _schedule_summed(synapses, variable: str, order: int) -> None:
+    """Move a summed-variable updater into the ``start`` slot at ``order``."""
+    updater = synapses.summed_updaters[variable]
+    updater.when = "start"
+    updater.order = order
+
+
 class BrianNetwork:
     """The Brian2 objects of one experiment, and their state in and out.
 
@@ -160,40 +167,53 @@ class BrianNetwork:
     def __init__(self, config: ExperimentConfig, n_inputs: int, n_classes: int,
                  data: EpochData, state: dict, *, record_spikes: bool = False,
                  record_states: tuple = (), prefix: str = ""):
-        P = prefix
         check_labels(data.labels, n_classes, "sample labels")
         check_intensities(data.intensities, "sample intensities")
         if data.intensities.shape[1] != n_inputs:
-            raise ValueError(f"the data have {data.intensities.shape[1]} inputs, the network {n_inputs}")
+            raise ValueError(f"the data have {data.intensities.shape[1]} inputs, "
+                             f"the network {n_inputs}")
         self.config = config
-        self.n_inputs = n_inputs
-        self.n_classes = n_classes
+        self.n_inputs, self.n_classes = n_inputs, n_classes
         self.n_samples = data.n_samples
+        self.prefix = prefix
         self.rule = make_rule(config)
-        cfg = config
-        T = cfg.data.steps_per_sample
-        dt = cfg.neuron.dt
-        self.dt = dt
-        self.duration = self.n_samples * T * dt
-        L = len(cfg.network.hidden)
-        sizes = [n_inputs, *cfg.network.hidden, n_classes]
-        rule = self.rule
-        trains_hidden = rule.trains_hidden
-        opt = cfg.optimizer
+        self.dt = config.neuron.dt
+        self.duration = self.n_samples * config.data.steps_per_sample * self.dt
+        self.sizes = [n_inputs, *config.network.hidden, n_classes]
+        self.namespace = self._namespace(data)
+        self._noise_objects: list = []     # sphere noise: norm groups and their synapses
+        self.inputs = self._build_inputs()
+        self.layers = [self._build_hidden(l) for l in range(1, len(self.sizes) - 1)]
+        self.readout, softmax = self._build_readout()
+        self.forward = [self._build_forward(l) for l in range(1, len(self.sizes))]
+        self.feedback = self._build_feedback()
+        monitors = self._build_monitors(record_spikes, record_states)
+        objects = [self.inputs, *self.layers, *self._noise_objects, self.readout, softmax,
+                   *self.forward, *[p.synapses for p in self.feedback], *monitors]
+        self.network = Network(objects)
+        self._views = self._state_views()
+        self.set_state(state)
 
-        # ---------------------------------------------------------- data streams
-        sample_dt = T * dt
-        self.timed_arrays = {
-            "input_intensity": TimedArray(data.intensities, dt=sample_dt, name=P + "input_intensity"),
-            "sample_label": TimedArray(data.labels.astype(float), dt=sample_dt, name=P + "sample_label"),
-            "sample_learning_rate": TimedArray(data.learning_rate_factors, dt=sample_dt,
-                                               name=P + "sample_learning_rate"),
+    # ------------------------------------------------------------------ building
+    def _name(self, name: str) -> str:
+        return self.prefix + name
+
+    def _namespace(self, data: EpochData) -> dict:
+        cfg, opt = self.config, self.config.optimizer
+        sample_dt = cfg.data.steps_per_sample * self.dt
+        streams = {
+            "input_intensity": data.intensities,
+            "sample_label": data.labels.astype(float),
+            "sample_learning_rate": data.learning_rate_factors,
         }
         if opt.schedule != "step":   # only accumulated schedules read the batch-end flag
-            self.timed_arrays["sample_ends_batch"] = TimedArray(
-                data.ends_batch.astype(float), dt=sample_dt, name=P + "sample_ends_batch")
+            streams["sample_ends_batch"] = data.ends_batch.astype(float)
+        self.timed_arrays = {key: TimedArray(values, dt=sample_dt, name=self._name(key))
+                             for key, values in streams.items()}
+        self.encoder = make_encoder(cfg.data, self.dt)
         ns = shared_namespace(cfg)
         ns.update(self.timed_arrays)
+        ns.update(self.encoder.brian_namespace())
         ns.update({
             "noise_scale": float(cfg.noise.scale),
             "gamma": cfg.network.loss_gamma,
@@ -201,118 +221,111 @@ class BrianNetwork:
             "eta_readout": float(opt.readout_rate),
             "baseline_decay": float(cfg.rule.baseline_decay),
         })
-        encoder = make_encoder(cfg.data, dt)
-        ns.update(encoder.brian_namespace())
-        self.namespace = ns
-        objects = []
+        return ns
 
-        # ---------------------------------------------------------------- inputs
-        inputs = NeuronGroup(n_inputs, input_model(), namespace=dict(ns), name=P + "inputs", dt=dt)
-        inputs.run_regularly(input_code(encoder.brian_statement()), when="start",
+    def _build_inputs(self):
+        inputs = NeuronGroup(self.n_inputs, input_model(), namespace=dict(self.namespace),
+                             name=self._name("inputs"), dt=self.dt)
+        inputs.run_regularly(input_code(self.encoder.brian_statement()), when="start",
                              order=_ORDER_INPUT)
-        objects.append(inputs)
+        return inputs
 
-        # ---------------------------------------------------------- hidden layers
+    def _bias_equations(self, learns: bool, rate: str) -> str:
+        opt = self.config.optimizer
+        if learns:
+            return update_equations("b", "learn*delta", "apply", rate, opt, flag="")
+        # frozen: same variables, no dynamics
+        return "b : 1\n" + "".join(f"b_{sfx} : 1\n" for sfx in optimizer_state_names(opt))
+
+    def _build_hidden(self, l: int):
+        cfg = self.config
+        n = self.sizes[l]
+        trains = self.rule.trains_hidden
         sphere = cfg.noise.distribution == "sphere"
-        layers = []
-        for l in range(1, L + 1):
-            bias_eqs = (update_equations("b", "learn*delta", "apply", "eta_hidden", opt, flag="")
-                        if trains_hidden else "b : 1\n")
-            bias_eqs += "".join(f"b_{sfx} : 1\n" for sfx in optimizer_state_names(opt)
-                                if not trains_hidden)
-            group = NeuronGroup(sizes[l], hidden_model(cfg, trains_hidden, sphere, bias_eqs),
-                                method="euler", threshold="s > 0.5", reset="",
-                                namespace=dict(ns), name=P + f"hidden{l}", dt=dt)
-            group.run_regularly(hidden_forward_code(cfg, sizes[l]), when="start",
-                                order=_layer_order(l) + 1)
-            layers.append(group)
-            objects.append(group)
-            if sphere:
-                group.run_regularly(noise_draw_code(cfg), when="start", order=_ORDER_NOISE)
-                norm = NeuronGroup(1, "sumsq : 1", name=P + f"noise_norm{l}", dt=dt)
-                to_norm = Synapses(group, norm, "sumsq_post = z_raw_pre**2 : 1 (summed)",
-                                   name=P + f"noise_norm_sum{l}", dt=dt)
-                to_norm.connect()
-                to_norm.summed_updaters["sumsq_post"].when = "start"
-                to_norm.summed_updaters["sumsq_post"].order = _ORDER_NOISE_NORM
-                group.z_sumsq = linked_var(norm, "sumsq", index=np.zeros(sizes[l], dtype=int))
-                objects += [norm, to_norm]
+        group = NeuronGroup(n, hidden_model(cfg, trains, sphere, self._bias_equations(trains, "eta_hidden")),
+                            method="euler", threshold="s > 0.5", reset="",
+                            namespace=dict(self.namespace), name=self._name(f"hidden{l}"), dt=self.dt)
+        group.run_regularly(hidden_forward_code(cfg, n), when="start", order=_layer_order(l) + 1)
+        if sphere:
+            # gaussian draw, then its squared norm summed onto a one-neuron group
+            group.run_regularly(noise_draw_code(cfg), when="start", order=_ORDER_NOISE)
+            norm = NeuronGroup(1, "sumsq : 1", name=self._name(f"noise_norm{l}"), dt=self.dt)
+            to_norm = Synapses(group, norm, "sumsq_post = z_raw_pre**2 : 1 (summed)",
+                               name=self._name(f"noise_norm_sum{l}"), dt=self.dt)
+            to_norm.connect()
+            _schedule_summed(to_norm, "sumsq_post", _ORDER_NOISE_NORM)
+            group.z_sumsq = linked_var(norm, "sumsq", index=np.zeros(n, dtype=int))
+            self._noise_objects += [norm, to_norm]
+        return group
 
-        # ------------------------------------------------------------------ readout
-        zo = rule.needs_loss_baseline
-        readout_bias = update_equations("b", "learn*delta", "apply", "eta_readout", opt, flag="")
-        readout = NeuronGroup(n_classes, readout_model(cfg, readout_bias, zo), method="euler",
-                              threshold="sample_end > 0.5", reset="", namespace=dict(ns),
-                              name=P + "readout", dt=dt)
-        r_order = _layer_order(L + 1)
-        readout.run_regularly(readout_forward_code(cfg), when="start", order=r_order + 1)
+    def _build_readout(self):
+        cfg = self.config
+        zo = self.rule.needs_loss_baseline
+        readout = NeuronGroup(self.n_classes,
+                              readout_model(cfg, self._bias_equations(True, "eta_readout"), zo),
+                              method="euler", threshold="sample_end > 0.5", reset="",
+                              namespace=dict(self.namespace), name=self._name("readout"), dt=self.dt)
+        order = _layer_order(len(self.layers) + 1)
+        readout.run_regularly(readout_forward_code(cfg), when="start", order=order + 1)
         softmax = Synapses(readout, readout,
                            "softmax_denominator_post = exp(o_pre - o_post) : 1 (summed)",
-                           name=P + "readout_softmax", dt=dt)
+                           name=self._name("readout_softmax"), dt=self.dt)
         softmax.connect()
-        softmax.summed_updaters["softmax_denominator_post"].when = "start"
-        softmax.summed_updaters["softmax_denominator_post"].order = r_order + 2
-        readout.run_regularly(readout_error_code(cfg, zo), when="start", order=r_order + 3)
-        objects += [readout, softmax]
+        _schedule_summed(softmax, "softmax_denominator_post", order + 2)
+        readout.run_regularly(readout_error_code(cfg, zo), when="start", order=order + 3)
+        return readout, softmax
 
-        # ------------------------------------------------------- forward synapses
-        forward = []
-        groups = [inputs, *layers, readout]
-        for l in range(1, L + 2):
-            learns = trains_hidden or l == L + 1
+    def _build_forward(self, l: int):
+        """S_l: layer l-1 -> layer l (l = L+1: the readout), I_syn = W_l x_{l-1}."""
+        L = len(self.layers)
+        groups = [self.inputs, *self.layers, self.readout]
+        opt = self.config.optimizer
+        model = "I_syn_post = w*x_pre : 1 (summed)\n"
+        if self.rule.trains_hidden or l == L + 1:
             rate = "eta_readout" if l == L + 1 else "eta_hidden"
-            model = "I_syn_post = w*x_pre : 1 (summed)\n"
-            if learns:
-                model += update_equations("w", "learn_post*delta_post*trace_pre", "apply_post",
-                                          rate, opt)
-            else:
-                model += "w : 1\n" + "".join(f"w_{sfx} : 1\n" for sfx in optimizer_state_names(opt))
-            syn = Synapses(groups[l - 1], groups[l], model=model, method="euler",
-                           namespace=dict(ns), name=P + (f"forward{l}" if l <= L else "forward_out"),
-                           dt=dt)
-            i, j = all_to_all(sizes[l - 1], sizes[l])
-            syn.connect(i=i, j=j)
-            syn.summed_updaters["I_syn_post"].when = "start"
-            syn.summed_updaters["I_syn_post"].order = _layer_order(l)
-            forward.append(syn)
-        objects += forward
+            model += update_equations("w", "learn_post*delta_post*trace_pre", "apply_post", rate, opt)
+        else:
+            model += "w : 1\n" + "".join(f"w_{sfx} : 1\n" for sfx in optimizer_state_names(opt))
+        syn = Synapses(groups[l - 1], groups[l], model=model, method="euler",
+                       namespace=dict(self.namespace),
+                       name=self._name(f"forward{l}" if l <= L else "forward_out"), dt=self.dt)
+        i, j = all_to_all(self.sizes[l - 1], self.sizes[l])
+        syn.connect(i=i, j=j)
+        _schedule_summed(syn, "I_syn_post", _layer_order(l))
+        return syn
 
-        # --------------------------------------------------------------- feedback
-        feedback = []
-        if trains_hidden:
-            ctx = FeedbackContext(cfg, layers, readout, forward, ns, prefix)
-            base = _layer_order(L + 2)
-            for l0 in range(L):
-                rank = l0 if rule.feedback_order == "parallel" else L - 1 - l0
-                pathway = rule.build_feedback(ctx, l0)
-                syn = pathway.synapses
-                syn.summed_updaters["g_post"].when = "start"
-                syn.summed_updaters["g_post"].order = base + 2 * rank
-                layers[l0].run_regularly(hidden_modulation_code(cfg), when="start",
-                                         order=base + 2 * rank + 1)
-                feedback.append(pathway)
-            objects += [p.synapses for p in feedback]
+    def _build_feedback(self) -> list:
+        if not self.rule.trains_hidden:
+            return []
+        L = len(self.layers)
+        ctx = FeedbackContext(self.config, self.layers, self.readout, self.forward,
+                              self.namespace, self.prefix)
+        base = _layer_order(L + 2)
+        pathways = []
+        for l0 in range(L):
+            rank = l0 if self.rule.feedback_order == "parallel" else L - 1 - l0
+            pathway = self.rule.build_feedback(ctx, l0)
+            _schedule_summed(pathway.synapses, "g_post", base + 2 * rank)
+            self.layers[l0].run_regularly(hidden_modulation_code(self.config), when="start",
+                                          order=base + 2 * rank + 1)
+            pathways.append(pathway)
+        return pathways
 
-        # --------------------------------------------------------------- monitors
-        self.sample_monitor = SpikeMonitor(readout, variables=["o_sum", "loss_sum"],
-                                           name=P + "sample_monitor")
-        self.spike_monitors = [SpikeMonitor(g, record=record_spikes, name=P + f"spikes{n + 1}")
-                               for n, g in enumerate(layers)]
-        objects += [self.sample_monitor, *self.spike_monitors]
+    def _build_monitors(self, record_spikes: bool, record_states) -> list:
+        self.sample_monitor = SpikeMonitor(self.readout, variables=["o_sum", "loss_sum"],
+                                           name=self._name("sample_monitor"))
+        self.spike_monitors = [SpikeMonitor(g, record=record_spikes, name=self._name(f"spikes{n + 1}"))
+                               for n, g in enumerate(self.layers)]
+        named = {"inputs": self.inputs, "readout": self.readout,
+                 **{f"hidden{n + 1}": g for n, g in enumerate(self.layers)}}
         self.state_monitors = {}
-        named = {"inputs": inputs, "readout": readout,
-                 **{f"hidden{n + 1}": g for n, g in enumerate(layers)}}
         for group_name, var in record_states:
-            mon = StateMonitor(named[group_name], var, record=True, when="end",
-                               name=P + f"record_{group_name}_{var}")
-            self.state_monitors[(group_name, var)] = mon
-            objects.append(mon)
-
-        self.inputs, self.layers, self.readout = inputs, layers, readout
-        self.forward, self.feedback = forward, feedback
-        self.network = Network(objects)
-        self._views = self._state_views()
-        self.set_state(state)
+            if group_name not in named:
+                raise ValueError(f"cannot record {group_name!r}; groups are {sorted(named)}")
+            self.state_monitors[(group_name, var)] = StateMonitor(
+                named[group_name], var, record=True, when="end",
+                name=self._name(f"record_{group_name}_{var}"))
+        return [self.sample_monitor, *self.spike_monitors, *self.state_monitors.values()]
 
     # ------------------------------------------------------------------ state I/O
     def _state_views(self) -> dict[str, list[tuple]]:

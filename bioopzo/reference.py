@@ -243,8 +243,9 @@ class ReferenceModel:
             self._update(b, learn * delta.sum(axis=0), apply, rate, updates)
         out = {"o": o, "loss": loss, "s": s_all, "e": e, "delta": deltas}
         if probe:
-            out["jacobian"] = [z[l].T @ (o - self._readout_without_noise(l, layer_inputs[l], v_before, z, alpha))
-                               for l in range(L)]
+            out["jacobian"] = [
+                z[l].T @ (o - self._readout_without_noise(l, layer_inputs[l], v_before, z, alpha))
+                for l in range(L)]
         st.update(updates)
         return out
 

@@ -114,8 +114,13 @@ def _epoch_metrics(o_sum, loss, data, T):
 
 
 def train(config: ExperimentConfig, out: str | Path, *, overwrite: bool = False,
-          progress: bool = True, echo=print, record_spikes: bool = False) -> TrainingResult:
-    """Train ``config`` and write its run folder ``out``; returns the metrics and state."""
+          progress: bool = True, echo=print, record_spikes: bool = False,
+          keep_build: bool = False) -> TrainingResult:
+    """Train ``config`` and write its run folder ``out``; returns the metrics and state.
+
+    The Brian2 build folder (``brian_build``, ~10 MB of generated code and
+    objects) is removed at the end unless ``keep_build``.
+    """
     out = Path(out)
     _check_out_dir(out, overwrite)
     partial = out.with_name(out.name + ".partial")
@@ -128,6 +133,8 @@ def train(config: ExperimentConfig, out: str | Path, *, overwrite: bool = False,
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+    if not keep_build:
+        shutil.rmtree(partial / "brian_build", ignore_errors=True)
     # swap in the finished run; an old run is only removed once the new one is complete
     if out.exists():
         old = out.with_name(out.name + ".old")

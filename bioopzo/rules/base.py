@@ -56,6 +56,19 @@ class FeedbackContext:
     namespace: dict       # shared constants
     prefix: str = ""      # prepended to object names
 
+    def synapses(self, source, layer: int, model: str, name: str, *, method=None,
+                 namespace: dict | None = None):
+        """An all-to-all Synapses from ``source`` onto hidden layer ``layer`` (0-based)."""
+        from brian2 import Synapses
+
+        target = self.layers[layer]
+        kwargs = {"method": method} if method else {}
+        syn = Synapses(source, target, model=model, namespace={**self.namespace, **(namespace or {})},
+                       name=f"{self.prefix}{name}_{layer + 1}", **kwargs)
+        i, j = all_to_all(len(source), len(target))
+        syn.connect(i=i, j=j)
+        return syn
+
 
 @dataclass(frozen=True)
 class LearningRule:

@@ -13,9 +13,7 @@ The copy is re-synchronised from the forward weights at every epoch start.
 
 from __future__ import annotations
 
-from brian2 import Synapses
-
-from bioopzo.rules.base import FeedbackContext, FeedbackPathway, LearningRule, all_to_all
+from bioopzo.rules.base import FeedbackContext, FeedbackPathway, LearningRule
 from bioopzo.updates import update_equations
 
 
@@ -30,9 +28,6 @@ class BPRule(LearningRule):
         rate = "eta_readout" if layer == L - 1 else "eta_hidden"
         model = "g_post = w_T*delta_pre : 1 (summed)\n" + update_equations(
             "w_T", "learn_pre*delta_pre*trace_post", "apply_pre", rate, self.config.optimizer)
-        syn = Synapses(upper, ctx.layers[layer], model=model, method="euler",
-                       namespace=dict(ctx.namespace), name=ctx.prefix + f"feedback_bp_{layer + 1}")
-        i, j = all_to_all(len(upper), len(ctx.layers[layer]))
-        syn.connect(i=i, j=j)
+        syn = ctx.synapses(upper, layer, model, "feedback_bp", method="euler")
         # loaded from the forward synapses' saved state, in the transposed layout
         return FeedbackPathway(syn, {}, mirror_of=forward)

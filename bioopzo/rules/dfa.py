@@ -8,21 +8,16 @@ s = ``feedback_init_scale``.
 from __future__ import annotations
 
 import numpy as np
-from brian2 import Synapses
 
-from bioopzo.rules.base import FeedbackContext, FeedbackPathway, LearningRule, all_to_all
+from bioopzo.rules.base import FeedbackContext, FeedbackPathway, LearningRule
 
 
 class DFARule(LearningRule):
     name = "dfa"
 
     def build_feedback(self, ctx: FeedbackContext, layer: int):
-        hidden = ctx.layers[layer]
-        syn = Synapses(ctx.readout, hidden,
-                       model="B : 1 (constant)\ng_post = B*delta_pre : 1 (summed)",
-                       namespace=dict(ctx.namespace), name=ctx.prefix + f"feedback_dfa_{layer + 1}")
-        i, j = all_to_all(len(ctx.readout), len(hidden))
-        syn.connect(i=i, j=j)
+        syn = ctx.synapses(ctx.readout, layer, "B : 1 (constant)\ng_post = B*delta_pre : 1 (summed)",
+                           "feedback_dfa")
         return FeedbackPathway(syn, {f"B{layer + 1}": "B"})
 
     def initial_feedback_state(self, layer, n_hidden, n_classes, rng):

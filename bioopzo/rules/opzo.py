@@ -15,9 +15,8 @@ clock-driven equation gated by ``training``; g reads the same updated value.
 from __future__ import annotations
 
 import numpy as np
-from brian2 import Synapses
 
-from bioopzo.rules.base import FeedbackContext, FeedbackPathway, LearningRule, all_to_all
+from bioopzo.rules.base import FeedbackContext, FeedbackPathway, LearningRule
 
 
 class OPZORule(LearningRule):
@@ -27,18 +26,14 @@ class OPZORule(LearningRule):
     def build_feedback(self, ctx: FeedbackContext, layer: int):
         rule = self.config.rule
         scale = 1.0 / self.config.noise.scale if rule.divide_by_noise_scale else 1.0
-        target = f"(rho_feedback*M + (1 - rho_feedback)*z_scale*z_post*o_pre)"
+        target = "(rho_feedback*M + (1 - rho_feedback)*z_scale*z_post*o_pre)"
         model = f"""
 dM/dt = training_post*({target} - M)/dt : 1 (clock-driven)
 g_post = (M + training_post*({target} - M))*delta_pre : 1 (summed)
 """
-        hidden = ctx.layers[layer]
-        syn = Synapses(ctx.readout, hidden, model=model, method="euler",
-                       namespace={**ctx.namespace, "rho_feedback": float(rule.feedback_momentum),
-                                  "z_scale": scale},
-                       name=ctx.prefix + f"feedback_opzo_{layer + 1}")
-        i, j = all_to_all(len(ctx.readout), len(hidden))
-        syn.connect(i=i, j=j)
+        syn = ctx.synapses(ctx.readout, layer, model, "feedback_opzo", method="euler",
+                           namespace={"rho_feedback": float(rule.feedback_momentum),
+                                      "z_scale": scale})
         return FeedbackPathway(syn, {f"M{layer + 1}": "M"})
 
     def initial_feedback_state(self, layer, n_hidden, n_classes, rng):

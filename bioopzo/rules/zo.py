@@ -13,9 +13,7 @@ from e[t], as in every rule.
 
 from __future__ import annotations
 
-from brian2 import Synapses
-
-from bioopzo.rules.base import FeedbackContext, FeedbackPathway, LearningRule, all_to_all
+from bioopzo.rules.base import FeedbackContext, FeedbackPathway, LearningRule
 
 
 class ZORule(LearningRule):
@@ -24,10 +22,6 @@ class ZORule(LearningRule):
     needs_loss_baseline = True
 
     def build_feedback(self, ctx: FeedbackContext, layer: int):
-        hidden = ctx.layers[layer]
-        syn = Synapses(ctx.readout, hidden,
-                       model="g_post = advantage_pre*z_post/noise_scale : 1 (summed)",
-                       namespace=dict(ctx.namespace), name=ctx.prefix + f"feedback_zo_{layer + 1}")
-        i, j = all_to_all(len(ctx.readout), len(hidden))
-        syn.connect(i=i, j=j)
+        syn = ctx.synapses(ctx.readout, layer,
+                           "g_post = advantage_pre*z_post/noise_scale : 1 (summed)", "feedback_zo")
         return FeedbackPathway(syn, {})
