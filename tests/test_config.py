@@ -80,3 +80,9 @@ def test_missing_and_invalid_files(tmp_path):
         load_config(bad)
     with pytest.raises(ConfigError, match="named models"):
         resolve_config_path("no_such_model")
+
+
+def test_default_config_is_the_packaged_digits_model():
+    cfg = load_config()
+    assert cfg.name == "digits_fc"
+    assert cfg.device.name == "cpp_standalone" and cfg.data.dataset == "digits"
