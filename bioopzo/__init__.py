@@ -4,7 +4,8 @@ OPZO (online pseudo-zeroth-order training; Xiao et al., arXiv 2407.12516)
 trains spiking networks with one noisy forward pass, momentum feedback
 connections that learn a zeroth-order estimate of the network's Jacobian, and
 three-factor synapses (presynaptic trace x postsynaptic surrogate x top-down
-modulator). See DESIGN in the README for the equations.
+modulator). The README states the equations; each module's docstring states
+the part it implements.
 """
 
 __version__ = "0.1.0"

@@ -410,6 +410,7 @@ class ExperimentConfig:
     device: DeviceConfig = field(default_factory=DeviceConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     per_rule: dict = field(default_factory=dict, compare=False, repr=False)
+    #: the raw tables this config was made from (before per-rule overrides)
     source: dict | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
@@ -421,19 +422,19 @@ class ExperimentConfig:
 
     # ---------------------------------------------------------------- dict I/O
     @classmethod
-    def from_dict(cls, raw: dict, *, source: str = "config") -> "ExperimentConfig":
+    def from_dict(cls, raw: dict, *, origin: str = "config") -> "ExperimentConfig":
         raw = copy.deepcopy(raw)
         source_raw = copy.deepcopy(raw)
         unknown = set(raw) - set(_SECTIONS) - {"name", "per_rule"}
         if unknown:
             raise ConfigError(
-                f"{source}: unknown section(s) {sorted(unknown)}; known sections are "
+                f"{origin}: unknown section(s) {sorted(unknown)}; known sections are "
                 f"{sorted(_SECTIONS)} plus 'name' and 'per_rule'"
             )
         per_rule = raw.pop("per_rule", {}) or {}
         for rule_name, table in per_rule.items():
             if rule_name not in RULE_NAMES:
-                raise ConfigError(f"{source}: [per_rule.{rule_name}] names an unknown rule")
+                raise ConfigError(f"{origin}: [per_rule.{rule_name}] names an unknown rule")
         rule_name = raw.get("rule", {}).get("name", RuleConfig.name)
         if rule_name in per_rule:
             raw = _deep_merge(raw, per_rule[rule_name])
@@ -443,19 +444,22 @@ class ExperimentConfig:
         for section, section_cls in _SECTIONS.items():
             table = raw.get(section, {})
             if not isinstance(table, dict):
-                raise ConfigError(f"{source}: [{section}] must be a table")
+                raise ConfigError(f"{origin}: [{section}] must be a table")
             known = {f.name for f in fields(section_cls)}
             bad = set(table) - known
             if bad:
                 raise ConfigError(
-                    f"{source}: unknown key(s) {sorted(bad)} in [{section}]; "
+                    f"{origin}: unknown key(s) {sorted(bad)} in [{section}]; "
                     f"known keys are {sorted(known)}"
                 )
             try:
                 kwargs[section] = section_cls(**table)
-            except TypeError as exc:  # pragma: no cover - defensive
-                raise ConfigError(f"{source}: [{section}] {exc}") from None
-        return cls(**kwargs)
+            except ConfigError as exc:
+                raise ConfigError(f"{origin}: {exc}") from None
+        try:
+            return cls(**kwargs)
+        except ConfigError as exc:
+            raise ConfigError(f"{origin}: {exc}") from None
 
     def to_dict(self) -> dict:
         """The resolved config as a plain dict (TOML-ready, per-rule tables applied);
@@ -510,20 +514,20 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
         from importlib.resources import files
 
         text = files("bioopzo").joinpath("models/digits_fc.toml").read_text()
-        source = "digits_fc.toml (packaged default)"
+        origin = "digits_fc.toml (packaged default)"
     else:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"config file {str(path)!r} does not exist")
         text = path.read_text()
-        source = str(path)
+        origin = str(path)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source} is not valid TOML: {exc}") from None
+        raise ConfigError(f"{origin} is not valid TOML: {exc}") from None
     if overrides:
         raw = _deep_merge(raw, overrides)
-    return ExperimentConfig.from_dict(raw, source=source)
+    return ExperimentConfig.from_dict(raw, origin=origin)
 
 
 def replace(config, **changes):

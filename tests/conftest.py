@@ -49,5 +49,5 @@ def pytest_addoption(parser):
     parser.addoption(
         "--full-standalone-oracle", action="store_true",
         help="compare cpp_standalone with the reference for every variant of the runtime "
-             "oracle test (35 networks in one project, ~10 min) instead of the covering set",
+             "oracle test (35 networks in one project, ~20 min) instead of the covering set",
     )
