@@ -136,6 +136,12 @@ def _layer_order(l: int) -> int:       # l = 1..L, L+1 for the readout
     return 10 * l
 
 
+def _frozen(param: str, optimizer) -> str:
+    """A parameter that does not learn: the same variables as a learning one, no dynamics."""
+    return "".join(f"{name} : 1\n" for name in
+                   [param, *(f"{param}_{sfx}" for sfx in optimizer_state_names(optimizer))])
+
+
 def _schedule_summed(synapses, variable: str, order: int) -> None:
     """Move a summed-variable updater into the ``start`` slot at ``order``."""
     updater = synapses.summed_updaters[variable]
@@ -234,8 +240,7 @@ class BrianNetwork:
         opt = self.config.optimizer
         if learns:
             return update_equations("b", "learn*delta", "apply", rate, opt, flag="")
-        # frozen: same variables, no dynamics
-        return "b : 1\n" + "".join(f"b_{sfx} : 1\n" for sfx in optimizer_state_names(opt))
+        return _frozen("b", opt)
 
     def _build_hidden(self, l: int):
         cfg = self.config
@@ -285,7 +290,7 @@ class BrianNetwork:
             rate = "eta_readout" if l == L + 1 else "eta_hidden"
             model += update_equations("w", "learn_post*delta_post*trace_pre", "apply_post", rate, opt)
         else:
-            model += "w : 1\n" + "".join(f"w_{sfx} : 1\n" for sfx in optimizer_state_names(opt))
+            model += _frozen("w", opt)
         syn = Synapses(groups[l - 1], groups[l], model=model, method="euler",
                        namespace=dict(self.namespace),
                        name=self._name(f"forward{l}" if l <= L else "forward_out"), dt=self.dt)

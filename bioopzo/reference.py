@@ -32,7 +32,6 @@ from bioopzo.config import ExperimentConfig
 from bioopzo.data.datasets import check_labels
 from bioopzo.network import initial_state, parameter_names
 from bioopzo.rules import make_rule
-from bioopzo.updates import optimizer_state_names
 
 __all__ = ["ReferenceModel", "RunRecord"]
 
@@ -185,12 +184,8 @@ class ReferenceModel:
         v_before = [vv.copy() for vv in v] if probe else None
         for l in range(1, L + 1):
             layer_inputs.append(x)
-            u = nrn.leak * v[l - 1] + x @ st[f"W{l}"].T + st[f"b{l}"]
-            if noise.site == "membrane":
-                u = u + alpha * z[l - 1]
-            s = (u >= theta).astype(float)
+            u, s, x = self._layer(l, x, v[l - 1], alpha * z[l - 1])
             v[l - 1][:] = u - theta * s if nrn.reset == "soft" else u * (1 - s)
-            x = s + alpha * z[l - 1] if noise.site == "output" else s
             traces[l][:] = nrn.trace_decay * traces[l] + s
             sig = _sigmoid(kappa * (u - theta))
             s_all.append(s)
@@ -249,18 +244,24 @@ class ReferenceModel:
         st.update(updates)
         return out
 
+    def _layer(self, l, x, v_prev, noise):
+        """Forward step of hidden layer l: membrane u, spikes s, activity sent on x.
+
+        ``noise`` is the scaled noise alpha z_l, added at the configured site."""
+        nrn, st = self.config.neuron, self.state
+        membrane = self.config.noise.site == "membrane"
+        u = nrn.leak * v_prev + x @ st[f"W{l}"].T + st[f"b{l}"]
+        if membrane:
+            u = u + noise
+        s = (u >= nrn.threshold).astype(float)
+        return u, s, (s if membrane else s + noise)
+
     def _readout_without_noise(self, layer, x, v_before, z, alpha):
         """Readout of the current step with hidden layer ``layer``'s noise removed."""
-        cfg, st = self.config, self.state
-        nrn, site = cfg.neuron, cfg.noise.site
-        L = len(cfg.network.hidden)
-        for l in range(layer + 1, L + 1):
+        st = self.state
+        for l in range(layer + 1, len(self.config.network.hidden) + 1):
             keep = 0.0 if l == layer + 1 else 1.0
-            u = nrn.leak * v_before[l - 1] + x @ st[f"W{l}"].T + st[f"b{l}"]
-            if site == "membrane":
-                u = u + keep * alpha * z[l - 1]
-            s = (u >= nrn.threshold).astype(float)
-            x = s + keep * alpha * z[l - 1] if site == "output" else s
+            _, _, x = self._layer(l, x, v_before[l - 1], keep * alpha * z[l - 1])
         return x @ st["Wout"].T + st["bout"]
 
     def _update(self, name, G, apply, rate, updates):
@@ -297,6 +298,3 @@ class ReferenceModel:
             acc = (acc * n + np.sum(rest.predictions == labels[n:])) / N
         return float(acc)
 
-
-def optimizer_state_keys(config: ExperimentConfig) -> list[str]:  # pragma: no cover - helper
-    return [f"{p}_{s}" for p in parameter_names(config) for s in optimizer_state_names(config.optimizer)]

@@ -268,22 +268,42 @@ def load_run(run_dir: str | Path) -> tuple[ExperimentConfig, dict]:
     return config, state
 
 
+def _run_without_learning(config: ExperimentConfig, state: dict, intensities, labels, seed: int,
+                          build_dir=None, **recording):
+    """Run samples through a trained network with learning and noise off.
+
+    Returns the epoch result and the simulator's network (read before the
+    device is released)."""
+    import tempfile
+
+    intensities = np.asarray(intensities, float)
+    labels = check_labels(labels, state["Wout"].shape[0], "labels")
+    data = make_epoch_data(intensities[:0], labels[:0], intensities, labels, 1)
+    with tempfile.TemporaryDirectory(prefix="bioopzo-eval-") as tmp:
+        sim = make_simulator(config, intensities.shape[1], state["Wout"].shape[0],
+                             build_dir or Path(tmp) / "build", **recording)
+        with sim:
+            res = sim.run_epoch(data, state, seed)
+            extra = _recorded(sim.network, config.neuron.dt) if recording else {}
+    return data, res, extra
+
+
+def _recorded(net, dt) -> dict:
+    spikes = [(np.round(np.asarray(mon.t[:] / dt)).astype(int), np.asarray(mon.i[:]))
+              for mon in net.spike_monitors]
+    states = {key: np.asarray(getattr(mon, key[1])[:]).T for key, mon in net.state_monitors.items()}
+    return {"spikes": spikes, "recorded": states}
+
+
 def evaluate(run_dir: str | Path, *, device: str | None = None, build_dir: str | Path | None = None
              ) -> dict:
     """Reload a run's weights and measure test accuracy with learning off."""
-    import tempfile
-
     config, state = load_run(run_dir)
     if device is not None:
         config = config.with_overrides({"device": {"name": device}})
     dataset = load_dataset(config.data, config.training.seed)
-    data = make_epoch_data(dataset.x_test[:0], dataset.y_test[:0], dataset.x_test,
-                           dataset.y_test, 1)
-    with tempfile.TemporaryDirectory(prefix="bioopzo-eval-") as tmp:
-        sim = make_simulator(config, dataset.n_inputs, dataset.n_classes,
-                             build_dir or Path(tmp) / "build")
-        with sim:
-            res = sim.run_epoch(data, state, epoch_seed(config.training.seed, 0))
+    data, res, _ = _run_without_learning(config, state, dataset.x_test, dataset.y_test,
+                                         epoch_seed(config.training.seed, 0), build_dir)
     metrics = _epoch_metrics(res.o_sum, res.loss, data, config.data.steps_per_sample)
     return {"test_accuracy": metrics["test_accuracy"], "test_loss": metrics["test_loss"],
             "n_test": int(len(dataset.y_test)), "device": config.device.name}
@@ -296,22 +316,7 @@ def simulate(config: ExperimentConfig, state: dict, intensities: np.ndarray, lab
     Returns per-sample readout sums and predictions, and for each hidden layer
     the (step, neuron) indices of its spikes: what notebooks plot as rasters.
     """
-    import tempfile
-
     config = config.with_overrides({"device": {"name": device}})
-    intensities = np.asarray(intensities, float)
-    labels = check_labels(labels, state["Wout"].shape[0], "labels")
-    data = make_epoch_data(intensities[:0], labels[:0], intensities, labels, 1)
-    with tempfile.TemporaryDirectory(prefix="bioopzo-sim-") as tmp:
-        sim = make_simulator(config, intensities.shape[1], state["Wout"].shape[0],
-                             Path(tmp) / "build", record_spikes=True, record_states=record_states)
-        with sim:
-            res = sim.run_epoch(data, state, seed)
-            net = sim.network
-            dt = config.neuron.dt
-            spikes = [(np.round(np.asarray(mon.t[:] / dt)).astype(int), np.asarray(mon.i[:]))
-                      for mon in net.spike_monitors]
-            recorded = {key: np.asarray(getattr(mon, key[1])[:]).T
-                        for key, mon in net.state_monitors.items()}
-    return {"o_sum": res.o_sum, "predictions": np.argmax(res.o_sum, axis=1), "spikes": spikes,
-            "recorded": recorded}
+    _, res, extra = _run_without_learning(config, state, intensities, labels, seed,
+                                          record_spikes=True, record_states=record_states)
+    return {"o_sum": res.o_sum, "predictions": np.argmax(res.o_sum, axis=1), **extra}
