@@ -1,4 +1,5 @@
-"""Command line: ``bioopzo train``, ``bioopzo evaluate``, ``bioopzo models``.
+"""Command line: ``bioopzo train``, ``bioopzo evaluate``, ``bioopzo models``, and the
+subcommands of the modules listed in ``COMMAND_MODULES``.
 
     bioopzo train [--config models/digits_fc.toml] [--rule opzo|bp|dfa|zo|readout]
                   [--device cpp_standalone|runtime] [--epochs N] [--seed S] [--out DIR]
@@ -87,6 +88,12 @@ def cmd_models(args) -> int:
     return 0
 
 
+#: Modules that add their own subcommands: each defines ``register(subparsers)``,
+#: which adds a parser and sets its ``func`` (``func(args) -> exit status``).
+COMMAND_MODULES: tuple[str, ...] = (
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bioopzo", description=__doc__.split("\n")[0])
     parser.add_argument("--verbose", "-v", action="store_true", help="log what the devices do")
@@ -114,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="list the packaged model configs")
     p.set_defaults(func=cmd_models)
+
+    import importlib
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
     return parser
 
 
