@@ -341,7 +341,7 @@ class DataConfig:
 
     def __post_init__(self):
         _choice("data", "dataset", self.dataset, ("digits", "mnist1d"))
-        _choice("data", "encoding", self.encoding, ("rate", "direct", "latency"))
+        _choice("data", "encoding", self.encoding, ("rate", "direct", "latency", "frames"))
         _number("data", "steps_per_sample", self.steps_per_sample, low=1, integer=True)
         q = parse_quantity(self.max_rate, Hz, "[data] max_rate")
         if q <= 0 * Hz:
