@@ -55,6 +55,8 @@ def _overrides(args) -> dict:
         over.setdefault("training", {})["seed"] = args.seed
     if args.limit is not None:
         over.setdefault("data", {})["limit"] = args.limit
+    if getattr(args, "data_dir", None) is not None:
+        over.setdefault("data", {})["data_dir"] = args.data_dir
     return over
 
 
@@ -83,7 +85,7 @@ def cmd_evaluate(args) -> int:
 def cmd_models(args) -> int:
     for name, path in sorted(_packaged_models().items()):
         config = load_config(path)
-        print(f"{name:16s} {config.data.dataset:8s} hidden {list(config.network.hidden)} "
+        print(f"{name:16s} {config.data.dataset:10s} hidden {list(config.network.hidden)} "
               f"rule {config.rule.name}")
     return 0
 
@@ -91,6 +93,7 @@ def cmd_models(args) -> int:
 #: Modules that add their own subcommands: each defines ``register(subparsers)``,
 #: which adds a parser and sets its ``func`` (``func(args) -> exit status``).
 COMMAND_MODULES: tuple[str, ...] = (
+    "bioopzo.data.commands",
 )
 
 
@@ -107,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--limit", type=int, help="use a stratified subset of this many samples")
+    p.add_argument("--data-dir", help="folder holding an event data set (NMNIST/, SHD/, DVSGesture/); "
+                                      "overrides [data] data_dir")
     p.add_argument("--out", help="run folder (default: runs/<name>_<rule>_seed<S>_<time>)")
     p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

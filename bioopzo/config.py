@@ -51,9 +51,14 @@ __all__ = [
     "parse_quantity",
     "RULE_NAMES",
     "DEVICE_NAMES",
+    "DATASET_NAMES",
+    "EVENT_DATASETS",
 ]
 
 RULE_NAMES = ("opzo", "bp", "dfa", "zo", "readout")
+#: data sets read from event files in a user's folder (bioopzo.data.tonic_datasets)
+EVENT_DATASETS = ("nmnist", "shd", "dvsgesture")
+DATASET_NAMES = ("digits", "mnist1d", *EVENT_DATASETS)
 DEVICE_NAMES = ("cpp_standalone", "runtime", "genn", "cuda_standalone")
 
 
@@ -329,6 +334,19 @@ class DataConfig:
     (one spike per input at step round((1 - intensity)(T - 1)), none when the
     intensity is below ``latency_cutoff``). ``steps_per_sample`` is T.
     ``limit`` keeps a stratified subset of that many samples before splitting.
+
+    Event data sets (``nmnist``, ``shd``, ``dvsgesture``) are read from the
+    folder ``data_dir`` (never downloaded), need ``encoding = "frames"``, keep
+    their official train/test split (``test_fraction`` is not used) and are
+    binned into T = ``steps_per_sample`` frames, one per step: bin k of a
+    recording whose first event is at t_0 holds the events with
+    t_0 + k w <= t < t_0 + (k + 1) w. The bin width w is ``bin_width`` (events
+    at t >= t_0 + T w are dropped) or, when ``bin_width`` is not set, each
+    recording's own span, w = ceil((t_last - t_0 + 1 us) / T), so that every
+    event lands in a bin. ``downsample_to = [W', H']`` scales pixel coordinates
+    to a W' x H' sensor (x' = floor(x W'/W)); ``polarity`` is ``both`` (one input
+    per pixel and polarity) or ``merge`` (one per pixel); ``frame_values`` is
+    ``count`` (events per bin and input) or ``binary`` (min(count, 1)).
     """
 
     dataset: str = "digits"
@@ -338,9 +356,14 @@ class DataConfig:
     latency_cutoff: float = 0.1
     test_fraction: float = 0.2
     limit: int | None = None
+    data_dir: str | None = None
+    bin_width: Quantity | None = None
+    downsample_to: tuple[int, int] | None = None
+    polarity: str = "both"
+    frame_values: str = "count"
 
     def __post_init__(self):
-        _choice("data", "dataset", self.dataset, ("digits", "mnist1d"))
+        _choice("data", "dataset", self.dataset, DATASET_NAMES)
         _choice("data", "encoding", self.encoding, ("rate", "direct", "latency", "frames"))
         _number("data", "steps_per_sample", self.steps_per_sample, low=1, integer=True)
         q = parse_quantity(self.max_rate, Hz, "[data] max_rate")
@@ -353,6 +376,47 @@ class DataConfig:
             raise ConfigError("[data] test_fraction must be below 1")
         if self.limit is not None:
             _number("data", "limit", self.limit, low=2, integer=True)
+        self._check_event_options()
+
+    def _check_event_options(self) -> None:
+        event_data = self.dataset in EVENT_DATASETS
+        if event_data and self.encoding != "frames":
+            raise ConfigError(
+                f"[data] dataset = {self.dataset!r} is an event data set, so encoding = "
+                f"{self.encoding!r} does not apply: set encoding = \"frames\" (the binned events are "
+                "the per-step inputs) and steps_per_sample = the number of time bins T"
+            )
+        if not event_data:
+            given = [k for k in ("data_dir", "bin_width", "downsample_to")
+                     if getattr(self, k) is not None]
+            if given:
+                raise ConfigError(
+                    f"[data] {', '.join(given)} {'applies' if len(given) == 1 else 'apply'} only "
+                    f"to the event data sets "
+                    f"({', '.join(EVENT_DATASETS)}); {self.dataset!r} is embedded: remove "
+                    f"{'them' if len(given) > 1 else 'it'} (or the --data-dir option)"
+                )
+        if self.data_dir is not None and (not isinstance(self.data_dir, str) or not self.data_dir):
+            raise ConfigError(f"[data] data_dir = {self.data_dir!r} must be a folder path (a string)")
+        if self.bin_width is not None:
+            q = parse_quantity(self.bin_width, ms, "[data] bin_width")
+            if q < 1 * _units.us:
+                raise ConfigError(
+                    f"[data] bin_width = {format_quantity(q)} must be at least 1 us "
+                    "(event times have microsecond resolution)"
+                )
+            object.__setattr__(self, "bin_width", q)
+        if self.downsample_to is not None:
+            size = self.downsample_to
+            if (not isinstance(size, (list, tuple)) or len(size) != 2
+                    or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in size)):
+                raise ConfigError(
+                    f"[data] downsample_to = {size!r} must be [width, height] in pixels, "
+                    "two positive integers, like [32, 32]"
+                )
+            object.__setattr__(self, "downsample_to", tuple(size))
+        _choice("data", "polarity", self.polarity, ("both", "merge"))
+        _choice("data", "frame_values", self.frame_values, ("count", "binary"))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Embedded data sets that need no download, and the stratified split.
+"""Embedded data sets that need no download, the stratified split, and the
+dispatch to the event data sets read from the user's folder (tonic_datasets).
 
 Every data set is returned as intensities in [0, 1] (one row per sample, one
 column per input neuron) plus integer labels; encoders turn intensities into
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bioopzo.config import ConfigError, DataConfig
+from bioopzo.config import EVENT_DATASETS, ConfigError, DataConfig
 
 __all__ = ["Dataset", "load_dataset", "stratified_subset", "stratified_split", "check_labels"]
 
@@ -36,7 +37,8 @@ class Dataset:
 
     @property
     def n_inputs(self) -> int:
-        return int(self.x_train.shape[1])
+        """Inputs per step: the last axis of (N, n) intensities or (N, T, n) frame sources."""
+        return int(self.x_train.shape[-1])
 
     def __repr__(self) -> str:
         return (f"<Dataset {self.name!r}: {len(self.y_train)} train, {len(self.y_test)} test, "
@@ -135,7 +137,14 @@ def load_dataset(config: DataConfig, seed: int) -> Dataset:
     goes to the test set. ``mnist1d`` keeps its own 4000/1000 split. With
     ``config.limit`` a stratified subset of that many samples is used first
     (for mnist1d the limit applies to train and test in proportion).
+    The event data sets (nmnist, shd, dvsgesture) are read from
+    ``config.data_dir`` by :mod:`bioopzo.data.tonic_datasets`; their inputs are
+    lazy (N, T, n) frame sources.
     """
+    if config.dataset in EVENT_DATASETS:
+        from bioopzo.data.tonic_datasets import load_event_dataset
+
+        return load_event_dataset(config, seed)
     if config.dataset not in _LOADERS:
         raise ConfigError(f"unknown data set {config.dataset!r}; choose one of {sorted(_LOADERS)}")
     rng = np.random.default_rng([seed, 7])
