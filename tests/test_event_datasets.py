@@ -19,7 +19,7 @@ from bioopzo.data import load_dataset
 from bioopzo.data.errors import CorruptEventFileError, DatasetFilesError
 from bioopzo.data.frames import Binning
 from bioopzo.data.tonic_datasets import SPECS, open_event_dataset
-from event_files import (
+from bioopzo.data.event_writers import (
     NMNIST_T_MAX,
     class_pattern_nmnist,
     random_nmnist_events,
@@ -314,7 +314,7 @@ def test_corrupt_files_are_named(tmp_path, rng, no_network):
     bad.write_bytes(bad.read_bytes()[:-2])                         # truncated
     with pytest.raises(CorruptEventFileError, match=f"{bad}.*not a whole number of 5-byte"):
         ds.x_train[np.array([0])]
-    from event_files import nmnist_bytes
+    from bioopzo.data.event_writers import nmnist_bytes
 
     bad.write_bytes(nmnist_bytes([200], [3], [0], [10]))           # x beyond the 34-pixel sensor
     with pytest.raises(CorruptEventFileError, match=f"{bad}.*x outside 0..33"):

@@ -1,4 +1,7 @@
-"""Writers for tiny event data sets in the published on-disk formats (test fixtures).
+"""Writers of event recordings in the published on-disk formats (for tests and demos).
+
+bioopzo never downloads data; these writers produce small folders that the
+loaders read exactly like the published ones:
 
 - N-MNIST: one ``.bin`` file per recording, 5 bytes (40 bits) per event:
   byte 0 = x, byte 1 = y, byte 2 = polarity << 7 | t bits 22..16, bytes 3-4 = t
@@ -20,8 +23,12 @@ NMNIST_T_MAX = 2**23 - 1
 
 
 def nmnist_bytes(x, y, p, t) -> bytes:
+    """40-bit N-MNIST events (x, y, polarity, t in us) as bytes."""
     x, y, p, t = (np.asarray(a, dtype=np.int64) for a in (x, y, p, t))
-    assert np.all((0 <= t) & (t <= NMNIST_T_MAX)) and np.all((0 <= x) & (x < 256))
+    if np.any((t < 0) | (t > NMNIST_T_MAX)):
+        raise ValueError(f"N-MNIST times are 23-bit microseconds, 0..{NMNIST_T_MAX}")
+    if np.any((x < 0) | (x > 255) | (y < 0) | (y > 255) | (y == 240)) or np.any((p != 0) & (p != 1)):
+        raise ValueError("N-MNIST x and y are bytes (y = 240 marks a time overflow), polarity 0 or 1")
     raw = np.zeros((len(x), 5), np.uint8)
     raw[:, 0] = x
     raw[:, 1] = y
