@@ -80,6 +80,12 @@ def versions(config: ExperimentConfig | None = None) -> dict:
     }
     if config is not None:
         out["device"] = config.device.name
+        from bioopzo.config import EVENT_DATASETS
+
+        if config.data.dataset in EVENT_DATASETS:   # the event files are read by tonic
+            import tonic
+
+            out["tonic"] = tonic.__version__
     return out
 
 

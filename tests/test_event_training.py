@@ -81,3 +81,6 @@ def test_training_run_on_generated_nmnist_files(nmnist_folder, tmp_path):
     print(f"bioopzo.train on generated N-MNIST files: test accuracy per epoch {accs}")
     assert result.test_accuracy >= 0.5
     assert (tmp_path / "run" / "config.toml").read_text().count('dataset = "nmnist"') == 1
+    import json
+
+    assert json.loads((tmp_path / "run" / "versions.json").read_text())["tonic"]
