@@ -43,7 +43,9 @@ def no_network(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("network access attempted")
 
-    for name in ("socket", "create_connection", "getaddrinfo", "gethostbyname"):
+    for name in ("connect", "connect_ex", "sendto"):
+        monkeypatch.setattr(socket.socket, name, refuse)
+    for name in ("create_connection", "getaddrinfo", "gethostbyname"):
         monkeypatch.setattr(socket, name, refuse)
     import urllib.request
 
@@ -396,3 +398,24 @@ def test_train_data_dir_option_sets_the_config(tmp_path):
 
     args = build_parser().parse_args(["train", "--config", "nmnist_fc", "--data-dir", str(tmp_path)])
     assert _overrides(args)["data"]["data_dir"] == str(tmp_path)
+
+
+def test_data_info_reports_events_beyond_the_fixed_bins(tmp_path, capsys):
+    """shd_fc bins 100 x 10 ms from the first spike: later spikes are counted as dropped."""
+    from bioopzo.cli import main
+
+    times_us = [np.array([0, 500_000, 999_999, 1_000_000, 1_300_000]), np.array([200, 300])]
+    units = [np.array([1, 2, 3, 4, 5]), np.array([699, 699])]
+    for split in ("train", "test"):
+        write_shd(tmp_path, split, [t * 1e-6 for t in times_us], units, [0, 1])
+    assert main(["data", "info", "--dataset", "shd", "--data-dir", str(tmp_path),
+                 "--max-samples", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "statistics over 2 recordings (stratified subset" in out
+    assert main(["data", "info", "--dataset", "shd", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    # per split: 5 + 2 spikes, of which the ones at 1.0 s and 1.3 s lie beyond 100 x 10 ms
+    assert "events in the T bins: 10 of 14 (71.43 %)" in out
+    assert "T = 100 bins of 10 ms, values binary: 700 inputs" in out
+    # binary input per step: channel 699 gets two spikes in one 10 ms bin -> one
+    assert f"input per step: {(3 + 1) * 2 / (4 * 100 * 700):.5f} per input" in out

@@ -92,7 +92,8 @@ class Binning:
         width = ("each recording's span / T" if self.bin_width_us is None
                  else f"{self.bin_width_us / 1000:g} ms")
         down = "" if self.downsample_to is None else f", downsampled to {W} x {H}"
-        return (f"T = {self.steps} bins of {width}{down}, polarity {self.polarity}, "
+        polarity = "" if self.sensor_size[2] == 1 else f", polarity {self.polarity}"
+        return (f"T = {self.steps} bins of {width}{down}{polarity}, "
                 f"values {self.values}: {self.n_inputs} inputs")
 
     # -------------------------------------------------------------- transforms
