@@ -3,6 +3,7 @@ subcommands of the modules listed in ``COMMAND_MODULES``.
 
     bioopzo train [--config models/digits_fc.toml] [--rule opzo|bp|dfa|zo|readout]
                   [--device cpp_standalone|runtime] [--epochs N] [--seed S] [--out DIR]
+    bioopzo train --resume DIR
     bioopzo evaluate RUN_DIR [--device NAME]
 """
 
@@ -61,8 +62,20 @@ def _overrides(args) -> dict:
 
 
 def cmd_train(args) -> int:
-    from bioopzo.train import train
+    from bioopzo.train import resume, train
 
+    if args.resume:
+        given = [f"--{k.replace('_', '-')}" for k in ("config", "rule", "device", "threads", "epochs",
+                                                      "seed", "limit", "out")
+                 if getattr(args, k) is not None] + (["--overwrite"] if args.overwrite else [])
+        if given:
+            raise ConfigError(f"--resume continues a run with the config it was started with; "
+                              f"drop {', '.join(given)}")
+        result = resume(args.resume, progress=not args.quiet, keep_build=args.keep_build)
+        print(f"test accuracy {100 * result.test_accuracy:.1f} % "
+              f"({result.config.rule.name}, {result.config.training.epochs} epochs); "
+              f"run folder: {result.run_dir}")
+        return 0
     config = load_config(resolve_config_path(args.config), _overrides(args))
     out = Path(args.out) if args.out else Path("runs") / (
         f"{config.name}_{config.rule.name}_seed{config.training.seed}_{time.strftime('%Y%m%d-%H%M%S')}")
@@ -117,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--keep-build", action="store_true",
                    help="keep the generated Brian2 C++ project in the run folder")
+    p.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue an interrupted run (its --out folder) from its last complete epoch")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="reload a run's weights and report test accuracy")

@@ -51,6 +51,7 @@ __all__ = [
     "parse_quantity",
     "RULE_NAMES",
     "DEVICE_NAMES",
+    "ENCODING_NAMES",
     "DATASET_NAMES",
     "EVENT_DATASETS",
 ]
@@ -60,6 +61,7 @@ RULE_NAMES = ("opzo", "bp", "dfa", "zo", "readout")
 EVENT_DATASETS = ("nmnist", "shd", "dvsgesture")
 DATASET_NAMES = ("digits", "mnist1d", *EVENT_DATASETS)
 DEVICE_NAMES = ("cpp_standalone", "runtime", "genn", "cuda_standalone")
+ENCODING_NAMES = ("rate", "direct", "latency", "frames")
 
 
 class ConfigError(ValueError):
@@ -332,7 +334,9 @@ class DataConfig:
     ``encoding``: ``rate`` (Bernoulli per step, p = max_rate * dt * intensity),
     ``direct`` (the intensity as an analog input every step) or ``latency``
     (one spike per input at step round((1 - intensity)(T - 1)), none when the
-    intensity is below ``latency_cutoff``). ``steps_per_sample`` is T.
+    intensity is below ``latency_cutoff``) or ``frames`` (event data sets: the
+    per-step input values x_0[t] come from the data, binned to T steps).
+    ``steps_per_sample`` is T.
     ``limit`` keeps a stratified subset of that many samples before splitting.
 
     Event data sets (``nmnist``, ``shd``, ``dvsgesture``) are read from the
@@ -364,7 +368,7 @@ class DataConfig:
 
     def __post_init__(self):
         _choice("data", "dataset", self.dataset, DATASET_NAMES)
-        _choice("data", "encoding", self.encoding, ("rate", "direct", "latency", "frames"))
+        _choice("data", "encoding", self.encoding, ENCODING_NAMES)
         _number("data", "steps_per_sample", self.steps_per_sample, low=1, integer=True)
         q = parse_quantity(self.max_rate, Hz, "[data] max_rate")
         if q <= 0 * Hz:
@@ -438,14 +442,25 @@ class DeviceConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """Number of epochs and the seed of every random choice in the run."""
+    """Number of epochs, the seed of every random choice in the run, and how an
+    epoch streams through the simulation.
+
+    An epoch runs as consecutive simulation runs of at most ``samples_per_run``
+    samples (fewer when one run's inputs would exceed ``max_run_input_mb``
+    megabytes), carrying the learnable state from run to run, so memory does
+    not grow with the number of samples in an epoch.
+    """
 
     epochs: int = 5
     seed: int = 1
+    samples_per_run: int = 2000
+    max_run_input_mb: float = 64.0
 
     def __post_init__(self):
         _number("training", "epochs", self.epochs, low=1, integer=True)
         _number("training", "seed", self.seed, low=0, integer=True)
+        _number("training", "samples_per_run", self.samples_per_run, low=1, integer=True)
+        _number("training", "max_run_input_mb", self.max_run_input_mb, low=0, low_open=True)
 
 
 _SECTIONS = {

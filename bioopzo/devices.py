@@ -2,7 +2,11 @@
 
 A simulator runs whole epochs: ``run_epoch(data, state, seed)`` streams the
 epoch's samples through the model and returns the new learnable state and the
-per-sample readouts. The registry ``SIMULATORS`` maps device names to classes.
+per-sample readouts. An epoch runs as consecutive simulation runs of a fixed
+number of samples (``training.samples_per_run``, capped so that one run's
+inputs stay under ``training.max_run_input_mb``; the last run is padded with
+inert samples), so memory does not grow with the epoch. The registry
+``SIMULATORS`` maps device names to classes.
 
 - ``runtime``: Brian2's runtime device with the numpy code generation target;
   the network is rebuilt for every epoch (no compilation; for small models and
@@ -47,15 +51,36 @@ class EpochResult:
     state: dict            # learnable state after the epoch
     o_sum: np.ndarray      # (N, m) readout summed over each sample
     loss: np.ndarray       # (N,) loss summed over each sample's steps
-    spike_counts: list     # per hidden layer, spikes per neuron over the run
+    spike_counts: list     # per hidden layer, spikes per neuron over the run(s)
     simulation_time: float # seconds inside the simulation (binary or run())
     overhead_time: float   # seconds outside it (building, reading results)
     compiled: bool         # this epoch compiled the model
+    n_runs: int = 1        # simulation runs the epoch took
+    network_time: float = float("nan")   # seconds of the network run itself (standalone:
+                                         # the binary's own timing, without start-up and file I/O)
+
+    @classmethod
+    def combine(cls, parts: list["EpochResult"]) -> "EpochResult":
+        """Consecutive runs of one epoch as one result (the last run's state)."""
+        return cls(parts[-1].state,
+                   np.concatenate([p.o_sum for p in parts]),
+                   np.concatenate([p.loss for p in parts]),
+                   [sum(p.spike_counts[l] for p in parts) for l in range(len(parts[0].spike_counts))],
+                   sum(p.simulation_time for p in parts), sum(p.overhead_time for p in parts),
+                   any(p.compiled for p in parts), sum(p.n_runs for p in parts),
+                   sum(p.network_time for p in parts))
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
     """The seed of epoch ``epoch`` (1-based) of a run seeded with ``seed``."""
     return int(np.random.SeedSequence([seed, epoch, 2029]).generate_state(1)[0] % (2**31 - 1))
+
+
+def run_seed(seed: int, run: int) -> int:
+    """The seed of the ``run``-th simulation run (0-based) of an epoch seeded with ``seed``."""
+    if run == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, run, 31]).generate_state(1)[0] % (2**31 - 1))
 
 
 class Simulator:
@@ -73,8 +98,33 @@ class Simulator:
         self.record_states = tuple(record_states)
         self.network: BrianNetwork | None = None
         self.n_builds = 0
+        self.samples_per_run: int | None = None
 
     def run_epoch(self, data: EpochData, state: dict, seed: int) -> EpochResult:
+        """Stream ``data`` through the model in runs of ``samples_per_run`` samples."""
+        size = self._run_size(data)
+        parts = []
+        for run, chunk in enumerate(data.chunks(size)):
+            res = self._run_samples(chunk, state, run_seed(seed, run))
+            state = res.state
+            if chunk.n_padding:
+                keep = chunk.n_samples - chunk.n_padding
+                res.o_sum, res.loss = res.o_sum[:keep], res.loss[:keep]
+            parts.append(res)
+        return EpochResult.combine(parts)
+
+    def _run_size(self, data: EpochData) -> int:
+        """Samples per simulation run, fixed at the first call (a compiled model
+        streams a fixed number)."""
+        if self.samples_per_run is None:
+            cfg = self.config.training
+            bytes_per_sample = 8 * int(np.prod(data.inputs.shape[1:]))
+            cap = max(1, int(cfg.max_run_input_mb * 2**20) // max(bytes_per_sample, 1))
+            self.samples_per_run = max(1, min(cfg.samples_per_run, cap, data.n_samples))
+        return self.samples_per_run
+
+    def _run_samples(self, data: EpochData, state: dict, seed: int) -> EpochResult:
+        """One simulation run of exactly ``samples_per_run`` samples."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -99,7 +149,7 @@ class RuntimeSimulator(Simulator):
 
     name = "runtime"
 
-    def run_epoch(self, data, state, seed):
+    def _run_samples(self, data, state, seed):
         import brian2
 
         t0 = time.perf_counter()
@@ -113,7 +163,10 @@ class RuntimeSimulator(Simulator):
         brian2.seed(seed)
         t1 = time.perf_counter()
         net.network.run(net.duration, namespace={})
-        return self._collect(net, time.perf_counter() - t1, t0, compiled=False)
+        sim_time = time.perf_counter() - t1
+        result = self._collect(net, sim_time, t0, compiled=False)
+        result.network_time = sim_time
+        return result
 
 
 class StandaloneSimulator(Simulator):
@@ -163,7 +216,7 @@ class StandaloneSimulator(Simulator):
         self.network, self._seed_holder = net, holder
         self.n_builds += 1
 
-    def run_epoch(self, data, state, seed):
+    def _run_samples(self, data, state, seed):
         from brian2 import device
 
         t0 = time.perf_counter()
@@ -181,6 +234,7 @@ class StandaloneSimulator(Simulator):
                    results_directory=f"results_{self._runs}")
         sim_time = time.perf_counter() - t1
         result = self._collect(net, sim_time, t0, compiled)
+        result.network_time = float(getattr(device, "_last_run_time", float("nan")))
         previous = self.build_dir / f"results_{self._runs - 1}"
         if previous.exists():
             shutil.rmtree(previous, ignore_errors=True)

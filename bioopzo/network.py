@@ -4,18 +4,24 @@ Objects and their place in one step (all code blocks in the ``start`` slot,
 ``order`` increasing down this list; parameter updates then run as
 clock-driven equations in the ``groups`` slot):
 
-    inputs            x_0[t] from the sample's intensities (encoder), trace a_0
+    [weight updates]  accumulated schedules: the previous sample's update (order -10)
+    inputs            x_0[t] from the sample's intensities (encoder) or frames, trace a_0;
+                      event ``active`` (x_0 != 0)
     [noise draw]      sphere noise only: gaussian draw and its squared norm
-    for l = 1..L:     S_l summed updater (I_syn = W_l x_{l-1}); layer l forward code
-    readout           S_o summed updater; o = I_syn + b; softmax denominator; error e
+    for l = 1..L:     S_l ``transmit``: I_syn += w x_pre for every active presynaptic
+                      neuron (event-driven: inputs that did not spike cost nothing);
+                      layer l forward code; event ``active`` (x_l != 0)
+    readout           S_o transmit; o = I_syn + b; softmax denominator; error e
     feedback          per rule: g_l summed from its pathway; delta_l = psi_l g_l
                       (parallel for opzo/dfa/zo, top-down for bp)
-    groups slot       W, b (and M for opzo) updates, see updates.py
+    groups slot       b (and M for opzo) updates; W updates of the step schedule
 
 A sample is ``steps_per_sample`` steps; data reach the model through
 TimedArrays indexed by sample (intensities, label, training flag, batch-end
-flag), so one run streams a whole epoch, training samples first and then the
-test samples with learning and noise gated off.
+flag) or by step (frames), so one run streams many samples, training samples
+first and then the test samples with learning and noise gated off. Runs of the
+accumulated schedules end with one extra inert step, in which the last
+sample's update is applied.
 
 Learnable state (weights, biases, feedback matrices, optimizer state) moves in
 and out as a dict of NumPy arrays: weight matrices are (n_post, n_pre) and
@@ -30,28 +36,79 @@ import numpy as np
 from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses,
                     TimedArray, linked_var)
 
-from bioopzo.config import ExperimentConfig
+from bioopzo.config import ConfigError, ExperimentConfig
 from bioopzo.data.datasets import check_intensities, check_labels
 from bioopzo.data.encoders import make_encoder
 from bioopzo.neurons import (hidden_forward_code, hidden_model, hidden_modulation_code,
-                             input_code, input_model, noise_draw_code, readout_error_code,
-                             readout_forward_code, readout_model, shared_namespace)
+                             history_code, history_model, input_code, input_model, noise_draw_code,
+                             readout_error_code, readout_forward_code, readout_model,
+                             shared_namespace)
 from bioopzo.rules import FeedbackContext, make_rule
 from bioopzo.rules.base import all_to_all
-from bioopzo.updates import optimizer_state_names, update_equations
+from bioopzo.updates import optimizer_state_names, three_factor_gradient, update_equations
 
-__all__ = ["EpochData", "BrianNetwork", "initial_state", "make_epoch_data", "parameter_names"]
+__all__ = ["EpochData", "SampleInputs", "BrianNetwork", "initial_state", "make_epoch_data",
+           "parameter_names"]
+
+
+class SampleInputs:
+    """The inputs of an epoch's samples in streaming order, read on demand.
+
+    ``segments`` is a list of (source, indices): rows ``indices`` of
+    ``source`` (a NumPy array of intensities (N, n) or frames (N, T, n), or a
+    lazy frame source with ``shape`` and ``__getitem__(int array)``), in order.
+    Only :meth:`rows` materialises data, one simulation run's worth at a time.
+    """
+
+    def __init__(self, segments: list):
+        self.segments = [(src, np.asarray(idx, dtype=np.int64)) for src, idx in segments]
+        shapes = {tuple(src.shape[1:]) for src, _ in self.segments}
+        if len(shapes) != 1:
+            raise ValueError(f"sample sources disagree in shape: {sorted(shapes)}")
+        self.sample_shape = shapes.pop()
+
+    def __len__(self) -> int:
+        return sum(len(idx) for _, idx in self.segments)
+
+    @property
+    def shape(self) -> tuple:
+        return (len(self), *self.sample_shape)
+
+    @property
+    def ndim(self) -> int:
+        return 1 + len(self.sample_shape)
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        parts, offset = [], 0
+        for src, idx in self.segments:
+            lo, hi = max(start - offset, 0), min(stop - offset, len(idx))
+            if lo < hi:
+                parts.append(np.asarray(src[idx[lo:hi]], dtype=float))
+            offset += len(idx)
+        if not parts:
+            return np.zeros((0, *self.sample_shape))
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+    def __repr__(self) -> str:
+        return f"<SampleInputs {self.shape} in {len(self.segments)} segment(s)>"
 
 
 @dataclass(frozen=True)
 class EpochData:
-    """Everything one simulation run streams, one row per sample."""
+    """Everything a simulation streams, one row per sample.
 
-    intensities: np.ndarray   # (N, n_inputs) in [0, 1]
+    ``inputs`` are intensities (N, n_inputs) in [0, 1], frames (N, T, n_inputs)
+    for per-step data, or a :class:`SampleInputs` that reads them on demand.
+    The last ``n_padding`` samples are inert fill (no learning, results
+    dropped) that make a run's length fixed for a compiled model.
+    """
+
+    inputs: np.ndarray | SampleInputs
     labels: np.ndarray        # (N,) int
     is_training: np.ndarray   # (N,) 0/1: learning (and noise) on
     ends_batch: np.ndarray    # (N,) 0/1: accumulated updates applied at this sample's end
     lr_factor: np.ndarray | None = None   # (N,) learning-rate factor (default 1)
+    n_padding: int = 0
 
     @property
     def n_samples(self) -> int:
@@ -63,16 +120,49 @@ class EpochData:
         factor = np.ones(self.n_samples) if self.lr_factor is None else self.lr_factor
         return np.asarray(self.is_training, float) * np.asarray(factor, float)
 
+    def input_rows(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        stop = self.n_samples if stop is None else stop
+        if isinstance(self.inputs, SampleInputs):
+            return self.inputs.rows(start, stop)
+        return np.asarray(self.inputs[start:stop], dtype=float)
+
+    def chunk(self, start: int, stop: int, size: int | None = None) -> "EpochData":
+        """Samples start..stop with materialised inputs, padded with inert
+        samples to ``size``."""
+        size = stop - start if size is None else size
+        pad = size - (stop - start)
+        if pad < 0:
+            raise ValueError(f"{stop - start} samples do not fit a run of {size}")
+        x = self.input_rows(start, stop)
+        factor = (np.ones(self.n_samples) if self.lr_factor is None
+                  else np.asarray(self.lr_factor, float))
+
+        def fill(a, value=0.0):
+            a = np.asarray(a)[start:stop]
+            return np.concatenate([a, np.full(pad, value, dtype=a.dtype)]) if pad else a
+
+        if pad:
+            x = np.concatenate([x, np.zeros((pad, *x.shape[1:]))])
+        return EpochData(x, fill(self.labels, 0), fill(self.is_training), fill(self.ends_batch),
+                         fill(factor, 1.0), pad)
+
+    def chunks(self, size: int):
+        """Consecutive runs of ``size`` samples (the last one padded)."""
+        for start in range(0, self.n_samples, size):
+            yield self.chunk(start, min(start + size, self.n_samples), size)
+
 
 def make_epoch_data(x_train, y_train, x_test, y_test, samples_per_update: int,
                     order: np.ndarray | None = None, lr_factor: np.ndarray | None = None
                     ) -> EpochData:
     """Training samples (in ``order``, with learning-rate factors ``lr_factor``)
-    followed by test samples."""
+    followed by test samples; inputs are read from ``x_train`` / ``x_test`` on
+    demand (arrays or lazy frame sources)."""
     if order is None:
         order = np.arange(len(y_train))
-    x = np.concatenate([x_train[order], x_test]) if len(y_test) else x_train[order]
-    y = np.concatenate([y_train[order], y_test]) if len(y_test) else y_train[order]
+    order = np.asarray(order, dtype=np.int64)
+    x = SampleInputs([(x_train, order), (x_test, np.arange(len(y_test)))])
+    y = np.concatenate([np.asarray(y_train)[order], np.asarray(y_test)])
     n_train = len(order)
     training = np.zeros(len(y))
     training[:n_train] = 1
@@ -84,7 +174,7 @@ def make_epoch_data(x_train, y_train, x_test, y_test, samples_per_update: int,
         factor[:n_train] = lr_factor
     if np.any(factor[:n_train] <= 0):
         raise ValueError("learning-rate factors of training samples must be positive")
-    return EpochData(np.asarray(x, float), np.asarray(y, np.int64), training, ends, factor)
+    return EpochData(x, np.asarray(y, np.int64), training, ends, factor)
 
 
 def parameter_names(config: ExperimentConfig) -> list[str]:
@@ -130,6 +220,8 @@ def initial_state(config: ExperimentConfig, n_inputs: int, n_classes: int,
 _ORDER_INPUT = 0
 _ORDER_NOISE = 1
 _ORDER_NOISE_NORM = 2
+_ORDER_INPUT_EVENTS = 3
+_ORDER_SAMPLE_UPDATES = -10     # accumulated schedules: before the new sample's first step
 
 
 def _layer_order(l: int) -> int:       # l = 1..L, L+1 for the readout
@@ -140,6 +232,13 @@ def _frozen(param: str, optimizer) -> str:
     """A parameter that does not learn: the same variables as a learning one, no dynamics."""
     return "".join(f"{name} : 1\n" for name in
                    [param, *(f"{param}_{sfx}" for sfx in optimizer_state_names(optimizer))])
+
+
+def schedule_sample_updates(synapses) -> None:
+    """Run a once-per-sample weight update before everything else in the step
+    that starts the next sample (the histories still hold the last sample)."""
+    synapses.state_updater.when = "start"
+    synapses.state_updater.order = _ORDER_SAMPLE_UPDATES
 
 
 def _schedule_summed(synapses, variable: str, order: int) -> None:
@@ -173,18 +272,22 @@ class BrianNetwork:
     def __init__(self, config: ExperimentConfig, n_inputs: int, n_classes: int,
                  data: EpochData, state: dict, *, record_spikes: bool = False,
                  record_states: tuple = (), prefix: str = ""):
-        check_labels(data.labels, n_classes, "sample labels")
-        check_intensities(data.intensities, "sample intensities")
-        if data.intensities.shape[1] != n_inputs:
-            raise ValueError(f"the data have {data.intensities.shape[1]} inputs, "
-                             f"the network {n_inputs}")
         self.config = config
         self.n_inputs, self.n_classes = n_inputs, n_classes
-        self.n_samples = data.n_samples
         self.prefix = prefix
         self.rule = make_rule(config)
         self.dt = config.neuron.dt
-        self.duration = self.n_samples * config.data.steps_per_sample * self.dt
+        self.steps = config.data.steps_per_sample
+        self.encoder = make_encoder(config.data, self.dt)
+        data = data.chunk(0, data.n_samples)
+        self._check_data(data)
+        self.n_samples = data.n_samples
+        #: accumulated schedules: weights change once per sample, from step histories
+        self.accumulated = config.optimizer.schedule != "step"
+        #: steps simulated per run: the samples, plus one inert step in which the
+        #: accumulated schedules apply the last sample's update
+        self.n_steps = self.n_samples * self.steps + int(self.accumulated)
+        self.duration = self.n_steps * self.dt
         self.sizes = [n_inputs, *config.network.hidden, n_classes]
         self.namespace = self._namespace(data)
         self._noise_objects: list = []     # sphere noise: norm groups and their synapses
@@ -200,23 +303,55 @@ class BrianNetwork:
         self._views = self._state_views()
         self.set_state(state)
 
+    def _check_data(self, data: EpochData) -> None:
+        check_labels(data.labels, self.n_classes, "sample labels")
+        x = data.inputs
+        if self.encoder.per_step:
+            if x.ndim != 3 or x.shape[1] != self.steps:
+                raise ConfigError(
+                    f"[data] encoding = 'frames' needs per-step data of shape (samples, "
+                    f"{self.steps}, inputs), got {x.shape}; use an event data set, or another encoding")
+            if not np.all(np.isfinite(x)) or (x.size and x.min() < 0):
+                raise ConfigError("frames must be finite and non-negative (event counts or rates)")
+        else:
+            if x.ndim != 2:
+                raise ConfigError(
+                    f"[data] encoding = {self.config.data.encoding!r} needs intensities of shape "
+                    f"(samples, inputs), got {x.shape}; per-step data need encoding = 'frames'")
+            check_intensities(x, "sample intensities")
+        if x.shape[-1] != self.n_inputs:
+            raise ValueError(f"the data have {x.shape[-1]} inputs, the network {self.n_inputs}")
+
+    def _streams(self, data: EpochData) -> dict[str, np.ndarray]:
+        """Values of the TimedArrays, plus one inert sample for the final step of
+        the accumulated schedules."""
+        extra = int(self.accumulated)
+        x = np.asarray(data.inputs, dtype=float)
+        if extra:
+            x = np.concatenate([x, np.zeros((1, *x.shape[1:]))])
+        pad = lambda a: np.concatenate([np.asarray(a, float), np.zeros(extra)])  # noqa: E731
+        streams = {}
+        if self.encoder.per_step:
+            streams["input_frame"] = x.reshape(-1, x.shape[-1])
+        else:
+            streams["input_intensity"] = x
+        streams["sample_label"] = pad(data.labels)
+        streams["sample_learning_rate"] = pad(data.learning_rate_factors)
+        if self.accumulated:   # only accumulated schedules read the batch-end flag
+            streams["sample_ends_batch"] = pad(data.ends_batch)
+        return streams
+
     # ------------------------------------------------------------------ building
     def _name(self, name: str) -> str:
         return self.prefix + name
 
     def _namespace(self, data: EpochData) -> dict:
         cfg, opt = self.config, self.config.optimizer
-        sample_dt = cfg.data.steps_per_sample * self.dt
-        streams = {
-            "input_intensity": data.intensities,
-            "sample_label": data.labels.astype(float),
-            "sample_learning_rate": data.learning_rate_factors,
-        }
-        if opt.schedule != "step":   # only accumulated schedules read the batch-end flag
-            streams["sample_ends_batch"] = data.ends_batch.astype(float)
-        self.timed_arrays = {key: TimedArray(values, dt=sample_dt, name=self._name(key))
-                             for key, values in streams.items()}
-        self.encoder = make_encoder(cfg.data, self.dt)
+        sample_dt = self.steps * self.dt
+        self.timed_arrays = {
+            key: TimedArray(values, dt=self.dt if key == "input_frame" else sample_dt,
+                            name=self._name(key))
+            for key, values in self._streams(data).items()}
         ns = shared_namespace(cfg)
         ns.update(self.timed_arrays)
         ns.update(self.encoder.brian_namespace())
@@ -229,11 +364,31 @@ class BrianNetwork:
         })
         return ns
 
+    def _keeps_trace_history(self, l: int) -> bool:
+        """Group l (0 = inputs) is presynaptic to a Synapses whose weights learn
+        once per sample (its successor learns, or bp's mirror reads it)."""
+        if not self.accumulated:
+            return False
+        L = len(self.sizes) - 2
+        return l == L or self.rule.trains_hidden
+
+    def _active_event(self, group, order: int) -> None:
+        """Detect the ``active`` event (x != 0) right after the group's code."""
+        thresholder = group.thresholder["active"]
+        thresholder.when = "start"
+        thresholder.order = order
+
     def _build_inputs(self):
-        inputs = NeuronGroup(self.n_inputs, input_model(), namespace=dict(self.namespace),
-                             name=self._name("inputs"), dt=self.dt)
-        inputs.run_regularly(input_code(self.encoder.brian_statement()), when="start",
+        history = ""
+        model = input_model()
+        if self._keeps_trace_history(0):
+            model += history_model("trace", self.steps, "trace")
+            history = history_code("trace", "trace", self.steps)
+        inputs = NeuronGroup(self.n_inputs, model, namespace=dict(self.namespace),
+                             events={"active": "x != 0"}, name=self._name("inputs"), dt=self.dt)
+        inputs.run_regularly(input_code(self.encoder.brian_statement(), history), when="start",
                              order=_ORDER_INPUT)
+        self._active_event(inputs, _ORDER_INPUT_EVENTS)
         return inputs
 
     def _bias_equations(self, learns: bool, rate: str) -> str:
@@ -247,10 +402,19 @@ class BrianNetwork:
         n = self.sizes[l]
         trains = self.rule.trains_hidden
         sphere = cfg.noise.distribution == "sphere"
-        group = NeuronGroup(n, hidden_model(cfg, trains, sphere, self._bias_equations(trains, "eta_hidden")),
-                            method="euler", threshold="s > 0.5", reset="",
+        model = hidden_model(cfg, trains, sphere, self._bias_equations(trains, "eta_hidden"))
+        history = ""
+        if self._keeps_trace_history(l):
+            model += history_model("trace", self.steps, "trace")
+            history = history_code("trace", "trace", self.steps)
+        if trains and self.accumulated:
+            model += history_model("learn_delta", self.steps, "learn*delta")
+        group = NeuronGroup(n, model, method="euler", threshold="s > 0.5", reset="",
+                            events={"active": "x != 0"},
                             namespace=dict(self.namespace), name=self._name(f"hidden{l}"), dt=self.dt)
-        group.run_regularly(hidden_forward_code(cfg, n), when="start", order=_layer_order(l) + 1)
+        group.run_regularly(hidden_forward_code(cfg, n) + history, when="start",
+                            order=_layer_order(l) + 1)
+        self._active_event(group, _layer_order(l) + 2)
         if sphere:
             # gaussian draw, then its squared norm summed onto a one-neuron group
             group.run_regularly(noise_draw_code(cfg), when="start", order=_ORDER_NOISE)
@@ -266,9 +430,12 @@ class BrianNetwork:
     def _build_readout(self):
         cfg = self.config
         zo = self.rule.needs_loss_baseline
-        readout = NeuronGroup(self.n_classes,
-                              readout_model(cfg, self._bias_equations(True, "eta_readout"), zo),
-                              method="euler", threshold="sample_end > 0.5", reset="",
+        model = readout_model(cfg, self._bias_equations(True, "eta_readout"), zo)
+        history = ""
+        if self.accumulated:
+            model += history_model("learn_delta", self.steps, "learn*delta")
+            history = history_code("learn_delta", "learn*delta", self.steps)
+        readout = NeuronGroup(self.n_classes, model, method="euler", threshold="sample_end > 0.5", reset="",
                               namespace=dict(self.namespace), name=self._name("readout"), dt=self.dt)
         order = _layer_order(len(self.layers) + 1)
         readout.run_regularly(readout_forward_code(cfg), when="start", order=order + 1)
@@ -277,41 +444,56 @@ class BrianNetwork:
                            name=self._name("readout_softmax"), dt=self.dt)
         softmax.connect()
         _schedule_summed(softmax, "softmax_denominator_post", order + 2)
-        readout.run_regularly(readout_error_code(cfg, zo), when="start", order=order + 3)
+        readout.run_regularly(readout_error_code(cfg, zo, history), when="start", order=order + 3)
         return readout, softmax
 
     def _build_forward(self, l: int):
-        """S_l: layer l-1 -> layer l (l = L+1: the readout), I_syn = W_l x_{l-1}."""
+        """S_l: layer l-1 -> layer l (l = L+1: the readout), I_syn += w x_pre per
+        active presynaptic neuron; the weights learn by updates.py's rule."""
         L = len(self.layers)
         groups = [self.inputs, *self.layers, self.readout]
         opt = self.config.optimizer
-        model = "I_syn_post = w*x_pre : 1 (summed)\n"
-        if self.rule.trains_hidden or l == L + 1:
+        learns = self.rule.trains_hidden or l == L + 1
+        if learns:
             rate = "eta_readout" if l == L + 1 else "eta_hidden"
-            model += update_equations("w", "learn_post*delta_post*trace_pre", "apply_post", rate, opt)
+            model = update_equations("w", three_factor_gradient(opt, self.steps), "apply_post",
+                                     rate, opt)
         else:
-            model += _frozen("w", opt)
+            model = _frozen("w", opt)
+        once_per_sample = learns and self.accumulated
         syn = Synapses(groups[l - 1], groups[l], model=model, method="euler",
+                       on_pre={"transmit": "I_syn_post += w*x_pre"}, on_event={"transmit": "active"},
                        namespace=dict(self.namespace),
-                       name=self._name(f"forward{l}" if l <= L else "forward_out"), dt=self.dt)
+                       name=self._name(f"forward{l}" if l <= L else "forward_out"),
+                       dt=self.update_dt if once_per_sample else self.dt)
         i, j = all_to_all(self.sizes[l - 1], self.sizes[l])
         syn.connect(i=i, j=j)
-        _schedule_summed(syn, "I_syn_post", _layer_order(l))
+        syn.transmit.when = "start"
+        syn.transmit.order = _layer_order(l)
+        if once_per_sample:
+            schedule_sample_updates(syn)
         return syn
+
+    @property
+    def update_dt(self):
+        """Period of the weight updates: dt, or one sample for the accumulated schedules."""
+        return self.steps * self.dt if self.accumulated else self.dt
 
     def _build_feedback(self) -> list:
         if not self.rule.trains_hidden:
             return []
         L = len(self.layers)
         ctx = FeedbackContext(self.config, self.layers, self.readout, self.forward,
-                              self.namespace, self.prefix)
+                              self.namespace, self.prefix, self.update_dt)
         base = _layer_order(L + 2)
         pathways = []
         for l0 in range(L):
             rank = l0 if self.rule.feedback_order == "parallel" else L - 1 - l0
             pathway = self.rule.build_feedback(ctx, l0)
             _schedule_summed(pathway.synapses, "g_post", base + 2 * rank)
-            self.layers[l0].run_regularly(hidden_modulation_code(self.config), when="start",
+            history = (history_code("learn_delta", "learn*delta", self.steps)
+                       if self.accumulated else "")
+            self.layers[l0].run_regularly(hidden_modulation_code(self.config, history), when="start",
                                           order=base + 2 * rank + 1)
             pathways.append(pathway)
         return pathways
@@ -401,19 +583,13 @@ class BrianNetwork:
             for obj, var, layout in targets:
                 args[getattr(obj, var)] = self._flat(state[name], layout)
         if data is not None:
-            check_labels(data.labels, self.n_classes, "sample labels")
-            check_intensities(data.intensities, "sample intensities")
+            data = data.chunk(0, data.n_samples)
+            self._check_data(data)
             if data.n_samples != self.n_samples:
                 raise ValueError(f"the compiled model streams {self.n_samples} samples per run, "
                                  f"got {data.n_samples}")
-            values = {
-                "input_intensity": np.asarray(data.intensities, float),
-                "sample_label": data.labels.astype(float),
-                "sample_learning_rate": data.learning_rate_factors,
-                "sample_ends_batch": data.ends_batch.astype(float),
-            }
-            for name, timed_array in self.timed_arrays.items():
-                args[timed_array] = values[name]
+            for name, values in self._streams(data).items():
+                args[self.timed_arrays[name]] = values
         return args
 
     def get_state(self) -> dict[str, np.ndarray]:
@@ -442,6 +618,12 @@ class BrianNetwork:
             raise RuntimeError(f"sample monitor holds {o_sum.size} values, expected "
                                f"{self.n_samples * m}; the run did not complete")
         return o_sum.reshape(self.n_samples, m), loss.reshape(self.n_samples, m).sum(axis=1)
+
+    def recorded(self, group: str, variable: str) -> np.ndarray:
+        """(neurons, steps) values of a ``record_states`` entry, one per sample step
+        (the inert final step of the accumulated schedules dropped)."""
+        mon = self.state_monitors[(group, variable)]
+        return np.asarray(getattr(mon, variable)[:])[:, : self.n_samples * self.steps]
 
     def spike_counts(self) -> list[np.ndarray]:
         """Spikes per neuron of each hidden layer in the last run."""

@@ -29,6 +29,17 @@ steps. Noise is on for training samples (and for test samples only when
 Everything is written as ``run_regularly`` code blocks in the ``start`` slot;
 network.py gives each block its ``order`` so that layer 1 runs before layer 2,
 before the readout, before the errors and the feedback (DESIGN.md section 3).
+I_syn is accumulated by the forward Synapses' ``transmit`` events (only inputs
+with x != 0 send one) and cleared once the layer has read it.
+
+For the accumulated schedules (one update per sample or per batch) each group
+also keeps the sample's history, one variable per step k = 0..T-1:
+
+    trace_k = a[k]                  (every group that is presynaptic to a learning Synapses)
+    learn_delta_k = learn delta[k]  (every group whose incoming weights learn)
+
+so that a weight's whole-sample gradient sum_k learn delta_post[k] a_pre[k] is
+computed once per sample by the Synapses (updates.py), not every step.
 """
 
 from __future__ import annotations
@@ -47,6 +58,8 @@ __all__ = [
     "readout_error_code",
     "noise_draw_code",
     "shared_namespace",
+    "history_model",
+    "history_code",
 ]
 
 #: temporaries every per-step block derives from t: step index, sample step k,
@@ -100,16 +113,29 @@ trace : 1    # presynaptic trace a_0[t]
 """
 
 
-def input_code(encoder_statement: str) -> str:
-    return STEP_CODE + "intensity = input_intensity(t, i)\n" + encoder_statement + """
+def input_code(encoder_statement: str, history: str = "") -> str:
+    return STEP_CODE + encoder_statement + """
 trace = trace_decay*trace*(1 - first) + x
-"""
+""" + history
+
+
+# ------------------------------------------------------------- sample histories
+def history_model(prefix: str, steps: int, comment: str) -> str:
+    """``{prefix}_0 .. {prefix}_{T-1}``: one value per step of the current sample."""
+    return "".join(f"{prefix}_{k} : 1    # {comment} at step {k}\n" for k in range(steps))
+
+
+def history_code(prefix: str, expression: str, steps: int) -> str:
+    """Store ``expression`` in ``{prefix}_k`` for the current step k (exact: the
+    other entries are multiplied by 1, the stored one replaced)."""
+    return "".join(f"{prefix}_{j} = int(k == {j})*({expression}) + int(k != {j})*{prefix}_{j}\n"
+                   for j in range(steps))
 
 
 # ------------------------------------------------------------------ hidden layer
 def hidden_model(config: ExperimentConfig, trains: bool, sphere: bool, bias_equations: str) -> str:
     eqs = """
-I_syn : 1    # W_l x_{l-1}[t] (summed from the forward Synapses)
+I_syn : 1    # W_l x_{l-1}[t] (accumulated by the forward Synapses, cleared after use)
 u : 1        # membrane before the spike decision
 v : 1        # membrane after reset, carried to the next step
 s : 1        # spike s_l[t] in {0, 1}
@@ -164,19 +190,21 @@ x = s{output_noise}
 trace = trace_decay*trace*(1 - first) + s
 sig = 1/(1 + exp(-kappa*(u - theta)))
 psi = kappa*sig*(1 - sig)
+I_syn = 0
 """
     return code
 
 
-def hidden_modulation_code(config: ExperimentConfig) -> str:
+def hidden_modulation_code(config: ExperimentConfig, history: str = "") -> str:
     """delta_l = psi_l g_l (or g_l when the surrogate is switched off)."""
-    return "delta = psi*g\n" if config.rule.use_surrogate else "delta = g\n"
+    code = "delta = psi*g\n" if config.rule.use_surrogate else "delta = g\n"
+    return (STEP_CODE + code + history) if history else code
 
 
 # ----------------------------------------------------------------------- readout
 def readout_model(config: ExperimentConfig, bias_equations: str, zo_baseline: bool) -> str:
     eqs = """
-I_syn : 1               # W_o x_L[t] (summed)
+I_syn : 1               # W_o x_L[t] (accumulated, cleared after use)
 o : 1                   # readout o[t]
 target : 1              # one-hot label y
 softmax_denominator : 1 # sum_j exp(o_j - o_i) (summed); softmax p_i = 1/this
@@ -200,11 +228,12 @@ advantage : 1           # loss - baseline (ZO's scalar, summed over units downst
 def readout_forward_code(config: ExperimentConfig) -> str:
     return STEP_CODE + _flags(config) + """
 o = I_syn + b
+I_syn = 0
 target = int(abs(i - sample_label(t)) < 0.5)
 """
 
 
-def readout_error_code(config: ExperimentConfig, zo_baseline: bool) -> str:
+def readout_error_code(config: ExperimentConfig, zo_baseline: bool, history: str = "") -> str:
     code = STEP_CODE + """
 p = 1/softmax_denominator
 delta = (1 - gamma)*(p - target) + gamma*(o - target)
@@ -218,4 +247,4 @@ sample_end = last
 advantage = loss - loss_baseline
 loss_baseline = loss_baseline + training*(1 - baseline_decay)*(loss - loss_baseline)
 """
-    return code
+    return code + history

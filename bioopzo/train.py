@@ -1,11 +1,11 @@
-"""Training and evaluation: one simulation run per epoch.
+"""Training and evaluation: epochs streamed through the compiled model.
 
 Each epoch streams the (shuffled) training samples followed by the test
-samples through the compiled model in a single run: learning and noise are on
-for the training samples and gated off for the test samples inside the
-simulation. Training accuracy is the online accuracy (predictions made while
-learning); test accuracy is measured with learning off after the epoch's
-training samples.
+samples through the compiled model (in runs of ``training.samples_per_run``
+samples): learning and noise are on for the training samples and gated off
+for the test samples inside the simulation. Training accuracy is the online
+accuracy (predictions made while learning); test accuracy is measured with
+learning off after the epoch's training samples.
 
 A run folder holds::
 
@@ -18,6 +18,14 @@ A run folder holds::
 
 The folder is written as ``<out>.partial`` and renamed at the end, so an
 interrupted run never leaves a half-written folder where a finished one was.
+After every epoch ``<out>.partial/checkpoint.npz`` holds everything needed to
+continue (learnable state, the shuffling generator's state, the metrics so
+far), written atomically; ``bioopzo train --resume OUT`` continues from the
+last complete epoch and ends with the same weights, bit for bit, as a run
+that was never interrupted (per-epoch seeds derive from the run's seed).
+A run whose weights, feedback matrices or loss become NaN or infinite stops
+with an error naming the epoch and the layer, and keeps its last good
+checkpoint.
 """
 
 from __future__ import annotations
@@ -41,16 +49,21 @@ from bioopzo.devices import epoch_seed, make_simulator
 from bioopzo.network import initial_state, make_epoch_data
 from bioopzo.updates import learning_rate_factors
 
-__all__ = ["train", "evaluate", "simulate", "TrainingResult", "RunFolderError", "versions",
-           "load_run"]
+__all__ = ["train", "resume", "evaluate", "simulate", "TrainingResult", "RunFolderError",
+           "TrainingDiverged", "versions", "load_run", "load_checkpoint"]
 
 log = logging.getLogger("bioopzo.train")
 
 RUN_FILES = ("config.toml", "metrics.csv", "weights.npz", "summary.json")
+CHECKPOINT = "checkpoint.npz"
 
 
 class RunFolderError(ConfigError):
     """The output folder cannot be used (it holds a run, or is not a folder)."""
+
+
+class TrainingDiverged(FloatingPointError):
+    """Learnable state or loss became NaN or infinite."""
 
 
 @dataclass
@@ -89,6 +102,10 @@ def versions(config: ExperimentConfig | None = None) -> dict:
     return out
 
 
+def _partial(out: Path) -> Path:
+    return out.with_name(out.name + ".partial")
+
+
 def _check_out_dir(out: Path, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise RunFolderError(f"output path {str(out)!r} exists and is not a folder")
@@ -103,6 +120,13 @@ def _check_out_dir(out: Path, overwrite: bool) -> None:
             raise RunFolderError(
                 f"{str(out)!r} is not empty and holds no bioopzo run; choose an empty or new folder"
             )
+    partial = _partial(out)
+    if (partial / CHECKPOINT).exists() and not overwrite:
+        epoch = _checkpoint_epoch(partial)
+        raise RunFolderError(
+            f"{str(partial)!r} holds an interrupted run (checkpoint after epoch {epoch}); "
+            f"continue it with `bioopzo train --resume {out}`, or pass --overwrite to discard it"
+        )
 
 
 def _epoch_metrics(o_sum, loss, data, T):
@@ -125,22 +149,60 @@ def train(config: ExperimentConfig, out: str | Path, *, overwrite: bool = False,
     """Train ``config`` and write its run folder ``out``; returns the metrics and state.
 
     The Brian2 build folder (``brian_build``, ~10 MB of generated code and
-    objects) is removed at the end unless ``keep_build``.
+    objects) is removed at the end unless ``keep_build``. If the run stops
+    after at least one epoch (an error, divergence, a kill), ``<out>.partial``
+    keeps its last checkpoint for :func:`resume`.
     """
     out = Path(out)
     _check_out_dir(out, overwrite)
-    partial = out.with_name(out.name + ".partial")
+    partial = _partial(out)
     if partial.exists():
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
+    return _run(config, out, None, progress=progress, echo=echo, record_spikes=record_spikes,
+                keep_build=keep_build)
+
+
+def resume(run_dir: str | Path, *, progress: bool = True, echo=print,
+           keep_build: bool = False) -> TrainingResult:
+    """Continue an interrupted run (``OUT`` or ``OUT.partial``) from its last
+    complete epoch, with the config it was started with."""
+    run_dir = Path(run_dir)
+    out = run_dir.with_name(run_dir.name[: -len(".partial")]) if run_dir.name.endswith(".partial") \
+        else run_dir
+    partial = _partial(out)
+    if not partial.is_dir():
+        if (out / "summary.json").exists():
+            raise RunFolderError(f"{str(out)!r} is a finished run; there is nothing to resume")
+        raise RunFolderError(
+            f"no interrupted run at {str(partial)!r}; --resume takes the --out folder of a "
+            "`bioopzo train` that stopped before finishing"
+        )
+    if not (partial / "config.toml").is_file():
+        raise RunFolderError(f"{str(partial)!r} has no config.toml; it cannot be resumed, "
+                             "start the run again")
+    config = load_config(partial / "config.toml")
+    checkpoint = load_checkpoint(partial) if (partial / CHECKPOINT).exists() else None
+    if checkpoint is None:
+        echo(f"{partial} has no checkpoint (no epoch finished): starting from epoch 1")
+    else:
+        echo(f"resuming {out} after epoch {checkpoint['epoch']} of {config.training.epochs}")
+    return _run(config, out, checkpoint, progress=progress, echo=echo, record_spikes=False,
+                keep_build=keep_build)
+
+
+def _run(config, out: Path, checkpoint, *, progress, echo, record_spikes, keep_build):
+    partial = _partial(out)
     try:
-        result = _train_into(config, partial, progress=progress, echo=echo,
+        result = _train_into(config, partial, checkpoint, progress=progress, echo=echo,
                              record_spikes=record_spikes)
     except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
+        if not (partial / CHECKPOINT).exists():
+            shutil.rmtree(partial, ignore_errors=True)
         raise
     if not keep_build:
         shutil.rmtree(partial / "brian_build", ignore_errors=True)
+    (partial / CHECKPOINT).unlink(missing_ok=True)   # the finished run's files hold it all
     # swap in the finished run; an old run is only removed once the new one is complete
     if out.exists():
         old = out.with_name(out.name + ".old")
@@ -155,28 +217,74 @@ def train(config: ExperimentConfig, out: str | Path, *, overwrite: bool = False,
     return result
 
 
-def _train_into(config, run_dir: Path, *, progress, echo, record_spikes) -> TrainingResult:
+# ------------------------------------------------------------------ checkpoints
+def _write_checkpoint(run_dir: Path, epoch: int, state: dict, rng, rows: list[dict]) -> None:
+    """Atomically replace ``checkpoint.npz`` (temporary file, then rename)."""
+    meta = {"epoch": epoch, "rng_state": rng.bit_generator.state, "metrics": rows}
+    tmp = run_dir / (CHECKPOINT + ".tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **{f"state/{k}": v for k, v in state.items()},
+                 meta=np.array(json.dumps(meta)))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, run_dir / CHECKPOINT)
+
+
+def load_checkpoint(run_dir: str | Path) -> dict:
+    """``{"epoch", "state", "rng_state", "metrics"}`` of a run folder's checkpoint."""
+    path = Path(run_dir) / CHECKPOINT
+    try:
+        with np.load(path) as f:
+            meta = json.loads(str(f["meta"]))
+            state = {k[len("state/"):]: f[k] for k in f.files if k.startswith("state/")}
+    except Exception as exc:
+        raise RunFolderError(f"checkpoint {path} cannot be read ({exc}); start the run again "
+                             "with --overwrite") from None
+    return {**meta, "state": state}
+
+
+def _checkpoint_epoch(run_dir: Path) -> int | str:
+    try:
+        return load_checkpoint(run_dir)["epoch"]
+    except RunFolderError:
+        return "?"
+
+
+def _train_into(config, run_dir: Path, checkpoint, *, progress, echo, record_spikes) -> TrainingResult:
     from tqdm import tqdm
 
     t_start = time.perf_counter()
     cfg = config
     seed = cfg.training.seed
-    (run_dir / "config.toml").write_text(cfg.to_toml())
-    (run_dir / "versions.json").write_text(json.dumps(versions(cfg), indent=2) + "\n")
+    info = versions(cfg)
+    if checkpoint is None:
+        (run_dir / "config.toml").write_text(cfg.to_toml())
+    else:
+        info["resumed_after_epoch"] = checkpoint["epoch"]
+        previous = run_dir / "versions.json"
+        if previous.exists():
+            info["earlier_sessions"] = [json.loads(previous.read_text())]
+    (run_dir / "versions.json").write_text(json.dumps(info, indent=2) + "\n")
     dataset = load_dataset(cfg.data, seed)
     check_labels(dataset.y_train, dataset.n_classes, "training labels")
     check_labels(dataset.y_test, dataset.n_classes, "test labels")
-    state = initial_state(cfg, dataset.n_inputs, dataset.n_classes, seed)
     rng = np.random.default_rng([seed, 23])
+    if checkpoint is None:
+        state = initial_state(cfg, dataset.n_inputs, dataset.n_classes, seed)
+        rows: list[dict] = []
+        first = 1
+    else:
+        state, rows = checkpoint["state"], list(checkpoint["metrics"])
+        rng.bit_generator.state = checkpoint["rng_state"]
+        first = checkpoint["epoch"] + 1
     T = cfg.data.steps_per_sample
-    rows: list[dict] = []
     sim = make_simulator(cfg, dataset.n_inputs, dataset.n_classes, run_dir / "brian_build",
                          record_spikes=record_spikes)
     echo(f"training {cfg.name}: rule {cfg.rule.name}, {dataset.n_inputs}-"
          f"{'-'.join(map(str, cfg.network.hidden))}-{dataset.n_classes}, "
          f"{len(dataset.y_train)} train / {len(dataset.y_test)} test samples of {T} steps, "
          f"device {cfg.device.name}")
-    bar = tqdm(range(1, cfg.training.epochs + 1), desc="epochs", unit="epoch",
+    bar = tqdm(range(first, cfg.training.epochs + 1), desc="epochs", unit="epoch",
                disable=not progress, file=sys.stderr, leave=False)
     with sim:
         for epoch in bar:
@@ -186,14 +294,16 @@ def _train_into(config, run_dir: Path, *, progress, echo, record_spikes) -> Trai
             data = make_epoch_data(dataset.x_train, dataset.y_train, dataset.x_test,
                                    dataset.y_test, cfg.optimizer.samples_per_update, order, factors)
             res = sim.run_epoch(data, state, epoch_seed(seed, epoch))
+            _check_finite(res.state, res.loss, epoch, run_dir)
             state = res.state
-            _check_finite(state, epoch)
             row = {"epoch": epoch, **_epoch_metrics(res.o_sum, res.loss, data, T)}
             wall = time.perf_counter() - t0
             row.update({
                 "epoch_seconds": wall,
                 "simulation_seconds": res.simulation_time,
                 "outside_simulation_seconds": wall - res.simulation_time,
+                "network_run_seconds": res.network_time,
+                "simulation_runs": res.n_runs,
                 "compiled": int(res.compiled),
             })
             steps = data.n_samples * T
@@ -201,6 +311,7 @@ def _train_into(config, run_dir: Path, *, progress, echo, record_spikes) -> Trai
                 row[f"rate_hidden{l}"] = float(np.sum(counts)) / (len(counts) * steps)
             rows.append(row)
             _write_metrics(run_dir / "metrics.csv", rows)
+            _write_checkpoint(run_dir, epoch, state, rng, rows)
             note = " (compiled)" if res.compiled else ""
             line = (f"epoch {epoch:>3}  train loss {row['train_loss']:.4f}  "
                     f"train acc {100 * row['train_accuracy']:5.1f} %  "
@@ -221,17 +332,43 @@ def _train_into(config, run_dir: Path, *, progress, echo, record_spikes) -> Trai
         "wall_seconds": time.perf_counter() - t_start,
         "n_builds": sim.n_builds,
     }
+    if checkpoint is not None:
+        summary["resumed_after_epoch"] = checkpoint["epoch"]
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     _plot_learning_curve(rows, run_dir / "learning_curve.png", cfg)
     return TrainingResult(run_dir, cfg, rows, state)
 
 
-def _check_finite(state: dict, epoch: int) -> None:
-    bad = [k for k, v in state.items() if not np.all(np.isfinite(v))]
+def _describe(name: str) -> str:
+    """What a learnable-state entry is, in words (``W2`` -> hidden layer 2 weights)."""
+    import re
+
+    base, _, suffix = name.partition("_")
+    extra = {"acc": " (accumulated gradient)", "vel": " (momentum)"}.get(suffix, "")
+    if base in ("Wout", "bout"):
+        return f"{name}: readout {'weights' if base == 'Wout' else 'biases'}{extra}"
+    if base == "loss":
+        return f"{name}: readout loss baseline"
+    match = re.fullmatch(r"([WbMB])(\d+)", base)
+    if match:
+        kind = {"W": "weights into", "b": "biases of", "M": "feedback matrix of",
+                "B": "feedback matrix of"}[match.group(1)]
+        return f"{name}: {kind} hidden layer {match.group(2)}{extra}"
+    return name
+
+
+def _check_finite(state: dict, loss: np.ndarray, epoch: int, run_dir: Path | None = None) -> None:
+    """Stop on NaN or infinite state or loss, naming the epoch and the layer."""
+    bad = [_describe(k) for k, v in state.items() if not np.all(np.isfinite(v))]
+    if not np.all(np.isfinite(loss)):
+        bad.append("the loss")
     if bad:
-        raise FloatingPointError(
-            f"epoch {epoch}: {', '.join(bad)} became NaN or infinite; lower the learning rate "
-            "or the noise scale"
+        kept = ""
+        if run_dir is not None and (run_dir / CHECKPOINT).exists():
+            kept = (f"; the last good checkpoint (after epoch {epoch - 1}) is kept in {run_dir}")
+        raise TrainingDiverged(
+            f"training diverged in epoch {epoch}: {'; '.join(bad)} became NaN or infinite. "
+            f"Lower the learning rate or the noise scale{kept}"
         )
 
 
@@ -274,19 +411,24 @@ def load_run(run_dir: str | Path) -> tuple[ExperimentConfig, dict]:
     return config, state
 
 
-def _run_without_learning(config: ExperimentConfig, state: dict, intensities, labels, seed: int,
+def _run_without_learning(config: ExperimentConfig, state: dict, inputs, labels, seed: int,
                           build_dir=None, **recording):
-    """Run samples through a trained network with learning and noise off.
+    """Run samples (intensities, frames or a frame source) through a trained
+    network with learning and noise off.
 
-    Returns the epoch result and the simulator's network (read before the
-    device is released)."""
+    Returns the epoch data, the epoch result and the recordings (read before
+    the device is released)."""
     import tempfile
 
-    intensities = np.asarray(intensities, float)
+    if isinstance(inputs, (list, tuple)):
+        inputs = np.asarray(inputs, float)
     labels = check_labels(labels, state["Wout"].shape[0], "labels")
-    data = make_epoch_data(intensities[:0], labels[:0], intensities, labels, 1)
+    data = make_epoch_data(inputs, labels[:0], inputs, labels, 1, order=np.arange(0))
+    if recording:   # recordings come from one simulation run: stream every sample in it
+        config = config.with_overrides({"training": {"samples_per_run": max(len(labels), 1),
+                                                     "max_run_input_mb": 1e9}})
     with tempfile.TemporaryDirectory(prefix="bioopzo-eval-") as tmp:
-        sim = make_simulator(config, intensities.shape[1], state["Wout"].shape[0],
+        sim = make_simulator(config, inputs.shape[-1], state["Wout"].shape[0],
                              build_dir or Path(tmp) / "build", **recording)
         with sim:
             res = sim.run_epoch(data, state, seed)
@@ -295,9 +437,13 @@ def _run_without_learning(config: ExperimentConfig, state: dict, intensities, la
 
 
 def _recorded(net, dt) -> dict:
-    spikes = [(np.round(np.asarray(mon.t[:] / dt)).astype(int), np.asarray(mon.i[:]))
-              for mon in net.spike_monitors]
-    states = {key: np.asarray(getattr(mon, key[1])[:]).T for key, mon in net.state_monitors.items()}
+    n_steps = net.n_samples * net.steps
+    spikes = []
+    for mon in net.spike_monitors:
+        step, index = np.round(np.asarray(mon.t[:] / dt)).astype(int), np.asarray(mon.i[:])
+        keep = step < n_steps      # drop the inert final step of accumulated schedules
+        spikes.append((step[keep], index[keep]))
+    states = {key: net.recorded(*key).T for key in net.state_monitors}
     return {"spikes": spikes, "recorded": states}
 
 
@@ -315,7 +461,7 @@ def evaluate(run_dir: str | Path, *, device: str | None = None, build_dir: str |
             "n_test": int(len(dataset.y_test)), "device": config.device.name}
 
 
-def simulate(config: ExperimentConfig, state: dict, intensities: np.ndarray, labels: np.ndarray,
+def simulate(config: ExperimentConfig, state: dict, inputs: np.ndarray, labels: np.ndarray,
              *, device: str = "runtime", seed: int = 0, record_states: tuple = ()) -> dict:
     """Run samples through a trained network with learning off and record every spike.
 
@@ -323,6 +469,6 @@ def simulate(config: ExperimentConfig, state: dict, intensities: np.ndarray, lab
     the (step, neuron) indices of its spikes: what notebooks plot as rasters.
     """
     config = config.with_overrides({"device": {"name": device}})
-    _, res, extra = _run_without_learning(config, state, intensities, labels, seed,
+    _, res, extra = _run_without_learning(config, state, inputs, labels, seed,
                                           record_spikes=True, record_states=record_states)
     return {"o_sum": res.o_sum, "predictions": np.argmax(res.o_sum, axis=1), **extra}

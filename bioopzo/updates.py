@@ -19,13 +19,24 @@ with eta' = eta / B for the ``batch`` schedule (mean over its samples). Each
 update is written as ``dp/dt = (p_new - p)/dt`` and integrated with Euler,
 which is exact for one step (Brian2 cancels dt symbolically) and portable to
 every device (DESIGN.md section 3: no run_regularly on Synapses).
+
+For the accumulated schedules the weights' gradient is summed over the sample
+from the step histories the groups keep (neurons.py),
+
+    G_sample = sum_{k=0}^{T-1} learn_delta_k_post * trace_k_pre,
+
+and the update equations run once per sample, on a clock of period T dt,
+before the first step of the next sample (the sum equals the per-step
+accumulation c <- c + G[t] up to floating-point rounding). This turns T dense
+passes over the weights per sample into one.
 """
 
 from __future__ import annotations
 
 from bioopzo.config import OptimizerConfig
 
-__all__ = ["update_equations", "optimizer_state_names"]
+__all__ = ["update_equations", "optimizer_state_names", "three_factor_gradient",
+           "learning_rate_factors"]
 
 
 def optimizer_state_names(optimizer: OptimizerConfig) -> list[str]:
@@ -36,6 +47,19 @@ def optimizer_state_names(optimizer: OptimizerConfig) -> list[str]:
     if optimizer.momentum > 0:
         names.append("vel")
     return names
+
+
+def three_factor_gradient(optimizer: OptimizerConfig, steps: int, *, modulated: str = "post",
+                          traced: str = "pre") -> str:
+    """The weight gradient G of one update: this step's ``learn delta a`` for the
+    step schedule, the whole sample's sum of the histories otherwise.
+
+    ``modulated`` / ``traced`` say which side of the Synapses holds the
+    modulator delta and which the presynaptic trace (``pre`` / ``post``).
+    """
+    if optimizer.schedule == "step":
+        return f"learn_{modulated}*delta_{modulated}*trace_{traced}"
+    return " + ".join(f"learn_delta_{k}_{modulated}*trace_{k}_{traced}" for k in range(steps))
 
 
 def update_equations(param: str, gradient: str, apply: str, rate: str,

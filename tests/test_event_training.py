@@ -5,8 +5,8 @@ reaches clearly above-chance test accuracy (chance: 10 %).
 The files are written in the published layout (40-bit events under
 NMNIST/Train/<digit>/) and read by the loader ``bioopzo train`` uses. The first
 test trains the NumPy reference on the frames; the second runs
-``bioopzo.train.train`` end to end on the Brian2 runtime device, which needs the
-``encoding = "frames"`` input path of the network (issue 3).
+``bioopzo.train.train`` end to end on the Brian2 runtime device through the
+network's ``encoding = "frames"`` input path (x_0[t] read from the frames).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bioopzo.config import ConfigError, ExperimentConfig
+from bioopzo.config import ExperimentConfig
 from bioopzo.data import load_dataset
 from bioopzo.data.event_writers import class_pattern_nmnist
 
@@ -62,21 +62,11 @@ def test_reference_learns_generated_nmnist_files(nmnist_folder):
     assert after >= 0.6 and after > before + 0.3
 
 
-# Messages of a network without the frames input path (issue 3 not merged yet).
-_NO_FRAMES_PATH = ("must be a 2-d array", "unknown encoding 'frames'")
-
-
 def test_training_run_on_generated_nmnist_files(nmnist_folder, tmp_path):
     from bioopzo.train import train
 
     cfg = nmnist_config(nmnist_folder)
-    try:
-        result = train(cfg, tmp_path / "run", progress=False, echo=lambda *a: None)
-    except ConfigError as exc:
-        if any(m in str(exc) for m in _NO_FRAMES_PATH):
-            pytest.skip(f"the network's encoding = 'frames' input path (issue 3) is not on this "
-                        f"branch yet: {exc}")
-        raise
+    result = train(cfg, tmp_path / "run", progress=False, echo=lambda *a: None)
     accs = [row["test_accuracy"] for row in result.metrics]
     print(f"bioopzo.train on generated N-MNIST files: test accuracy per epoch {accs}")
     assert result.test_accuracy >= 0.5

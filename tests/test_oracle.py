@@ -94,10 +94,9 @@ def _build(v, prefix=""):
 
 
 def _compare(cfg, state, net):
-    mon = net.state_monitors
-    x = np.asarray(mon[("inputs", "x")].x[:]).T.reshape(N, T, N_IN)
-    z = [np.asarray(mon[(f"hidden{l}", "z")].z[:]).T.reshape(N, T, -1) for l in (1, 2)]
-    s = [np.asarray(mon[(f"hidden{l}", "s")].s[:]).T.reshape(N, T, -1) for l in (1, 2)]
+    x = net.recorded("inputs", "x").T.reshape(N, T, N_IN)
+    z = [net.recorded(f"hidden{l}", "z").T.reshape(N, T, -1) for l in (1, 2)]
+    s = [net.recorded(f"hidden{l}", "s").T.reshape(N, T, -1) for l in (1, 2)]
     data = _data(cfg)
     ref = ReferenceModel(cfg, N_IN, N_OUT, state)
     rec = ref.run(x, data.labels, data.is_training, data.ends_batch, lr_factor=data.lr_factor,

@@ -35,5 +35,5 @@ def test_epoch_data_marks_batches_and_test_samples():
                            order=np.array([4, 3, 2, 1, 0]))
     np.testing.assert_array_equal(data.is_training, [1, 1, 1, 1, 1, 0, 0])
     np.testing.assert_array_equal(data.ends_batch, [0, 1, 0, 1, 1, 0, 0])   # last partial batch
-    np.testing.assert_array_equal(data.intensities[0], x[4])
+    np.testing.assert_array_equal(data.input_rows(0, 1)[0], x[4])
     np.testing.assert_array_equal(data.learning_rate_factors, [1, 1, 1, 1, 1, 0, 0])

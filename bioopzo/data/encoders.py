@@ -8,6 +8,8 @@ k = 0..T-1:
 - ``rate``:    x_0[t]_j ~ Bernoulli(p I_j), p = max_rate * dt (<= 1), fresh every step
 - ``direct``:  x_0[t]_j = I_j (analog current every step, OTTT's static-image input)
 - ``latency``: x_0[t]_j = 1 if k = round((1 - I_j)(T - 1)) and I_j >= cutoff, else 0
+- ``frames``:  x_0[t]_j = F_j[k], the data's own per-step value (event data sets
+  binned to T steps); no intensities, the data are (N, T, n) frames.
 """
 
 from __future__ import annotations
@@ -18,15 +20,24 @@ import numpy as np
 
 from bioopzo.config import ConfigError, DataConfig
 
-__all__ = ["Encoder", "RateEncoder", "DirectEncoder", "LatencyEncoder", "make_encoder"]
+__all__ = ["Encoder", "RateEncoder", "DirectEncoder", "LatencyEncoder", "FrameEncoder",
+           "make_encoder"]
+
+#: Brian2 read of the current sample's intensity for input i (a TimedArray
+#: with one row per sample)
+READ_INTENSITY = "intensity = input_intensity(t, i)\n"
 
 
 @dataclass(frozen=True)
 class Encoder:
     steps_per_sample: int
 
-    #: Brian2 statement that sets ``x`` from ``intensity`` (the current sample's
-    #: value for this input) and ``k`` (step within the sample).
+    #: the data are per-step frames (N, T, n) rather than intensities (N, n)
+    per_step = False
+
+    #: Brian2 statements that set ``x`` for input ``i`` at step ``k`` of the
+    #: current sample (from ``input_intensity(t, i)``, or ``input_frame(t, i)``
+    #: for per-step data).
     def brian_statement(self) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -50,7 +61,7 @@ class RateEncoder(Encoder):
             )
 
     def brian_statement(self) -> str:
-        return "x = int(rand() < spike_probability*intensity)"
+        return READ_INTENSITY + "x = int(rand() < spike_probability*intensity)"
 
     def brian_namespace(self) -> dict:
         return {"spike_probability": self.spike_probability}
@@ -64,7 +75,7 @@ class RateEncoder(Encoder):
 @dataclass(frozen=True)
 class DirectEncoder(Encoder):
     def brian_statement(self) -> str:
-        return "x = intensity"
+        return READ_INTENSITY + "x = intensity"
 
     def encode(self, intensities, rng):
         return np.repeat(intensities[:, None, :], self.steps_per_sample, axis=1).astype(np.float64)
@@ -75,7 +86,7 @@ class LatencyEncoder(Encoder):
     cutoff: float = 0.1
 
     def brian_statement(self) -> str:
-        return ("x = int(k == int((1 - intensity)*(steps_per_sample - 1) + 0.5))"
+        return (READ_INTENSITY + "x = int(k == int((1 - intensity)*(steps_per_sample - 1) + 0.5))"
                 "*int(intensity >= latency_cutoff)")
 
     def brian_namespace(self) -> dict:
@@ -88,6 +99,21 @@ class LatencyEncoder(Encoder):
         return out.astype(np.float64)
 
 
+@dataclass(frozen=True)
+class FrameEncoder(Encoder):
+    per_step = True
+
+    def brian_statement(self) -> str:
+        return "x = input_frame(t, i)"
+
+    def encode(self, frames, rng):
+        frames = np.asarray(frames, dtype=np.float64)
+        if frames.ndim != 3 or frames.shape[1] != self.steps_per_sample:
+            raise ConfigError(f"frames must have shape (N, {self.steps_per_sample}, n), "
+                              f"got {frames.shape}")
+        return frames
+
+
 def make_encoder(config: DataConfig, dt) -> Encoder:
     T = config.steps_per_sample
     if config.encoding == "rate":
@@ -96,4 +122,6 @@ def make_encoder(config: DataConfig, dt) -> Encoder:
         return DirectEncoder(T)
     if config.encoding == "latency":
         return LatencyEncoder(T, config.latency_cutoff)
+    if config.encoding == "frames":
+        return FrameEncoder(T)
     raise ConfigError(f"unknown encoding {config.encoding!r}")  # pragma: no cover

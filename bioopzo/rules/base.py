@@ -55,14 +55,21 @@ class FeedbackContext:
     forward: list         # forward Synapses S_1..S_L, S_o
     namespace: dict       # shared constants
     prefix: str = ""      # prepended to object names
+    update_dt: object = None   # period of weight updates (dt, or T dt for accumulated schedules)
+
+    @property
+    def steps(self) -> int:
+        return self.config.data.steps_per_sample
 
     def synapses(self, source, layer: int, model: str, name: str, *, method=None,
-                 namespace: dict | None = None):
+                 namespace: dict | None = None, dt=None):
         """An all-to-all Synapses from ``source`` onto hidden layer ``layer`` (0-based)."""
         from brian2 import Synapses
 
         target = self.layers[layer]
         kwargs = {"method": method} if method else {}
+        if dt is not None:
+            kwargs["dt"] = dt
         syn = Synapses(source, target, model=model, namespace={**self.namespace, **(namespace or {})},
                        name=f"{self.prefix}{name}_{layer + 1}", **kwargs)
         i, j = all_to_all(len(source), len(target))

@@ -1,0 +1,313 @@
+"""Training throughput of bioopzo against plain NumPy, side by side in one run.
+
+    python benchmarks/throughput.py            # full benchmark (~15 min on 2 cores)
+    python benchmarks/throughput.py --quick    # fewer samples, no scaling sweep
+
+Workloads (per-sample online learning: one update per sample, batch 1):
+
+- ``digits``: 64-256-10, T = 16, rate-coded scikit-learn digits;
+- ``nmnist``: 2312-800-10, T = 30, generated binary events with N-MNIST-like
+  statistics (each input active with probability 0.05 per step).
+
+Contenders, same network, T, rule and samples: bioopzo cpp_standalone with 1
+and 2 OpenMP threads (compiled once, then timed on a second run), bioopzo
+runtime (numpy target), and ``bioopzo.reference`` at batch 1 (the same
+per-sample algorithm in NumPy) and at batch 32 (mini-batch schedule, what a
+NumPy/PyTorch user would run). The benchmark prints samples per second, the
+ratio of the best cpp_standalone to every contender, the time per plastic
+synapse and step, and the floor a dense rule could not beat on this machine:
+one read and one write of every weight per step, at the bandwidth of a large
+NumPy array copy measured in the same run. Then it fits how the time per
+sample grows with the hidden size and with T, measures the share of an epoch
+spent outside the compiled simulation, and the peak memory of epochs of 1 000
+and 10 000 samples. Timings are noisy on shared machines; compare the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bioopzo.config import load_config
+from bioopzo.data import load_dataset
+from bioopzo.data.encoders import make_encoder
+from bioopzo.devices import make_simulator
+from bioopzo.network import initial_state, make_epoch_data
+from bioopzo.reference import ReferenceModel
+
+EVENT_PROBABILITY = 0.05
+
+
+class GeneratedEvents:
+    """A lazy frame source of binary events: input j of sample i is active at
+    step k with probability ``p``, drawn from a generator seeded by (seed, i)."""
+
+    def __init__(self, n_samples: int, steps: int, n_inputs: int, p: float = EVENT_PROBABILITY,
+                 seed: int = 0):
+        self.shape = (n_samples, steps, n_inputs)
+        self.p, self.seed = p, seed
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, indices):
+        indices = np.atleast_1d(np.asarray(indices))
+        out = np.empty((len(indices), *self.shape[1:]), dtype=np.float32)
+        for row, i in enumerate(indices):
+            rng = np.random.default_rng([self.seed, int(i)])
+            out[row] = rng.random(self.shape[1:]) < self.p
+        return out
+
+
+def workload(name: str, rule: str, n_samples: int, hidden: int | None = None,
+             steps: int | None = None, threads: int = 1, device: str = "cpp_standalone",
+             schedule: str = "sample", batch_size: int = 32):
+    """(config, inputs for the simulators, encoded inputs (N, T, n0), labels)."""
+    if name == "digits":
+        over = {"network": {"hidden": [hidden or 256]},
+                "data": {"steps_per_sample": steps or 16, "encoding": "rate"}}
+    else:
+        over = {"network": {"hidden": [hidden or 800]},
+                "data": {"steps_per_sample": steps or 30, "encoding": "frames"}}
+    over["rule"] = {"name": rule}
+    over["optimizer"] = {"schedule": schedule, "batch_size": batch_size, "lr_schedule": "constant"}
+    over["device"] = {"name": device, "threads": threads}
+    over["training"] = {"samples_per_run": max(n_samples, 1), "max_run_input_mb": 1024.0}
+    config = load_config(None, over)
+    T = config.data.steps_per_sample
+    rng = np.random.default_rng(3)
+    if name == "digits":
+        data = load_dataset(config.data, 1)
+        idx = rng.choice(len(data.y_train), n_samples, replace=len(data.y_train) < n_samples)
+        x, y = data.x_train[idx], data.y_train[idx]
+        encoded = make_encoder(config.data, config.neuron.dt).encode(x, rng)
+    else:
+        x = GeneratedEvents(n_samples, T, 2312)
+        y = rng.integers(0, 10, n_samples)
+        encoded = x[np.arange(n_samples)].astype(float)
+    return config, x, encoded, y
+
+
+def plastic_synapses(config, n_inputs: int, n_classes: int = 10) -> int:
+    sizes = [n_inputs, *config.network.hidden, n_classes]
+    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def time_simulator(config, x, y, repeat: int = 1) -> tuple[float, float]:
+    """(seconds per run of all samples, excluding compilation; compile seconds)."""
+    n_inputs = x.shape[-1]
+    data = make_epoch_data(x, y, x[:0] if isinstance(x, np.ndarray) else x[np.arange(0)],
+                           y[:0], 1)
+    state = initial_state(config, n_inputs, 10, 1)
+    with tempfile.TemporaryDirectory(prefix="bioopzo-bench-") as tmp:
+        sim = make_simulator(config, n_inputs, 10, Path(tmp) / "build")
+        with sim:
+            t = time.perf_counter()
+            res = sim.run_epoch(data, state, 1)
+            first = time.perf_counter() - t
+            times = []
+            for r in range(repeat):
+                res = sim.run_epoch(data, res.state, 2 + r)
+                times.append(res.simulation_time)
+    compile_s = first - (times[0] if config.device.name == "cpp_standalone" else 0.0)
+    best = min(times) if config.device.name == "cpp_standalone" else first
+    return best, max(compile_s, 0.0)
+
+
+def time_reference(config, encoded, y, batch: int) -> float:
+    ref = ReferenceModel(config, encoded.shape[-1], 10, initial_state(config, encoded.shape[-1], 10, 1),
+                         seed=1)
+    n = len(y) - len(y) % batch
+    t = time.perf_counter()
+    ref.run(encoded[:n], y[:n], batch=batch)
+    return (time.perf_counter() - t) * len(y) / n
+
+
+def copy_bandwidth(megabytes: int = 512) -> float:
+    """Bytes per second moved (read + write) by a large NumPy array copy, best of 5."""
+    a = np.ones(megabytes * 2**20 // 8)
+    b = np.empty_like(a)
+    best = np.inf
+    for _ in range(5):
+        t = time.perf_counter()
+        np.copyto(b, a)
+        best = min(best, time.perf_counter() - t)
+    return 2 * a.nbytes / best
+
+
+def compare(args, bandwidth: float) -> list[dict]:
+    floor_ns = 16 / bandwidth * 1e9     # read + write one float64 weight per synapse-step
+    rows = []
+    for name, n in (("digits", args.digits_samples), ("nmnist", args.nmnist_samples)):
+        for rule in ("opzo", "bp"):
+            timings = {}
+            config, x, encoded, y = workload(name, rule, n)
+            syn = plastic_synapses(config, encoded.shape[-1])
+            T = config.data.steps_per_sample
+            for threads in (1, 2):
+                c, *_ = workload(name, rule, n, threads=threads)
+                seconds, compile_s = time_simulator(c, x, y, repeat=2)
+                timings[f"cpp_standalone {threads} thread{'s' if threads > 1 else ''}"] = seconds
+                print(f"  [{name} {rule}] cpp_standalone x{threads}: {n / seconds:8.1f} samples/s "
+                      f"(compiled in {compile_s:.0f} s)", flush=True)
+            c, *_ = workload(name, rule, n, device="runtime")
+            timings["runtime (numpy)"], _ = time_simulator(c, x, y)
+            print(f"  [{name} {rule}] runtime: {n / timings['runtime (numpy)']:8.1f} samples/s",
+                  flush=True)
+            timings["reference batch 1"] = time_reference(config, encoded, y, 1)
+            c, *_ = workload(name, rule, n, schedule="batch")
+            timings["reference batch 32"] = time_reference(c, encoded, y, 32)
+            best_key = min((k for k in timings if k.startswith("cpp")), key=timings.get)
+            for key, seconds in timings.items():
+                rows.append({
+                    "workload": name, "rule": rule, "contender": key,
+                    "samples_per_s": n / seconds,
+                    "best_standalone_speedup": seconds / timings[best_key],
+                    "ns_per_synapse_step": seconds / n / (syn * T) * 1e9,
+                    "dense_floor_ns": floor_ns,
+                })
+    return rows
+
+
+def scaling(args) -> dict:
+    """Time per sample of cpp_standalone (1 thread, opzo, nmnist inputs) against
+    hidden size and against T; fitted exponents of t ~ x^b."""
+    out = {}
+    n = args.scaling_samples
+    for key, values, make in (
+            ("hidden", (256, 512, 1024, 2048), lambda v: dict(hidden=v)),
+            ("T", (10, 20, 40), lambda v: dict(steps=v))):
+        per_sample = []
+        for v in values:
+            config, x, _, y = workload("nmnist", "opzo", n, **make(v))
+            seconds, _ = time_simulator(config, x, y)
+            per_sample.append(seconds / n)
+            print(f"  scaling {key} = {v}: {1e3 * seconds / n:.2f} ms per sample", flush=True)
+        exponent = float(np.polyfit(np.log(values), np.log(per_sample), 1)[0])
+        out[key] = {"values": list(values), "ms_per_sample": [1e3 * t for t in per_sample],
+                    "exponent": exponent}
+    return out
+
+
+def epoch_overhead(args) -> list[dict]:
+    """Digits at 1 000 training samples per epoch, 3 epochs of `bioopzo train`:
+    the share of each epoch's wall time outside the compiled simulation."""
+    from bioopzo.train import train
+
+    config = load_config(None, {"data": {"limit": 1250}, "training": {"epochs": 3},
+                                "optimizer": {"schedule": "sample"}})
+    with tempfile.TemporaryDirectory(prefix="bioopzo-bench-") as tmp:
+        result = train(config, Path(tmp) / "run", progress=False, echo=lambda *a: None)
+    rows = []
+    for row in result.metrics:
+        rows.append({"epoch": row["epoch"], "epoch_seconds": row["epoch_seconds"],
+                     "outside_fraction": row["outside_simulation_seconds"] / row["epoch_seconds"],
+                     "outside_network_run_fraction":
+                         1 - row["network_run_seconds"] / row["epoch_seconds"]})
+    return rows
+
+
+def peak_memory(n_samples: int) -> dict:
+    """Peak RSS of a child process that streams ``n_samples`` generated N-MNIST-like
+    samples (2312 inputs, T = 30, a small hidden layer) through one cpp_standalone epoch."""
+    code = (
+        "import sys, resource, numpy as np, tempfile\n"
+        "sys.path.insert(0, %r)\n"
+        "from throughput import GeneratedEvents\n"
+        "from bioopzo.config import load_config\n"
+        "from bioopzo.devices import make_simulator\n"
+        "from bioopzo.network import initial_state, make_epoch_data\n"
+        "n = int(sys.argv[1])\n"
+        "c = load_config(None, {'network': {'hidden': [32]}, 'data': {'encoding': 'frames', "
+        "'steps_per_sample': 30}, 'optimizer': {'schedule': 'sample'}})\n"
+        "x = GeneratedEvents(n, 30, 2312); y = np.arange(n) %% 10\n"
+        "data = make_epoch_data(x, y, x, y[:0], 1)\n"
+        "with tempfile.TemporaryDirectory() as d:\n"
+        "    with make_simulator(c, 2312, 10, d + '/b') as sim:\n"
+        "        r = sim.run_epoch(data, initial_state(c, 2312, 10, 1), 1)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+        "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.n_runs)\n"
+    ) % str(Path(__file__).parent)
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code, str(n_samples)], capture_output=True,
+                         text=True, check=True)
+    self_kb, child_kb, runs = out.stdout.split()[-3:]
+    return {"samples": n_samples, "python_peak_mb": int(self_kb) / 1024,
+            "simulation_peak_mb": int(child_kb) / 1024, "runs": int(runs),
+            "seconds": time.perf_counter() - t}
+
+
+def print_table(rows):
+    print(f"\n{'workload':8s} {'rule':5s} {'contender':26s} {'samples/s':>10s} "
+          f"{'best SA is x faster':>20s} {'ns/syn-step':>12s}")
+    for r in rows:
+        print(f"{r['workload']:8s} {r['rule']:5s} {r['contender']:26s} {r['samples_per_s']:10.1f} "
+              f"{r['best_standalone_speedup']:20.2f} {r['ns_per_synapse_step']:12.3f}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer samples; no scaling sweep")
+    parser.add_argument("--digits-samples", type=int, default=320)
+    parser.add_argument("--nmnist-samples", type=int, default=32)
+    parser.add_argument("--scaling-samples", type=int, default=16)
+    parser.add_argument("--skip", nargs="*", default=[],
+                        choices=["compare", "scaling", "overhead", "memory"])
+    parser.add_argument("--json", help="also write every number to this JSON file")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.digits_samples, args.nmnist_samples = 64, 8
+        args.skip = sorted(set(args.skip) | {"scaling"})
+    import brian2
+
+    import bioopzo
+
+    print(f"bioopzo {bioopzo.__version__}, Brian2 {brian2.__version__}, NumPy {np.__version__}, "
+          f"{os.cpu_count()} CPUs")
+    results: dict = {}
+    bandwidth = copy_bandwidth()
+    floor = 16 / bandwidth * 1e9
+    results["copy_bandwidth_gb_s"] = bandwidth / 1e9
+    print(f"memory bandwidth (NumPy copy, read + write): {bandwidth / 1e9:.1f} GB/s -> a dense rule "
+          f"that reads and writes every float64 weight each step needs >= {floor:.3f} ns per "
+          "synapse-step")
+    if "compare" not in args.skip:
+        rows = compare(args, bandwidth)
+        results["compare"] = rows
+        print_table(rows)
+    if "scaling" not in args.skip:
+        sc = scaling(args)
+        results["scaling"] = sc
+        for key, v in sc.items():
+            print(f"time per sample ~ {key}^{v['exponent']:.2f}  ("
+                  + ", ".join(f"{x}: {t:.2f} ms" for x, t in zip(v["values"], v["ms_per_sample"]))
+                  + ")")
+    if "overhead" not in args.skip:
+        rows = epoch_overhead(args)
+        results["overhead"] = rows
+        for r in rows:
+            print(f"digits epoch {r['epoch']} (1000 training samples): {r['epoch_seconds']:.2f} s, "
+                  f"outside the compiled simulation {100 * r['outside_fraction']:.1f} % "
+                  f"(outside the binary's network run {100 * r['outside_network_run_fraction']:.1f} %)")
+    if "memory" not in args.skip:
+        rows = [peak_memory(n) for n in (1000, 10000)]
+        results["memory"] = rows
+        for r in rows:
+            print(f"epoch of {r['samples']:>5} generated N-MNIST-like samples ({r['runs']} runs): "
+                  f"peak RSS python {r['python_peak_mb']:.0f} MB, simulation binary "
+                  f"{r['simulation_peak_mb']:.0f} MB ({r['seconds']:.0f} s)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
