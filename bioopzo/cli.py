@@ -56,8 +56,8 @@ def _overrides(args) -> dict:
         over.setdefault("training", {})["seed"] = args.seed
     if args.limit is not None:
         over.setdefault("data", {})["limit"] = args.limit
-    if getattr(args, "data_dir", None) is not None:
-        over.setdefault("data", {})["data_dir"] = args.data_dir
+    if getattr(args, "data_dir", None) is not None:   # absolute, so `evaluate` finds it again
+        over.setdefault("data", {})["data_dir"] = str(Path(args.data_dir).expanduser().absolute())
     return over
 
 
