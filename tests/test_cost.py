@@ -339,7 +339,7 @@ def test_metric_docs_are_generated_from_the_classes():
     assert (folder / "README.md").read_text() == docs_index()
     for cls in METRICS:
         page = (folder / f"{cls.name}.md").read_text()
-        assert page == metric_page(cls), f"regenerate docs: python -m bioopzo.cost.metrics {folder}"
+        assert page == metric_page(cls), f"regenerate docs: python -m bioopzo.cost.write_docs {folder}"
         assert "## Definition" in page and "## Implementation notes" in page
 
 

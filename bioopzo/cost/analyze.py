@@ -68,9 +68,12 @@ def cost_of_state(config: ExperimentConfig, state: dict, *, profile=None, rules=
     profile = profile or load_profile()
     counts = counts_for_state(config, state, samples=samples, split=split, learning=learning,
                               profile=profile, rules=rules, quantise=quantise, seed=seed)
+    from bioopzo.train import versions
+
     info = {"name": config.name, "simulated_rule": config.rule.name,
             "config_toml": config.to_toml(), "schedule_from_run": schedule is None,
-            "samples": samples, "split": split, "learning": learning, **(meta or {})}
+            "samples": counts.n_samples, "split": split, "learning": learning,
+            "versions": versions(config), **(meta or {})}
     if config.optimizer.schedule == "batch":
         counts.notes.append("the run's batch schedule is costed as once per sample (an update "
                             "event per sample would be one per batch on chip)")

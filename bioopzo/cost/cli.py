@@ -94,8 +94,6 @@ def cmd_cost(args) -> int:
     from bioopzo.cost.analyze import cost_of_run, parse_rules
     from bioopzo.cost.profiles import load_profile
     from bioopzo.cost.report import check_out_dir, write_report
-    from bioopzo.train import versions
-
     if bool(args.run_dir) == bool(args.config):
         raise ConfigError("give either a run folder (bioopzo cost RUN_DIR) or --config, not both "
                           "and not neither")
@@ -110,8 +108,7 @@ def cmd_cost(args) -> int:
         run_dir = Path(args.run_dir)
         out = Path(args.out) if args.out else run_dir / "cost"
         check_out_dir(out, args.overwrite)
-    meta = {"command": " ".join(["bioopzo", *sys.argv[1:]]) if sys.argv else "bioopzo cost",
-            "versions": versions()}
+    meta = {"command": " ".join(["bioopzo", *sys.argv[1:]]) if sys.argv else "bioopzo cost"}
     rep = cost_of_run(run_dir, profile=profile, rules=rules, mode=args.mode, schedule=args.schedule,
                       samples=args.samples, split=args.split, learning=args.learning,
                       rule_complexity=args.rule_complexity, quantise=not args.no_quantise, meta=meta)

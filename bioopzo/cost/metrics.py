@@ -1,6 +1,6 @@
 """Metrics, one class per metric, in the style of NeuroBench (a Definition and Implementation
 notes per class; ``docs/metrics/`` holds one page per class, generated from these docstrings
-by ``python -m bioopzo.cost.metrics docs/metrics``).
+by ``python -m bioopzo.cost.write_docs docs/metrics``).
 
 Each metric is called on an :class:`~bioopzo.cost.counts.EventCounts` and returns per-sample
 values. Forward metrics (synaptic operations, activation sparsity, neuron updates,
@@ -12,7 +12,6 @@ only).
 from __future__ import annotations
 
 import inspect
-import sys
 from pathlib import Path
 
 from bioopzo.cost.counts import MODES, SCHEDULES, EventCounts
@@ -461,7 +460,7 @@ def metric_page(cls: type[Metric]) -> str:
 def docs_index() -> str:
     rows = ["# Metrics of the op-cost analyzer", "",
             "One page per metric (Definition, Implementation notes), generated from the docstrings",
-            "of `bioopzo/cost/metrics.py` by `python -m bioopzo.cost.metrics docs/metrics`.", "",
+            "of `bioopzo/cost/metrics.py` by `python -m bioopzo.cost.write_docs docs/metrics`.", "",
             "| metric | kind | summary |", "|---|---|---|"]
     for cls in METRICS:
         summary = inspect.cleandoc(cls.__doc__).splitlines()[0]
@@ -481,7 +480,3 @@ def write_docs(folder: str | Path) -> list[Path]:
         written.append(path)
     return written
 
-
-if __name__ == "__main__":  # pragma: no cover
-    for p in write_docs(sys.argv[1] if len(sys.argv) > 1 else "docs/metrics"):
-        print(p)
