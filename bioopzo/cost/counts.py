@@ -35,8 +35,10 @@ counts as zero below trace_max / 2^bits, a modulator below max|delta_l| / 2^bits
 ``trace_bits`` of the profile; 7 on Loihi). The hidden modulators of the simulated rule are
 the recorded delta_l; for the other rules they are recomputed from the recorded psi_l and
 e[t]: bp exactly (delta_l = psi_l W_{l+1}^T delta_{l+1}); dfa and opzo from B_l / M_l of the
-saved state when it holds them, else from a random stand-in of the same scale (said in the
-notes); zo from the recorded noise, else a gaussian stand-in.
+saved state when it holds them (record.py adds the fixed B_l a DFA run of the same config and
+seed would draw), else from a random stand-in of the same scale (said in the notes); zo from
+the recorded noise z_l (drawn every step, also when its injection is gated off), else a
+gaussian stand-in.
 
 Every count is stored per layer and per step; ``per_sample`` divides totals by the number of
 samples. :func:`counts_from_rates` fills the same tables from average rates instead (the
@@ -88,6 +90,7 @@ class Activity:
     trace_max: float = 2.0
     training: bool = False
     source: str = ""
+    notes: list = field(default_factory=list)
 
     def __post_init__(self):
         sizes = tuple(int(n) for n in self.sizes)
@@ -262,6 +265,8 @@ def _third_factors(act: Activity, rule: str, notes: list) -> list:
         return out
     if rule == "zo":
         if act.noise is not None and all(np.any(z) for z in act.noise):
+            notes.append("zo: factor-gated counts use the recorded noise z_l and psi_l; the scalar "
+                         "advantage (l - b) is taken as non-zero at every step")
             return [p * z for p, z in zip(act.psi, act.noise)]
         rng = np.random.default_rng(7)
         notes.append("zo: no noise was recorded (evaluation run); its factor-gated counts use "
@@ -324,6 +329,7 @@ def count_events(act: Activity, mapping: CoreMapping, profile, *, rules=COUNT_RU
         latency_fwd = np.maximum(latency_fwd, msg["latency"])
     res.forward = fwd
     res.latency["forward"] = latency_fwd
+    res.notes.extend(act.notes)
     for rule in rules:
         res.rules[rule] = _rule_counts(act, rule, mapping, profile, active, bits, res)
     return res

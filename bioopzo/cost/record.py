@@ -4,7 +4,8 @@ The trained network runs on Brian2's runtime device with a StateMonitor (``when=
 on every per-step variable the counts read (nothing in the network changes):
 
     inputs:    x (x_0[t]), trace (a_0[t])
-    hidden l:  s, x, trace, psi, and delta (= psi g of the simulated rule), z (noise)
+    hidden l:  s, x, trace, psi, z (noise, drawn every step) and delta (= psi g of the
+               simulated rule)
     readout:   delta (the output error e[t])
 
 ``learning=False`` (default) runs the samples as test samples: learning and noise off,
@@ -34,8 +35,7 @@ def recorded_variables(config: ExperimentConfig, learning: bool = False) -> tupl
         out += [(f"hidden{l}", v) for v in ("s", "x", "trace", "psi")]
         if rule.trains_hidden:
             out.append((f"hidden{l}", "delta"))
-        if config.noise.scale > 0 and (learning or config.noise.during_evaluation):
-            out.append((f"hidden{l}", "z"))
+        out.append((f"hidden{l}", "z"))     # drawn every step, even when its injection is off
     return tuple(out)
 
 
@@ -94,4 +94,22 @@ def record_activity(config: ExperimentConfig, state: dict, intensities, labels, 
         what = "evaluation (learning and noise off)"
     source = (f"recorded from the Brian2 simulation (runtime device), {what}, "
               f"{len(labels)} samples: exact counts")
-    return activity_from_recording(runtime, state, recorded, learning=learning, source=source)
+    act = activity_from_recording(runtime, state, recorded, learning=learning, source=source)
+    _add_dfa_feedback(runtime, act)
+    return act
+
+
+def _add_dfa_feedback(config: ExperimentConfig, act: Activity) -> None:
+    """DFA's B_l are fixed: add the ones a DFA run of this config and seed would draw, so that
+    DFA's factor-gated counts of a network trained with another rule use real matrices."""
+    from bioopzo.network import initial_state
+
+    L = len(act.sizes) - 2
+    if config.rule.name == "dfa" or all(f"B{l}" in act.feedback for l in range(1, L + 1)):
+        return
+    dfa = config.with_overrides({"rule": {"name": "dfa"}})
+    drawn = initial_state(dfa, act.sizes[0], act.sizes[-1], dfa.training.seed)
+    for l in range(1, L + 1):
+        act.feedback.setdefault(f"B{l}", drawn[f"B{l}"])
+    act.notes.append(f"dfa: B_l are those a DFA run of this config would draw (seed "
+                     f"{dfa.training.seed}); the network's forward weights are the recorded run's")
