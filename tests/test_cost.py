@@ -196,6 +196,35 @@ def test_simulated_counts_equal_hand_counts():
     assert c.total("fb_ops", "dfa") == 2 * 8 * 2          # N_1 x nz(e) (softmax error: dense)
 
 
+def test_training_epoch_recording_counts_what_it_recorded():
+    """learning=True records a training epoch (noise on, OPZO learning); the counts are those
+    of the recorded arrays."""
+    from bioopzo.cost.record import record_activity
+    from bioopzo.network import initial_state
+
+    config = ExperimentConfig.from_dict({
+        "name": "tiny", "network": {"hidden": [5, 4], "weight_init_gain": 3.0},
+        "rule": {"name": "opzo", "feedback_init": "random"}, "noise": {"scale": 0.5},
+        "data": {"steps_per_sample": 5}, "device": {"name": "runtime"}})
+    state = initial_state(config, 6, 3, 2)
+    x = np.random.default_rng(0).random((3, 6))
+    act = record_activity(config, state, x, np.array([0, 1, 2]), learning=True, seed=4)
+    assert act.training and act.n_samples == 3 and act.noise is not None
+    assert all(np.any(z) for z in act.noise) and act.delta is not None
+    p = load_profile()
+    c = count_events(act, map_to_cores(act.sizes, p), p)
+    for l in (1, 2, 3):
+        active = (act.x[l - 1] != 0).astype(float)
+        expected = float(np.sum(active @ (act.weights[l - 1] != 0).sum(axis=0)))
+        assert c.total("sop_effective", layer=c_name(l)) == expected
+    assert c.total("rng", "opzo") == (5 + 4) * 15 and c.total("upd_m", "opzo") == (5 + 4) * 3 * 15
+    assert any("DFA run of this config" in n for n in c.notes)
+
+
+def c_name(l: int) -> str:
+    return {1: "hidden1", 2: "hidden2", 3: "readout"}[l]
+
+
 # ------------------------------------------------------------------- check 3
 @pytest.mark.parametrize("N", [1, 2, 3])
 def test_bp_over_opzo_feedback_scaling(N):
