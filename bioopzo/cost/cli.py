@@ -77,12 +77,17 @@ def _train_short(args, out: Path) -> Path:
         state = initial_state(config, ds.n_inputs, ds.n_classes, config.training.seed)
         if run.exists() and not args.overwrite:
             raise ConfigError(f"{str(run)!r} exists; pass --overwrite or choose another --out")
-        run.mkdir(parents=True, exist_ok=True)
-        (run / "config.toml").write_text(config.to_toml())
-        np.savez(run / "weights.npz", **state)
         import json
+        import shutil
 
-        (run / "versions.json").write_text(json.dumps(versions(config), indent=2) + "\n")
+        partial = run.with_name(run.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        (partial / "config.toml").write_text(config.to_toml())
+        np.savez(partial / "weights.npz", **state)
+        (partial / "versions.json").write_text(json.dumps(versions(config), indent=2) + "\n")
+        shutil.rmtree(run, ignore_errors=True)
+        partial.rename(run)
         return run
     print(f"training {config.name} ({config.rule.name}) for {args.epochs} epoch(s) on {args.limit} "
           f"samples to get a network to analyse")

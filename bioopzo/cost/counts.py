@@ -53,6 +53,7 @@ import numpy as np
 
 from bioopzo.cost.engine import engine_rules
 from bioopzo.cost.mapping import CoreMapping
+from bioopzo.rules import RULES
 
 __all__ = ["Activity", "EventCounts", "count_events", "counts_from_rates", "layer_names",
            "MODES", "SCHEDULES", "COUNT_RULES"]
@@ -344,7 +345,7 @@ def _rule_counts(act, rule, mapping, profile, active, bits, res) -> dict:
     ones = np.ones(S)
     c: dict = {}
     c["err"] = {"readout": m * ones}
-    c["rng"] = {h: (sizes[l] * ones if rule in ("opzo", "zo") else 0 * ones)
+    c["rng"] = {h: (sizes[l] * ones if RULES[rule].needs_noise else 0 * ones)
                 for l, h in enumerate(hidden, start=1)}
     c["sg"] = {h: sizes[l] * ones for l, h in enumerate(hidden, start=1)}
     c["tr_pre"] = {names[l]: sizes[l] * ones for l in range(L + 1)}
@@ -491,7 +492,8 @@ def counts_from_rates(sizes, rates, steps_per_sample: int, profile, mapping: Cor
     hidden = names[1:L + 1]
     for rule in rules:
         c: dict = {"err": {"readout": m * ones}}
-        c["rng"] = {h: (sizes[l] if rule in ("opzo", "zo") else 0) * ones for l, h in enumerate(hidden, 1)}
+        c["rng"] = {h: (sizes[l] if RULES[rule].needs_noise else 0) * ones
+                    for l, h in enumerate(hidden, 1)}
         c["sg"] = {h: sizes[l] * ones for l, h in enumerate(hidden, 1)}
         c["tr_pre"] = {names[l]: sizes[l] * ones for l in range(L + 1)}
         post = set()

@@ -37,6 +37,7 @@ import math
 import numpy as np
 
 from bioopzo.cost.counts import MODES, SCHEDULES, EventCounts
+from bioopzo.rules import RULES
 
 __all__ = ["PHASES", "rule_energy", "inference_energy", "rule_time", "update_counts"]
 
@@ -144,7 +145,7 @@ def rule_time(counts: EventCounts, rule: str | None, profile, mode: str = "dense
                 + _steps(counts, "nu_inactive", None, name, S) * profile.t("neuron_update_inactive"))
         if rule is not None:
             fb = _steps(counts, "fb_ops", rule, name, S) * profile.t("feedback_op")
-            if rule == "bp" and l < L:
+            if RULES[rule].feedback_order == "top_down" and l < L:   # bp: layer by layer
                 route = counts.latency.get(f"bp:backward:{name}", np.zeros(S))
                 backward += fb / mapping.cores_per_layer[l] + t_barrier + route
             else:
