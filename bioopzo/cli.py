@@ -107,6 +107,7 @@ def cmd_models(args) -> int:
 #: which adds a parser and sets its ``func`` (``func(args) -> exit status``).
 COMMAND_MODULES: tuple[str, ...] = (
     "bioopzo.data.commands",
+    "bioopzo.cost.cli",
 )
 
 

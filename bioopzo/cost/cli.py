@@ -1,0 +1,131 @@
+"""``bioopzo cost``: the op-cost report of a trained run, or of a short run of a config.
+
+    bioopzo cost RUN_DIR [--profile NAME | --profile-file F] [--rules opzo,bp,dfa,zo]
+                 [--mode dense|pre_gated|factor_gated] [--schedule step|sample]
+                 [--samples N] [--learning] [--out DIR] [--overwrite]
+    bioopzo cost --config models/digits_fc.toml [--epochs N] [--limit N] [--device NAME] ...
+
+With ``--config`` the command first trains the config briefly (``--epochs``, default 1, on
+``--limit`` samples, default 200; ``--epochs 0`` keeps the initial weights) into
+``OUT_run`` (a folder beside the report) and then analyses that run.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from bioopzo.config import DEVICE_NAMES, ConfigError
+from bioopzo.cost.counts import MODES, SCHEDULES
+
+__all__ = ["register", "cmd_cost"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("cost", help="op-cost report: what on-chip training with each rule costs")
+    p.add_argument("run_dir", nargs="?", help="a finished run folder (bioopzo train --out)")
+    p.add_argument("--config", help="model TOML or packaged name: train briefly, then analyse")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--profile", help="packaged profile: loihi1_davies2018 (default), "
+                       "loihi1_sanafe, abstract_45nm, loihi2 (needs --profile-file)")
+    group.add_argument("--profile-file", help="your own profile TOML (same layout as the packaged ones)")
+    p.add_argument("--rules", help="comma-separated rules to cost (default opzo,bp,dfa,zo)")
+    p.add_argument("--mode", choices=MODES, default="dense", help="weight-update counting mode")
+    p.add_argument("--schedule", choices=SCHEDULES,
+                   help="update schedule of the main table (default: the run's own)")
+    p.add_argument("--samples", type=int, default=50, help="samples to record (default 50)")
+    p.add_argument("--split", choices=("test", "train"), default="test")
+    p.add_argument("--learning", action="store_true",
+                   help="record a training epoch (noise and learning on) instead of an evaluation")
+    p.add_argument("--rule-complexity", type=float, default=1.0,
+                   help="multiplier on the synaptic-update cost for rules longer than STDP (assumption)")
+    p.add_argument("--no-quantise", action="store_true",
+                   help="factor-gated counts from exact non-zeros instead of quantised traces")
+    p.add_argument("--epochs", type=int, default=1, help="with --config: training epochs (0: untrained)")
+    p.add_argument("--limit", type=int, default=200, help="with --config: samples in the data set")
+    p.add_argument("--device", choices=DEVICE_NAMES, help="with --config: device of the short training")
+    p.add_argument("--seed", type=int, help="with --config: seed")
+    p.add_argument("--out", help="report folder (default RUN_DIR/cost, or runs/cost_<name>_<time>)")
+    p.add_argument("--overwrite", action="store_true", help="replace a report already in --out")
+    p.set_defaults(func=cmd_cost)
+
+
+def _train_short(args, out: Path) -> Path:
+    from bioopzo.cli import resolve_config_path
+    from bioopzo.config import load_config
+    from bioopzo.train import train
+
+    if args.epochs < 0:
+        raise ConfigError(f"--epochs must be >= 0 (got {args.epochs})")
+    over: dict = {"data": {"limit": args.limit}}
+    if args.device:
+        over["device"] = {"name": args.device}
+    if args.seed is not None:
+        over["training"] = {"seed": args.seed}
+    over.setdefault("training", {})["epochs"] = max(args.epochs, 1)
+    config = load_config(resolve_config_path(args.config), over)
+    run = out.with_name(out.name + "_run")
+    if args.epochs == 0:
+        import numpy as np
+
+        from bioopzo.data import load_dataset
+        from bioopzo.network import initial_state
+        from bioopzo.train import versions
+
+        ds = load_dataset(config.data, config.training.seed)
+        state = initial_state(config, ds.n_inputs, ds.n_classes, config.training.seed)
+        if run.exists() and not args.overwrite:
+            raise ConfigError(f"{str(run)!r} exists; pass --overwrite or choose another --out")
+        import json
+        import shutil
+
+        partial = run.with_name(run.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        (partial / "config.toml").write_text(config.to_toml())
+        np.savez(partial / "weights.npz", **state)
+        (partial / "versions.json").write_text(json.dumps(versions(config), indent=2) + "\n")
+        shutil.rmtree(run, ignore_errors=True)
+        partial.rename(run)
+        return run
+    print(f"training {config.name} ({config.rule.name}) for {args.epochs} epoch(s) on {args.limit} "
+          f"samples to get a network to analyse")
+    train(config, run, overwrite=args.overwrite, progress=False, echo=print)
+    return run
+
+
+def cmd_cost(args) -> int:
+    from bioopzo.cost.analyze import cost_of_run, parse_rules
+    from bioopzo.cost.profiles import load_profile
+    from bioopzo.cost.report import check_out_dir, write_report
+    if bool(args.run_dir) == bool(args.config):
+        raise ConfigError("give either a run folder (bioopzo cost RUN_DIR) or --config, not both "
+                          "and not neither")
+    rules = parse_rules(args.rules)
+    profile = load_profile(args.profile, args.profile_file)
+    if args.config:
+        stem = Path(args.config).stem
+        out = Path(args.out) if args.out else Path("runs") / f"cost_{stem}_{time.strftime('%Y%m%d-%H%M%S')}"
+        check_out_dir(out, args.overwrite)
+        run_dir = _train_short(args, out)
+    else:
+        run_dir = Path(args.run_dir)
+        out = Path(args.out) if args.out else run_dir / "cost"
+        check_out_dir(out, args.overwrite)
+    meta = {"command": " ".join(["bioopzo", *sys.argv[1:]]) if sys.argv else "bioopzo cost"}
+    rep = cost_of_run(run_dir, profile=profile, rules=rules, mode=args.mode, schedule=args.schedule,
+                      samples=args.samples, split=args.split, learning=args.learning,
+                      rule_complexity=args.rule_complexity, quantise=not args.no_quantise, meta=meta)
+    files = write_report(rep, out, overwrite=args.overwrite)
+    print(f"{rep.counts.source}; profile {profile.name}; {rep.mode} update counting, "
+          f"updates {'every step' if rep.schedule == 'step' else 'once per sample'}")
+    for k, r in enumerate(rep.ranking(), 1):
+        step, sample, ratio = rep.schedule_effect()[r]
+        print(f"  {k}. {r:5s} {rep.total(r) * 1e6:10.3f} uJ per training sample "
+              f"(every step {step * 1e6:.3f} uJ, once per sample {sample * 1e6:.3f} uJ: {ratio:.2f}x)")
+    print("caveats:")
+    for k, text in rep.caveats:
+        print(f"  {k}. {text}")
+    print(f"report: {', '.join(str(f) for f in files)}")
+    return 0

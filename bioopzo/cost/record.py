@@ -1,0 +1,115 @@
+"""Record the per-step activity the counts need from the Brian2 simulation itself.
+
+The trained network runs on Brian2's runtime device with a StateMonitor (``when='end'``)
+on every per-step variable the counts read (nothing in the network changes):
+
+    inputs:    x (x_0[t]), trace (a_0[t])
+    hidden l:  s, x, trace, psi, z (noise, drawn every step) and delta (= psi g of the
+               simulated rule)
+    readout:   delta (the output error e[t])
+
+``learning=False`` (default) runs the samples as test samples: learning and noise off,
+the feedback pathway still computes g and delta. ``learning=True`` runs them as one
+training epoch (noise on, weights, biases and feedback matrices changing every update
+event), as :class:`bioopzo.devices.RuntimeSimulator` does during training; weights for the
+counts are then those before the epoch. The result is an :class:`~bioopzo.cost.counts.Activity`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bioopzo.config import ExperimentConfig
+from bioopzo.cost.counts import Activity
+from bioopzo.rules import make_rule
+
+__all__ = ["recorded_variables", "record_activity", "activity_from_recording"]
+
+
+def recorded_variables(config: ExperimentConfig, learning: bool = False) -> tuple:
+    """(group, variable) pairs to record for ``config``."""
+    L = len(config.network.hidden)
+    rule = make_rule(config)
+    out = [("inputs", "x"), ("inputs", "trace"), ("readout", "delta")]
+    for l in range(1, L + 1):
+        out += [(f"hidden{l}", v) for v in ("s", "x", "trace", "psi")]
+        if rule.trains_hidden:
+            out.append((f"hidden{l}", "delta"))
+        out.append((f"hidden{l}", "z"))     # drawn every step, even when its injection is off
+    return tuple(out)
+
+
+def activity_from_recording(config: ExperimentConfig, state: dict, recorded: dict, *,
+                            learning: bool, source: str) -> Activity:
+    """Turn recorded (steps, neurons) arrays into an :class:`Activity`."""
+    L = len(config.network.hidden)
+    hidden = [f"hidden{l}" for l in range(1, L + 1)]
+    weights = [np.asarray(state[f"W{l}"]) for l in range(1, L + 1)] + [np.asarray(state["Wout"])]
+    sizes = (weights[0].shape[1], *[w.shape[0] for w in weights])
+    x_in = recorded[("inputs", "x")]
+    delta = None
+    if all((h, "delta") in recorded for h in hidden):
+        delta = [recorded[(h, "delta")] for h in hidden]
+    noise = None
+    if all((h, "z") in recorded for h in hidden):
+        noise = [recorded[(h, "z")] for h in hidden]
+    feedback = {k: np.asarray(v) for k, v in state.items() if k[:1] in "MB" and k[1:].isdigit()}
+    decay = config.neuron.trace_decay
+    return Activity(
+        sizes=sizes, weights=weights, steps_per_sample=config.data.steps_per_sample,
+        x=[x_in, *[recorded[(h, "x")] for h in hidden]],
+        spikes=[(x_in != 0).astype(float), *[recorded[(h, "s")] for h in hidden]],
+        traces=[recorded[("inputs", "trace")], *[recorded[(h, "trace")] for h in hidden]],
+        psi=[recorded[(h, "psi")] for h in hidden], error=recorded[("readout", "delta")],
+        delta=delta, noise=noise, rule=config.rule.name, feedback=feedback,
+        trace_max=1.0 / (1.0 - decay) if decay < 1 else float(config.data.steps_per_sample),
+        training=learning, source=source)
+
+
+def record_activity(config: ExperimentConfig, state: dict, intensities, labels, *,
+                    learning: bool = False, seed: int = 0) -> Activity:
+    """Run ``intensities`` (N, n_inputs) through the network on the runtime device and
+    return the recorded activity (exact, per step)."""
+    from bioopzo.devices import RuntimeSimulator
+    from bioopzo.network import make_epoch_data
+    from bioopzo.train import _recorded, _run_without_learning
+
+    intensities = np.asarray(intensities, float)
+    labels = np.asarray(labels)
+    runtime = config.with_overrides({"device": {"name": "runtime"}})
+    variables = recorded_variables(runtime, learning)
+    if learning:
+        data = make_epoch_data(intensities, labels, intensities[:0], labels[:0],
+                               runtime.optimizer.samples_per_update)
+        sim = RuntimeSimulator(runtime, intensities.shape[1], state["Wout"].shape[0],
+                               record_spikes=True, record_states=variables)
+        with sim:
+            sim.run_epoch(data, state, seed)
+            recorded = _recorded(sim.network, runtime.neuron.dt)["recorded"]
+        what = "training epoch (learning and noise on)"
+    else:
+        _, _, extra = _run_without_learning(runtime, state, intensities, labels, seed,
+                                            record_spikes=True, record_states=variables)
+        recorded = extra["recorded"]
+        what = "evaluation (learning and noise off)"
+    source = (f"recorded from the Brian2 simulation (runtime device), {what}, "
+              f"{len(labels)} samples: exact counts")
+    act = activity_from_recording(runtime, state, recorded, learning=learning, source=source)
+    _add_dfa_feedback(runtime, act)
+    return act
+
+
+def _add_dfa_feedback(config: ExperimentConfig, act: Activity) -> None:
+    """DFA's B_l are fixed: add the ones a DFA run of this config and seed would draw, so that
+    DFA's factor-gated counts of a network trained with another rule use real matrices."""
+    from bioopzo.network import initial_state
+
+    L = len(act.sizes) - 2
+    if config.rule.name == "dfa" or all(f"B{l}" in act.feedback for l in range(1, L + 1)):
+        return
+    dfa = config.with_overrides({"rule": {"name": "dfa"}})
+    drawn = initial_state(dfa, act.sizes[0], act.sizes[-1], dfa.training.seed)
+    for l in range(1, L + 1):
+        act.feedback.setdefault(f"B{l}", drawn[f"B{l}"])
+    act.notes.append(f"dfa: B_l are those a DFA run of this config would draw (seed "
+                     f"{dfa.training.seed}); the network's forward weights are the recorded run's")
