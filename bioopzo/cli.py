@@ -1,4 +1,6 @@
-"""Command line: ``bioopzo train``, ``bioopzo evaluate``, ``bioopzo models``, and the
+"""bioopzo: OPZO and its baselines as Brian2 equations (train, evaluate, analyse).
+
+Commands ``bioopzo train``, ``bioopzo evaluate``, ``bioopzo models``, and the
 subcommands of the modules listed in ``COMMAND_MODULES``.
 
     bioopzo train [--config models/digits_fc.toml] [--rule opzo|bp|dfa|zo|readout]
