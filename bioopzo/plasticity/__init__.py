@@ -1,0 +1,1 @@
+"""Plasticity protocols against biological data (see the submodules' docstrings)."""
