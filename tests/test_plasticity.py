@@ -3,6 +3,8 @@ forms used for fitting, data validation and the command line."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -32,6 +34,22 @@ def test_packaged_data_sets_load_with_citations():
     assert np.diff(q.pre_ms)[0] == pytest.approx(20) and q.pre_ms[0] - q.post_ms[0] == pytest.approx(5)
     with pytest.raises(ConfigError, match="unknown data set"):
         load_dataset("sjostrom")
+
+
+def test_plasticity_data_are_package_data():
+    """Every shipped data file matches a [tool.setuptools.package-data] glob of pyproject.toml."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    setuptools = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    globs = setuptools["package-data"]["bioopzo"]
+    files = sorted((root / "bioopzo" / "plasticity" / "data").iterdir())
+    assert len(files) >= 10
+    for f in files:
+        rel = f.relative_to(root / "bioopzo").as_posix()
+        assert any(fnmatch.fnmatch(rel, g) for g in globs), rel
 
 
 def test_check1_triplet_rule_reproduces_sjostrom_and_beats_pair_rule(capsys):
@@ -197,6 +215,9 @@ def test_cli_plasticity_writes_results_atomically(tmp_path, capsys):
                  "figure_pair_mine.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     assert not list(out.glob(".*.tmp"))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (out / "scores.csv").stat().st_mode & 0o777 == 0o666 & ~umask    # not mkstemp's 0600
     assert main(["plasticity", "--rule", "pair", "--data-file", str(data), "--out", str(out)]) == 2
     assert "already holds plasticity results" in capsys.readouterr().err
     assert main(["plasticity", "--data-file", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o2")]) == 2

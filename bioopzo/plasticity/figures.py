@@ -68,8 +68,10 @@ def rule_figure(rule_name: str, evaluations: list) -> Figure:
             dense = {rule_name: window_curve(ev.fit.rule)}
         data_panel(ax, ev.data, {rule_name: ev.prediction}, dense)
         s = ev.scores
-        ax.text(0.02, 0.98, f"RMSE {s['rmse']:.3f}  R2 {s['r2']:.2f}\nNMSE {s['nmse']:.2f}  "
-                f"within {s['within']}/{s['n']}", transform=ax.transAxes, va="top", fontsize=7)
+        text = f"RMSE {s['rmse']:.3f}  R2 {s['r2']:.2f}"
+        if s["within"] >= 0:
+            text += f"\nNMSE {s['nmse']:.2f}  within {s['within']}/{s['n']}"
+        ax.text(0.02, 0.98, text, transform=ax.transAxes, va="top", fontsize=7)
     fig.suptitle(f"{rule_name}: fitted per data set (Brian2 protocol simulation)", fontsize=10)
     return fig
 
@@ -92,7 +94,7 @@ def third_factor_figure(rows: list[dict]) -> Figure:
         values = [next(r["dw_over_largest"] for r in rows if r["rule"] == rule and r["check"] == c)
                   for c in checks]
         ax.bar(np.arange(len(checks)) + k * width, values, width, label=rule,
-               color=_COLORS.get(rule.split(" ")[0]))
+               color=_COLORS.get(rule))
     expected = {"LTP": 1.0, "LTD": -1.0, "none": 0.0}
     exp_values = [expected[next(r["expected"] for r in rows if r["check"] == c)] for c in checks]
     ax.plot(np.arange(len(checks)) + 0.4 - width / 2, exp_values, "k_", ms=14, mew=2, label="expected sign")

@@ -22,7 +22,7 @@ runtime afterwards.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -57,7 +57,6 @@ class Condition:
     repeats: int = 1
     modulator: tuple[tuple[float, float, float], ...] | None = None
     label: str = ""
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self):
         object.__setattr__(self, "pre_ms", _grid(self.pre_ms))

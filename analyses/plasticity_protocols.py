@@ -1,0 +1,44 @@
+"""Plasticity protocols against biological data: the README's plasticity table (issue 6, check 3).
+
+Fits pair STDP, the Pfister & Gerstner 2006 triplet rule, the Clopath 2010 voltage rule (reduced
+membrane) and the OPZO three-factor synapse to Bi & Poo 1998, Sjöström et al. 2001 and Wang et al.
+2005, runs every fitted rule through the Brian2 protocol simulation, scores it, builds the
+leave-one-dataset-out table and runs the third-factor timing checks (OPZO, its eligibility-trace
+variant and the controls):
+
+    python analyses/plasticity_protocols.py [--out analyses/results/plasticity] [--engine brian2]
+
+Same as ``bioopzo plasticity --all --out analyses/results/plasticity --overwrite``; prints the
+headline numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "plasticity"))
+    parser.add_argument("--engine", choices=("brian2", "numpy"), default="brian2")
+    args = parser.parse_args(argv)
+    from bioopzo.plasticity.command import run_plasticity
+
+    result = run_plasticity([], None, Path(args.out), engine=args.engine, overwrite=True, all_tables=True,
+                            argv_dict={"argv": sys.argv[1:], "engine": args.engine})
+    for row in result["scores"]:
+        within = f"{row['within']}/{row['n']}" if row["within"] >= 0 else "n/a (no error bars)"
+        print(f"{row['rule']:38s} {row['data']:14s} RMSE {row['rmse']:.3f}  NMSE {row['nmse']:.3g}  "
+              f"R^2 {row['r2']:.2f}  within {within}")
+    by_rule: dict = {}
+    for row in result["third_factor"]:
+        by_rule.setdefault(row["rule"], []).append(row["passes"])
+    for rule, passes in by_rule.items():
+        print(f"third-factor checks {rule:50s} {sum(passes)}/{len(passes)} pass")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
