@@ -70,6 +70,10 @@ def test_check1_triplet_rule_reproduces_sjostrom_and_beats_pair_rule(capsys):
     minus = [i for i, g in enumerate(data.groups) if g == "-10 ms"]
     assert control["prediction"][minus[0]] < 0 < control["prediction"][minus[-1]]
     assert abs(pair.prediction[minus[-1]] - data.mean[minus[-1]]) > data.err[minus[-1]]
+    # the independent digitisation of the same figure agrees within 0.035 and gives the same verdict
+    cross = load_dataset("sjostrom_2001_crosscheck")
+    assert np.max(np.abs(cross.mean - data.mean)) < 0.035
+    assert scores(cross.mean, control["prediction"], cross.err)["within"] >= 8
 
 
 @pytest.mark.parametrize("taus", [(16.8, 33.7), (10.0, 25.0)])

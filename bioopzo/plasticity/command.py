@@ -167,7 +167,8 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
                 parameters[rule_name] = make_rule(rule_name).params
                 echo(f"{rule_name} on {data.name}: {passed}/{len(rows)} qualitative checks pass")
                 continue
-            echo(f"  fitting {rule_name} on {data.name} ({len(data)} conditions) and running Brian2")
+            echo(f"  fitting {rule_name} on {data.name} ({len(data)} conditions)"
+                 + (" and running Brian2" if engine == "brian2" else ""))
             ev = E.evaluate_rule(rule_name, data, engine)
             evs.append(ev)
             score_rows.append(_score_row(ev))

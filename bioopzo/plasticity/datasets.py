@@ -11,6 +11,8 @@ Protocols (the README of the data lists what the sources say and what is assumed
 - ``sjostrom_2001``: 60 pairings at +10 or -10 ms at 0.1-50 Hz (the protocol of the PG 2006
   reproductions); trains at <= 1 Hz are simulated as 60 independent pairings, faster ones as one
   train of 60 pairings.
+- ``sjostrom_2001_crosscheck``: the same figure digitised independently (error bars labelled std
+  by the digitiser); for cross-checks, not in the ``--all`` tables.
 - ``wang_2005``: 2 pairs, 8 triplets, 3 quadruplets, each motif repeated 60 times (independent).
 - ``three_factor``: qualitative third-factor timing checks (Yagishita 2014, He 2015, Brzosko 2015):
   one pairing (+10 ms or -10 ms) followed by a 0.3 s modulator pulse at delay d after the pairing onset.
@@ -119,18 +121,18 @@ def _bi_poo() -> PlasticityData:
                           "60 single pairings at 1 Hz (independent)")
 
 
-def _sjostrom() -> PlasticityData:
-    name = "sjostrom_2001_frequency_dependence.csv"
+def _sjostrom(name: str = "sjostrom_2001_frequency_dependence.csv", err_column: str = "dw_rel_sem",
+              data_name: str = "sjostrom_2001") -> PlasticityData:
     rows = read_table(name)
     conds, mean, err, x, groups = [], [], [], [], []
     for r in rows:
         f, d = float(r["frequency_hz"]), float(r["delta_t_ms"])
         conds.append(_frequency_condition(d, f, N_REPETITIONS, f"{d:+g} ms @ {f:g} Hz"))
         mean.append(float(r["dw_rel_mean"]))
-        err.append(float(r["dw_rel_sem"]))
+        err.append(float(r[err_column]))
         x.append(f)
         groups.append(f"{d:+g} ms")
-    return PlasticityData("sjostrom_2001", tuple(conds), np.array(mean), np.array(err), np.array(x),
+    return PlasticityData(data_name, tuple(conds), np.array(mean), np.array(err), np.array(x),
                           "pairing frequency (Hz)", tuple(groups), source_line(name),
                           "60 pairings at +-10 ms; <= 1 Hz as independent pairings")
 
@@ -216,9 +218,15 @@ def _three_factor(delays_s=YAGISHITA_DELAYS_S) -> PlasticityData:
                           "1 pairing, 0.3 s modulator pulse at delay d (signs only)", qualitative=True)
 
 
+def _sjostrom_crosscheck() -> PlasticityData:
+    return _sjostrom("sjostrom_2001_frequency_dependence_digitised_crosscheck.csv", "dw_rel_err",
+                     "sjostrom_2001_crosscheck")
+
+
 DATASETS = {
     "bi_poo_1998": _bi_poo,
     "sjostrom_2001": _sjostrom,
+    "sjostrom_2001_crosscheck": _sjostrom_crosscheck,
     "wang_2005": _wang,
     "three_factor": _three_factor,
 }

@@ -8,10 +8,12 @@ presynaptic and postsynaptic spike times (ms, on the dt grid), an optional modul
 
 that is, the motif is simulated once and its change multiplied by ``repeats``. This is exact for the
 additive (weight-independent) rules of :mod:`bioopzo.plasticity.rules` whenever the repetitions are
-independent, i.e. separated by intervals over which every trace of the rule has decayed (pairings at
-<= 1 Hz: 1 s against time constants <= 125 ms for the visual-cortex sets; reproductions of
-Wang et al. 2005 treat their 60 motifs the same way). Protocols whose pairings interact (Sjöström
-pairings at 10-50 Hz) are simulated as one train with all their pairings.
+independent, i.e. separated by intervals over which every trace of the rule has decayed. Pairings at
+<= 1 Hz are treated so: 1 s or more against time constants <= 125 ms for the visual-cortex sets and
+the pair window; reproductions of Wang et al. 2005 treat their 60 motifs the same way. This is an
+approximation for the hippocampal full triplet sets (tau_x = 946 and 575 ms, whose r2 trace keeps
+e^(-1000/946) = 0.35 after 1 s), as in those reproductions. Protocols whose pairings interact
+(Sjöström pairings at 10-50 Hz) are simulated as one train with all their pairings.
 
 All conditions run in ONE Brian2 simulation: condition k owns presynaptic neuron k, postsynaptic
 neuron k and the single synapse k -> k (``SpikeGeneratorGroup`` sources, ``connect(j='i')``).

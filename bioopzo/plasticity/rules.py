@@ -168,8 +168,7 @@ class TripletSTDP(Rule):
 class PairSTDP(TripletSTDP):
     name: str = "pair"
     params: dict = field(default_factory=lambda: dict(
-        tau_plus_ms=16.8, tau_minus_ms=33.7, tau_x_ms=16.8, tau_y_ms=33.7,
-        A2_plus=5e-3, A2_minus=5e-3, A3_plus=0.0, A3_minus=0.0))
+        **pair_window_time_constants(), A2_plus=5e-3, A2_minus=5e-3, A3_plus=0.0, A3_minus=0.0))
     free: tuple = ("A2_plus", "A2_minus")
     bounds: tuple = ((0, 0.1), (0, 0.1))
 
@@ -400,6 +399,15 @@ def pfister_gerstner_parameters(data_set: str = "visual_cortex", interaction: st
     raise KeyError(f"no Pfister & Gerstner 2006 parameter set {data_set}/{interaction}/{model}")
 
 
+def pair_window_time_constants() -> dict:
+    """tau_plus, tau_minus (ms) of stdp_pair_window_time_constants.csv (16.8 and 33.7 ms); the triplet
+    traces r2, o2 get the same values (unused by the pair rule, whose A3 are 0)."""
+    rows = _read_csv("stdp_pair_window_time_constants.csv")
+    values = {row["parameter"]: float(row["value"]) for row in rows}
+    return {"tau_plus_ms": values["tau_plus"], "tau_minus_ms": values["tau_minus"],
+            "tau_x_ms": values["tau_plus"], "tau_y_ms": values["tau_minus"]}
+
+
 def clopath_parameters(data_set: str = "visual_cortex") -> dict:
     """A row of clopath_2010_voltage_rule_parameters.csv (visual or somatosensory cortex)."""
     for row in _read_csv("clopath_2010_voltage_rule_parameters.csv"):
@@ -414,7 +422,8 @@ def clopath_parameters(data_set: str = "visual_cortex") -> dict:
 
 def _opzo_eligibility():
     rule = OPZOSynapse(name="opzo_eligibility")
-    return replace(rule, params={**rule.params, "tau_e_ms": 1000.0},
+    # scale: a 0.3 s modulator pulse at the pairing gives dw_rel of about +0.35 (kappa 4, tau_pre 20 ms)
+    return replace(rule, params={**rule.params, "tau_e_ms": 1000.0, "scale": 1e-5},
                    free=("scale", "tau_pre_ms", "kappa", "tau_e_ms"),
                    bounds=((-1.0, 1.0), (1.0, 200.0), (0.5, 40.0), (1.0, 20000.0)))
 
