@@ -12,7 +12,7 @@ from bioopzo.config import ConfigError
 from bioopzo.plasticity.datasets import (QUANTITATIVE, load_data_file, load_dataset,
                                          third_factor_conditions, wang_motif)
 from bioopzo.plasticity.evaluate import (evaluate_rule, leave_one_dataset_out, published_control,
-                                         third_factor_table)
+                                         rule_for, third_factor_table, voltage_clamp_table)
 from bioopzo.plasticity.fitting import fit_rule
 from bioopzo.plasticity.protocols import Condition, pairing, pairing_train
 from bioopzo.plasticity.rules import (ClopathVoltage, OPZOSynapse, PairSTDP, TripletSTDP, make_rule,
@@ -101,6 +101,8 @@ def _mixed_protocol():
     conds.append(Condition((1.0, 3.0), (8.0,), 1, ((20.0, 60.0, 1.0), (100.0, 130.0, -0.5)), "mod"))
     conds.append(Condition((1.0,), (), 1, ((0.0, 50.0, 2.0),), "pre only"))
     conds.append(Condition((), (4.0,), 1, ((0.0, 50.0, 1.0),), "post only"))
+    conds.append(Condition((1.0, 11.0, 21.0), (), 1, None, "clamp -30 mV", clamp_mV=-30.0))
+    conds.append(Condition((1.0, 30.0), (15.0,), 1, None, "clamp -45 mV, forced spike", clamp_mV=-45.0))
     return conds
 
 
@@ -163,6 +165,19 @@ def test_third_factor_checks_eligibility_variant_and_controls():
     assert not all(r["passes"] for r in triplet if r["study"] == "yagishita2014")   # no third factor
     conds, expect = third_factor_conditions(delays)
     assert len(conds) == len(expect) == len(delays) + 5
+
+
+def test_voltage_clamp_sign_sequence_clopath_matches_opzo_cannot():
+    """Ngezahayo et al. 2000 (low-confidence digitisation): no change, LTD, no change, LTP, LTP from
+    -40 to 0 mV. The Clopath rule with its hippocampal parameters (fitted to these data) gives it;
+    the OPZO surrogate is one bell around threshold, so its change has one sign and falls with V."""
+    clopath = voltage_clamp_table(rule_for("clopath", "ngezahayo_2000"), "numpy")
+    assert [r["expected"] for r in clopath] == ["none", "LTD", "none", "LTP", "LTP"]
+    assert all(r["passes"] for r in clopath), clopath
+    opzo = voltage_clamp_table(rule_for("opzo", "ngezahayo_2000"), "numpy")
+    dw = np.array([r["dw_rel"] for r in opzo])
+    assert np.all(dw > 0) and np.all(np.diff(dw) < 0)
+    assert sum(r["passes"] for r in opzo) <= 1
 
 
 def test_leave_one_dataset_out_and_scores():

@@ -7,7 +7,8 @@
 Writes into --out (default ``runs/plasticity_<rule>_<data>`` or ``runs/plasticity_all``), every
 file atomically (temporary file, then rename): ``scores.csv``, ``predictions.csv``,
 ``parameters.json``, ``figure_<...>.png``, ``report.md``, ``versions.json``; with ``--all`` also
-``lodo.csv`` (leave-one-dataset-out), ``third_factor.csv`` and one figure per rule.
+``lodo.csv`` (leave-one-dataset-out), ``third_factor.csv``, ``voltage_clamp.csv`` and one figure
+per rule.
 """
 
 from __future__ import annotations
@@ -115,7 +116,6 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
     from bioopzo.plasticity import evaluate as E
     from bioopzo.plasticity import figures as F
     from bioopzo.plasticity.datasets import QUANTITATIVE, load_dataset
-    from bioopzo.plasticity.rules import make_rule
 
     out = Path(out)
     _prepare_out(out, overwrite)
@@ -143,12 +143,19 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
                   **{r: evaluations[(r, "sjostrom_2001")].prediction for r in ("pair", "opzo")}}
         _save_figure(F.comparison_figure(sj, models), out / "figure_sjostrom_controls.png")
         _save_figure(F.third_factor_figure(everything["third_factor"]), out / "figure_third_factor.png")
+        write_atomic(out / "voltage_clamp.csv", _csv_text(everything["voltage_clamp"]))
+        _save_figure(F.third_factor_figure(everything["voltage_clamp"],
+                                           "voltage clamp (Ngezahayo et al. 2000): 20 pre spikes at 10 Hz"),
+                     out / "figure_voltage_clamp.png")
         report += ["## Fits per data set", "", markdown_table(score_rows, [
             "rule", "data", "rmse", "nmse", "r2", "within", "n", "max_brian2_minus_numpy", "parameters"]), "",
             "## Leave one data set out", "", markdown_table(everything["lodo"], [
                 "rule", "fitted_on", "scored_on", "rmse", "nmse", "r2", "within", "scale_factor",
                 "nmse_rescaled", "r2_rescaled"]), "",
             "## Third-factor checks", "", markdown_table(everything["third_factor"], [
+                "rule", "check", "expected", "model", "dw_over_largest", "passes"]), "",
+            "## Voltage-clamp check (Ngezahayo et al. 2000)", "",
+            markdown_table(everything["voltage_clamp"], [
                 "rule", "check", "expected", "model", "dw_over_largest", "passes"]), ""]
         parameters = {f"{r}|{d}": ev.fit.rule.params for (r, d), ev in evaluations.items()}
         predictions = [row for ev in evaluations.values() for row in _prediction_rows(ev)]
@@ -156,15 +163,16 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
         score_rows, predictions, parameters, evs = [], [], {}, []
         for rule_name in rule_names:
             if data.qualitative:
-                rows = E.third_factor_table(make_rule(rule_name), engine)
-                write_atomic(out / f"third_factor_{rule_name}.csv", _csv_text(rows))
-                _save_figure(F.third_factor_figure(rows), out / f"figure_{rule_name}_{data.name}.png")
+                rows = E.qualitative_table(E.rule_for(rule_name, data.name), data.name, engine)
+                write_atomic(out / f"{data.name}_{rule_name}.csv", _csv_text(rows))
+                _save_figure(F.third_factor_figure(rows, data.protocol),
+                             out / f"figure_{rule_name}_{data.name}.png")
                 passed = sum(r["passes"] for r in rows)
                 score_rows.append({"rule": rule_name, "data": data.name, "checks_passed": passed,
                                    "checks": len(rows)})
                 report += [f"## {rule_name} on {data.name}", "",
                            markdown_table(rows, ["check", "expected", "model", "dw_rel", "passes"]), ""]
-                parameters[rule_name] = make_rule(rule_name).params
+                parameters[rule_name] = E.rule_for(rule_name, data.name).params
                 echo(f"{rule_name} on {data.name}: {passed}/{len(rows)} qualitative checks pass")
                 continue
             echo(f"  fitting {rule_name} on {data.name} ({len(data)} conditions)"

@@ -14,6 +14,10 @@ Protocols (the README of the data lists what the sources say and what is assumed
 - ``sjostrom_2001_crosscheck``: the same figure digitised independently (error bars labelled std
   by the digitiser); for cross-checks, not in the ``--all`` tables.
 - ``wang_2005``: 2 pairs, 8 triplets, 3 quadruplets, each motif repeated 60 times (independent).
+- ``ngezahayo_2000``: qualitative voltage-clamp check (Ngezahayo et al. 2000, low-confidence
+  digitisation): 20 presynaptic spikes at 10 Hz with the postsynaptic membrane clamped at -40, -30,
+  -20, -10 or 0 mV (the stimulation protocol was not verified: an assumption); expected no change,
+  LTD, no change, LTP, LTP (a change counts when the ratio differs from 1 by more than its error bar).
 - ``three_factor``: qualitative third-factor timing checks (Yagishita 2014, He 2015, Brzosko 2015):
   one pairing (+10 ms or -10 ms) followed by a 0.3 s modulator pulse at delay d after the pairing onset.
 
@@ -38,7 +42,7 @@ from bioopzo.config import ConfigError
 from bioopzo.plasticity.protocols import Condition, motif, pairing, pairing_train
 
 __all__ = ["PlasticityData", "DATASETS", "load_dataset", "load_data_file", "read_table", "data_folder",
-           "QUANTITATIVE", "THIRD_FACTOR"]
+           "QUANTITATIVE", "THIRD_FACTOR", "QUALITATIVE", "voltage_clamp_conditions"]
 
 N_REPETITIONS = 60
 #: A pairing interval this long (ms) counts as independent repetitions.
@@ -223,15 +227,41 @@ def _sjostrom_crosscheck() -> PlasticityData:
                      "sjostrom_2001_crosscheck")
 
 
+def voltage_clamp_conditions() -> tuple[list[Condition], list[dict]]:
+    """Ngezahayo et al. 2000 clamp conditions and, per condition, the sign the data show."""
+    conds, expect = [], []
+    for r in read_table("ngezahayo_2000_voltage_clamp_pairing_digitised.csv"):
+        v = float(r["clamp_mV_nominal"])
+        ratio, err = float(r["rel_strength_mean"]), float(r["rel_strength_err"])
+        got = "none" if abs(ratio - 1) <= err else ("LTP" if ratio > 1 else "LTD")
+        pre = 10.0 + 100.0 * np.arange(20)
+        conds.append(Condition(tuple(pre), (), 1, None, f"clamp {v:+g} mV", clamp_mV=v))
+        expect.append({"study": "ngezahayo2000", "expect": got,
+                       "why": f"after/before ratio {ratio:.3f} +- {err:.3f}"})
+    return conds, expect
+
+
+def _ngezahayo() -> PlasticityData:
+    conds, expect = voltage_clamp_conditions()
+    sign = {"LTP": 1.0, "LTD": -1.0, "none": 0.0}
+    return PlasticityData("ngezahayo_2000", tuple(conds), np.array([sign[e["expect"]] for e in expect]),
+                          np.full(len(conds), np.nan), np.array([c.clamp_mV for c in conds]),
+                          "clamp potential (mV)", ("clamp",) * len(conds),
+                          source_line("ngezahayo_2000_voltage_clamp_pairing_digitised.csv"),
+                          "20 presynaptic spikes at 10 Hz under voltage clamp (signs only)", qualitative=True)
+
+
 DATASETS = {
     "bi_poo_1998": _bi_poo,
     "sjostrom_2001": _sjostrom,
     "sjostrom_2001_crosscheck": _sjostrom_crosscheck,
     "wang_2005": _wang,
     "three_factor": _three_factor,
+    "ngezahayo_2000": _ngezahayo,
 }
 QUANTITATIVE = ("bi_poo_1998", "sjostrom_2001", "wang_2005")
 THIRD_FACTOR = ("three_factor",)
+QUALITATIVE = ("three_factor", "ngezahayo_2000")
 
 
 def load_dataset(name: str) -> PlasticityData:

@@ -83,7 +83,8 @@ def comparison_figure(data, models: dict) -> Figure:
     return fig
 
 
-def third_factor_figure(rows: list[dict]) -> Figure:
+def third_factor_figure(rows: list[dict], title: str = "third-factor timing checks (0.3 s modulator "
+                        "pulse at delay d after one pairing)") -> Figure:
     """Weight change over the largest |dw| of each rule, per check, with the expected sign."""
     rules = list(dict.fromkeys(r["rule"] for r in rows))
     checks = list(dict.fromkeys(r["check"] for r in rows))
@@ -103,6 +104,5 @@ def third_factor_figure(rows: list[dict]) -> Figure:
     ax.set_ylabel("dw / max |dw| of the rule")
     ax.axhline(0, color="0.6", lw=0.5)
     ax.legend(fontsize=7)
-    ax.set_title("third-factor timing checks (0.3 s modulator pulse at delay d after one pairing)",
-                 fontsize=9)
+    ax.set_title(title, fontsize=9)
     return fig

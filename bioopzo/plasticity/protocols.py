@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Condition", "DT_MS", "pairing", "pairing_train", "motif", "protocol_duration_ms",
-           "simulate_brian2", "modulator_array"]
+           "simulate_brian2", "modulator_array", "clamp_arrays"]
 
 #: Simulation time step of every protocol (ms).
 DT_MS = 0.1
@@ -52,6 +52,8 @@ class Condition:
         (+1 dopamine / noradrenaline, -1 serotonin in the He et al. 2015 convention). ``None`` means
         a constant modulator of 1 for the whole simulation (pairing experiments without a third factor).
     label: a short name for tables and figures.
+    clamp_mV: postsynaptic membrane held at this potential for the whole simulation (voltage clamp;
+        rules with a membrane read it, spike-pair rules ignore it), or ``None``.
     """
 
     pre_ms: tuple[float, ...]
@@ -59,6 +61,7 @@ class Condition:
     repeats: int = 1
     modulator: tuple[tuple[float, float, float], ...] | None = None
     label: str = ""
+    clamp_mV: float | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "pre_ms", _grid(self.pre_ms))
@@ -149,7 +152,7 @@ def simulate_brian2(rule, conditions) -> np.ndarray:
                                              name="post_spikes")
         steps = n_steps(conditions)
         modulator = b2.TimedArray(modulator_array(conditions, steps), dt=DT_MS * b2.ms, name="modulator")
-        synapse = rule.build_brian2(pre, post_spikes, n, clock, net, modulator)
+        synapse = rule.build_brian2(pre, post_spikes, conditions, clock, net, modulator)
         net.add(pre, post_spikes, synapse)
         net.run(steps * DT_MS * b2.ms, namespace={})
         w = np.asarray(synapse.w[:], dtype=float)
@@ -159,3 +162,10 @@ def simulate_brian2(rule, conditions) -> np.ndarray:
             b2.set_device("runtime")
     repeats = np.array([c.repeats for c in conditions], dtype=float)
     return repeats * (w - 1.0)
+
+
+def clamp_arrays(conditions) -> tuple[np.ndarray, np.ndarray]:
+    """(clamped flag, clamp potential in mV) per condition; 0 mV where not clamped."""
+    clamped = np.array([c.clamp_mV is not None for c in conditions], dtype=float)
+    value = np.array([c.clamp_mV if c.clamp_mV is not None else 0.0 for c in conditions], dtype=float)
+    return clamped, value

@@ -26,6 +26,8 @@ dt = 0.1 ms, with lambda_pre = exp(-dt/tau_pre) and lambda_e = exp(-dt/tau_e) (0
 
 u is the membrane potential in units of the threshold above rest (u = 0 at rest, theta = 1), so
 psi(0) = kappa sigma(-kappa)(1 - sigma(-kappa)) > 0 gives a presynaptic-only (non-Hebbian) term.
+Under voltage clamp at V (mV), u = (V - V_rest)/(V_threshold - V_rest) every step (V_rest = -70 mV,
+V_threshold = -50 mV by default).
 scale stands for -eta times the sign convention of g (DESIGN: dW ~ -psi g a); it is signed and
 fitted. ``tau_e = 0`` is the plain OPZO synapse, ``tau_e > 0`` its eligibility-trace variant.
 
@@ -33,7 +35,8 @@ fitted. ``tau_e = 0`` is the plain OPZO synapse, ``tau_e > 0`` its eligibility-t
 E_L; a forced spike clamps u at u_spike for spike_width and adds z_jump to an afterdepolarisation z
 (dz/dt = -z/tau_z); after the clamp u restarts at E_L and follows du/dt = (E_L - u + z)/tau_m
 (forward Euler, dt). Filters du_-/dt = (u - u_-)/tau_minus, du_+/dt = (u - u_+)/tau_plus,
-presynaptic trace dxbar/dt = -xbar/tau_x, xbar += 1 at a presynaptic spike. Rule (homeostatic
+presynaptic trace tau_x dxbar/dt = -xbar + sum_k delta(t - t_k), i.e. xbar += 1/tau_x at a presynaptic
+spike (unit area, as in the paper). Under voltage clamp at V, u = u_- = u_+ = V. Rule (homeostatic
 factor ubarbar^2/u_ref^2 held at 1):
 
     at a presynaptic spike:  w <- w - A_LTD [u_- - theta_minus]_+
@@ -51,7 +54,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from bioopzo.plasticity.protocols import DT_MS, modulator_array, n_steps, spike_steps
+from bioopzo.plasticity.protocols import DT_MS, clamp_arrays, modulator_array, n_steps, spike_steps
 
 __all__ = ["Rule", "PairSTDP", "TripletSTDP", "OPZOSynapse", "ClopathVoltage", "RULES", "make_rule",
            "pfister_gerstner_parameters", "clopath_parameters"]
@@ -111,7 +114,7 @@ class TripletSTDP(Rule):
         tau_x = p["tau_x_ms"] if p.get("tau_x_ms") and p["tau_x_ms"] > 0 else p["tau_plus_ms"]
         return p["tau_plus_ms"], tau_x, p["tau_minus_ms"], p["tau_y_ms"]
 
-    def build_brian2(self, pre, post_spikes, n, clock, net, modulator):
+    def build_brian2(self, pre, post_spikes, conditions, clock, net, modulator):
         import brian2 as b2
 
         tp, tx, tm, ty = self._taus()
@@ -189,7 +192,8 @@ def surrogate(u, kappa, theta=1.0):
 class OPZOSynapse(Rule):
     name: str = "opzo"
     params: dict = field(default_factory=lambda: dict(
-        scale=1e-3, tau_pre_ms=20.0, kappa=4.0, theta=1.0, tau_m_ms=20.0, tau_e_ms=0.0))
+        scale=1e-3, tau_pre_ms=20.0, kappa=4.0, theta=1.0, tau_m_ms=20.0, tau_e_ms=0.0,
+        V_rest_mV=-70.0, V_threshold_mV=-50.0))
     free: tuple = ("scale", "tau_pre_ms", "kappa")
     bounds: tuple = ((-1.0, 1.0), (1.0, 200.0), (0.5, 40.0))
     needs_modulator: bool = True
@@ -200,14 +204,20 @@ class OPZOSynapse(Rule):
         lam_e = math.exp(-DT_MS / p["tau_e_ms"]) if p["tau_e_ms"] > 0 else 0.0
         return math.exp(-DT_MS / p["tau_pre_ms"]), lam_e, math.exp(-DT_MS / p["tau_m_ms"])
 
-    def build_brian2(self, pre, post_spikes, n, clock, net, modulator):
+    def build_brian2(self, pre, post_spikes, conditions, clock, net, modulator):
         import brian2 as b2
 
+        n = len(conditions)
         p = self.params
         lam_pre, lam_e, lam_m = self._lambdas()
         ns = dict(theta=p["theta"], kappa=p["kappa"], scale=p["scale"], lambda_pre=lam_pre,
                   lambda_e=lam_e, lambda_m=lam_m, modulator=modulator)
-        post = b2.NeuronGroup(n, "u : 1", clock=clock, namespace=ns, name="post_membrane")
+        post = b2.NeuronGroup(n, "u : 1\nclamped : 1 (constant)\nu_clamp : 1 (constant)", clock=clock,
+                              namespace=ns, name="post_membrane")
+        clamped, u_clamp = self._clamp(conditions)
+        post.clamped = clamped
+        post.u_clamp = u_clamp
+        post.u = clamped * u_clamp
         force = b2.Synapses(post_spikes, post, on_pre="u_post = theta", clock=clock, namespace=ns,
                             name="forced_post_spike")
         force.connect(j="i")
@@ -219,10 +229,15 @@ class OPZOSynapse(Rule):
                              elig = lambda_e*elig + kappa*sig*(1 - sig)*a
                              w += scale*modulator(t, i)*elig
                              a = lambda_pre*a""", when="end", order=0, name="opzo_update")
-        post.run_regularly("u = lambda_m*(u - theta*int(u >= theta))", when="end", order=1,
-                           name="soft_reset_and_leak")
+        post.run_regularly("u = clamped*u_clamp + (1 - clamped)*lambda_m*(u - theta*int(u >= theta))",
+                           when="end", order=1, name="soft_reset_and_leak")
         net.add(post, force)
         return syn
+
+    def _clamp(self, conditions):
+        clamped, value = clamp_arrays(conditions)
+        p = self.params
+        return clamped, clamped * (value - p["V_rest_mV"]) / (p["V_threshold_mV"] - p["V_rest_mV"])
 
     def numpy_weight_changes(self, conditions) -> np.ndarray:
         if self.params["tau_e_ms"] == 0 and all(c.modulator is None for c in conditions):
@@ -230,14 +245,16 @@ class OPZOSynapse(Rule):
         return self._step_loop(conditions)
 
     def _closed_form(self, conditions) -> np.ndarray:
-        """m = 1, tau_e = 0: sum_t psi[t] a[t] = psi(0) sum_t a[t] + (psi(theta) - psi(0)) sum_post a."""
+        """m = 1, tau_e = 0: sum_t psi[t] a[t] = psi(0) sum_t a[t] + (psi(theta) - psi(0)) sum_post a
+        (under voltage clamp psi(0) becomes psi(u_clamp))."""
         p = self.params
         lam, _, _ = self._lambdas()
         T = n_steps(conditions)
-        psi0 = surrogate(0.0, p["kappa"], p["theta"])
         psi_spike = surrogate(p["theta"], p["kappa"], p["theta"])
+        clamped, u_clamp = self._clamp(conditions)
         out = np.zeros(len(conditions))
         for k, c in enumerate(conditions):
+            psi0 = surrogate(u_clamp[k], p["kappa"], p["theta"])
             pre = spike_steps(c.pre_ms)
             post = spike_steps(c.post_ms)
             total = np.sum((1.0 - lam ** (T - pre)) / (1.0 - lam))
@@ -257,9 +274,10 @@ class OPZOSynapse(Rule):
         for k, c in enumerate(conditions):
             s_pre[spike_steps(c.pre_ms), k] = True
             s_post[spike_steps(c.post_ms), k] = True
+        clamped, u_clamp = self._clamp(conditions)
         a = np.zeros(n)
         e = np.zeros(n)
-        u = np.zeros(n)
+        u = clamped * u_clamp
         w = np.zeros(n)
         theta, kappa, scale = p["theta"], p["kappa"], p["scale"]
         for t in range(T):
@@ -268,7 +286,7 @@ class OPZOSynapse(Rule):
             e = lam_e * e + surrogate(u, kappa, theta) * a
             w += scale * m[t] * e
             a *= lam_pre
-            u = lam_m * (u - theta * (u >= theta))
+            u = clamped * u_clamp + (1 - clamped) * lam_m * (u - theta * (u >= theta))
         return w
 
 
@@ -282,28 +300,40 @@ class ClopathVoltage(Rule):
     free: tuple = ("A_LTD_per_mV", "A_LTP_per_mV2")
     bounds: tuple = ((0, 0.1), (0, 0.1))
 
-    def build_brian2(self, pre, post_spikes, n, clock, net, modulator):
+    def build_brian2(self, pre, post_spikes, conditions, clock, net, modulator):
         import brian2 as b2
 
+        n = len(conditions)
         p = self.params
         ns = dict(E_L=p["E_L_mV"], u_spike=p["u_spike_mV"], tau_m=p["tau_m_ms"], tau_z=p["tau_z_ms"],
                   z_jump=p["z_jump_mV"], tau_minus=p["tau_minus_ms"], tau_plus=p["tau_plus_ms"],
                   theta_minus=p["theta_minus_mV"], theta_plus=p["theta_plus_mV"],
-                  A_LTD=p["A_LTD_per_mV"], A_LTP=p["A_LTP_per_mV2"], decay_x=math.exp(-DT_MS / p["tau_x_ms"]),
+                  A_LTD=p["A_LTD_per_mV"], A_LTP=p["A_LTP_per_mV2"], tau_x=p["tau_x_ms"],
+                  decay_x=math.exp(-DT_MS / p["tau_x_ms"]),
                   decay_z=math.exp(-DT_MS / p["tau_z_ms"]), dt_ms=DT_MS,
                   width=float(round(p["spike_width_ms"] / DT_MS)))
         # membrane quantities in mV and ms as plain numbers: the update is the discrete map above
-        post = b2.NeuronGroup(n, "u : 1\nu_minus : 1\nu_plus : 1\nz : 1\nspike_left : 1",
+        post = b2.NeuronGroup(n, """u : 1
+                                    u_minus : 1
+                                    u_plus : 1
+                                    z : 1
+                                    spike_left : 1
+                                    clamped : 1 (constant)
+                                    u_clamp : 1 (constant)""",
                               clock=clock, namespace=ns, name="post_membrane")
-        post.u = p["E_L_mV"]
-        post.u_minus = p["E_L_mV"]
-        post.u_plus = p["E_L_mV"]
+        clamped, u_clamp = clamp_arrays(conditions)
+        start = np.where(clamped > 0, u_clamp, p["E_L_mV"])
+        post.clamped = clamped
+        post.u_clamp = u_clamp
+        post.u = start
+        post.u_minus = start
+        post.u_plus = start
         post.spike_left = -1
         force = b2.Synapses(post_spikes, post, clock=clock, namespace=ns, name="forced_post_spike",
                             on_pre="spike_left_post = width\nu_post = u_spike\nz_post += z_jump")
         force.connect(j="i")
         syn = b2.Synapses(pre, post, model="w : 1\nxbar : 1", clock=clock, namespace=ns,
-                          on_pre="w -= A_LTD*clip(u_minus_post - theta_minus, 0, inf)\nxbar += 1",
+                          on_pre="w -= A_LTD*clip(u_minus_post - theta_minus, 0, inf)\nxbar += 1/tau_x",
                           name="plastic_synapse")
         syn.connect(j="i")
         syn.w = 1.0
@@ -315,7 +345,8 @@ class ClopathVoltage(Rule):
                               spike_left = spike_left - 1
                               u_free = u + dt_ms*(E_L - u + z)/tau_m
                               u_clamped = int(spike_left > 0.5)*u_spike + int(abs(spike_left) < 0.5)*E_L
-                              u = u_clamped + int(spike_left < -0.5)*u_free
+                              u_unclamped = u_clamped + int(spike_left < -0.5)*u_free
+                              u = clamped*u_clamp + (1 - clamped)*u_unclamped
                               z = decay_z*z
                               spike_left = clip(spike_left, -1, width)""",
                            when="end", order=1, name="membrane")
@@ -347,9 +378,10 @@ def _clopath_terms(conditions, membrane):
     decay_x = math.exp(-DT_MS / p["tau_x_ms"])
     decay_z = math.exp(-DT_MS / p["tau_z_ms"])
     E_L = p["E_L_mV"]
-    u = np.full(n, E_L)
-    um = np.full(n, E_L)
-    up = np.full(n, E_L)
+    clamped, u_clamp = clamp_arrays(conditions)
+    u = np.where(clamped > 0, u_clamp, E_L)
+    um = u.copy()
+    up = u.copy()
     z = np.zeros(n)
     left = np.full(n, -1.0)
     xbar = np.zeros(n)
@@ -366,7 +398,7 @@ def _clopath_terms(conditions, membrane):
         pre_now = s_pre[t]
         if pre_now.any():
             D += pre_now * np.maximum(um - p["theta_minus_mV"], 0)
-            xbar = xbar + pre_now
+            xbar = xbar + pre_now / p["tau_x_ms"]
         # end slot: LTP, trace decay, membrane
         P += DT_MS * xbar * np.maximum(u - p["theta_plus_mV"], 0) * np.maximum(up - p["theta_minus_mV"], 0)
         xbar = decay_x * xbar
@@ -375,6 +407,7 @@ def _clopath_terms(conditions, membrane):
         left = left - 1
         u = np.where(left > 0.5, p["u_spike_mV"],
                      np.where(np.abs(left) < 0.5, E_L, u + DT_MS * (E_L - u + z) / tm))
+        u = clamped * u_clamp + (1 - clamped) * u
         z = decay_z * z
         left = np.clip(left, -1, width)
     return D, P
@@ -408,15 +441,17 @@ def pair_window_time_constants() -> dict:
             "tau_x_ms": values["tau_plus"], "tau_y_ms": values["tau_minus"]}
 
 
-def clopath_parameters(data_set: str = "visual_cortex") -> dict:
-    """A row of clopath_2010_voltage_rule_parameters.csv (visual or somatosensory cortex)."""
+def clopath_parameters(data_set: str = "visual_cortex", allow_blank: bool = False) -> dict:
+    """A row of clopath_2010_voltage_rule_parameters.csv. The hippocampal set has no tau_minus,
+    tau_plus; with ``allow_blank`` they are left out (keep another set's values)."""
     for row in _read_csv("clopath_2010_voltage_rule_parameters.csv"):
         if row["data_set"] == data_set:
-            if not row["tau_minus_ms"]:
+            if not row["tau_minus_ms"] and not allow_blank:
                 raise KeyError(f"Clopath 2010 set {data_set!r} has no tau_minus/tau_plus; "
-                               "use visual_cortex or somatosensory_cortex")
+                               "use visual_cortex or somatosensory_cortex, or allow_blank=True")
             return {k: float(row[k]) for k in ("theta_minus_mV", "theta_plus_mV", "A_LTD_per_mV",
-                                               "A_LTP_per_mV2", "tau_x_ms", "tau_minus_ms", "tau_plus_ms")}
+                                               "A_LTP_per_mV2", "tau_x_ms", "tau_minus_ms", "tau_plus_ms")
+                    if row[k]}
     raise KeyError(f"no Clopath 2010 parameter set {data_set!r}")
 
 
