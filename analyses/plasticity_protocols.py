@@ -4,7 +4,7 @@ Fits pair STDP, the Pfister & Gerstner 2006 triplet rule, the Clopath 2010 volta
 membrane) and the OPZO three-factor synapse to Bi & Poo 1998, Sjöström et al. 2001 and Wang et al.
 2005, runs every fitted rule through the Brian2 protocol simulation, scores it, builds the
 leave-one-dataset-out table and runs the third-factor timing checks (OPZO, its eligibility-trace
-variant and the controls), and scans the eligibility time constant tau_e against the Yagishita
+variant and the controls) and the voltage-clamp sign check (Ngezahayo et al. 2000), and scans the eligibility time constant tau_e against the Yagishita
 window (``tau_e_scan.csv``):
 
     python analyses/plasticity_protocols.py [--out analyses/results/plasticity] [--engine brian2]
@@ -58,6 +58,11 @@ def main(argv=None) -> int:
         by_rule.setdefault(row["rule"], []).append(row["passes"])
     for rule, passes in by_rule.items():
         print(f"third-factor checks {rule:50s} {sum(passes)}/{len(passes)} pass")
+    clamp: dict = {}
+    for row in result["voltage_clamp"]:
+        clamp.setdefault(row["rule"], []).append(row["passes"])
+    for rule, passes in clamp.items():
+        print(f"voltage-clamp checks {rule:49s} {sum(passes)}/{len(passes)} pass")
     return 0
 
 

@@ -167,6 +167,7 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
                 write_atomic(out / f"{data.name}_{rule_name}.csv", _csv_text(rows))
                 _save_figure(F.third_factor_figure(rows, data.protocol),
                              out / f"figure_{rule_name}_{data.name}.png")
+                predictions += rows
                 passed = sum(r["passes"] for r in rows)
                 score_rows.append({"rule": rule_name, "data": data.name, "checks_passed": passed,
                                    "checks": len(rows)})
