@@ -4,13 +4,13 @@ Fits pair STDP, the Pfister & Gerstner 2006 triplet rule, the Clopath 2010 volta
 membrane) and the OPZO three-factor synapse to Bi & Poo 1998, Sjöström et al. 2001 and Wang et al.
 2005, runs every fitted rule through the Brian2 protocol simulation, scores it, builds the
 leave-one-dataset-out table and runs the third-factor timing checks (OPZO, its eligibility-trace
-variant and the controls) and the voltage-clamp sign check (Ngezahayo et al. 2000), and scans the eligibility time constant tau_e against the Yagishita
-window (``tau_e_scan.csv``):
+variant and the controls) and the voltage-clamp sign check (Ngezahayo et al. 2000), and scans
+the eligibility time constant tau_e against the Yagishita window (``tau_e_scan.csv``):
 
     python analyses/plasticity_protocols.py [--out analyses/results/plasticity] [--engine brian2]
 
-Same as ``bioopzo plasticity --all --out analyses/results/plasticity --overwrite``; prints the
-headline numbers.
+Same as ``bioopzo plasticity --all --out analyses/results/plasticity --overwrite`` plus the tau_e
+scan; prints the headline numbers.
 """
 
 from __future__ import annotations
