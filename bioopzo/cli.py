@@ -110,6 +110,7 @@ def cmd_models(args) -> int:
 COMMAND_MODULES: tuple[str, ...] = (
     "bioopzo.data.commands",
     "bioopzo.cost.cli",
+    "bioopzo.plasticity.command",
 )
 
 

@@ -31,3 +31,15 @@ def test_quickstart_notebook(tmp_path):
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) >= 2     # learning curve and raster
     assert (tmp_path / "runs" / "quickstart" / "weights.npz").is_file()
+
+
+def test_plasticity_notebook(tmp_path):
+    nb = run_notebook("plasticity_protocols.ipynb", 'RULES = ["pair", "triplet"]\n'
+                      'DATA = "wang_2005"\nENGINE = "brian2"\nDELAYS_S = (0.6,)\n'
+                      'THIRD_FACTOR_RULES = ("opzo_eligibility",)\n', tmp_path)
+    text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                     for o in c.get("outputs", []))
+    assert "wang_2005: 13 conditions" in text and "triplet" in text
+    assert "Yagishita: DA at +0.6 s" in text and "model LTP" in text    # eligibility bridges 0.6 s
+    images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(images) == 2     # rules against the data, third-factor checks

@@ -1,0 +1,188 @@
+"""Run rules through the protocols, fit, score, and build the tables.
+
+- ``evaluate_rule(rule_name, data)``: fit the rule's free parameters to the data (NumPy form), run
+  the fitted rule through the Brian2 protocol simulation, score the Brian2 weight changes and record
+  the largest |Brian2 - NumPy| difference.
+- ``published_control(data)``: the Pfister & Gerstner 2006 triplet rule with its published
+  parameters (no fit), the positive control of the harness.
+- ``third_factor_table(rule)``: the qualitative third-factor checks (Yagishita 2014 window, He 2015
+  signs, Brzosko 2015 conversion). A change counts as "none" when |dw| <= 10 % of the largest |dw| of
+  the rule over all checks and a reference condition (the pairing with the modulator pulse starting at
+  the pairing onset), else LTP or LTD by its sign.
+- ``leave_one_dataset_out(fits)``: parameters fitted on one data set scored on each other one, as
+  fitted (strict transfer) and with one refitted amplitude factor (shape transfer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from bioopzo.plasticity.datasets import QUANTITATIVE, PlasticityData, load_dataset
+from bioopzo.plasticity.fitting import Fit, fit_rule, scale_refit
+from bioopzo.plasticity.rules import (TripletSTDP, clopath_parameters, make_rule,
+                                      pfister_gerstner_parameters)
+from bioopzo.plasticity.scores import scores
+
+__all__ = ["Evaluation", "evaluate_rule", "published_control", "third_factor_table", "voltage_clamp_table",
+           "qualitative_table",
+           "leave_one_dataset_out", "rule_for", "QUANTITATIVE_RULES", "NONE_FRACTION"]
+
+#: Rules scored on the quantitative (pairing) data sets; opzo_eligibility is modulator-gated and
+#: is scored on the third-factor checks only.
+QUANTITATIVE_RULES = ("pair", "triplet", "clopath", "opzo")
+NONE_FRACTION = 0.1
+_PG_SET = {"sjostrom_2001": "visual_cortex"}
+
+
+def rule_for(rule_name: str, data_name: str):
+    """The rule with its starting parameters for a data set (PG 2006 set matching the data)."""
+    rule = make_rule(rule_name)
+    if rule_name == "clopath" and data_name == "ngezahayo_2000":
+        # the hippocampal set was fitted to these data (its tau_minus, tau_plus are blank: unused
+        # under clamp, the visual-cortex values stay)
+        return rule.with_params(**clopath_parameters("hippocampus", allow_blank=True))
+    if rule_name == "triplet":
+        rule = rule.with_params(**pfister_gerstner_parameters(_PG_SET.get(data_name, "hippocampal"),
+                                                              "all_to_all", "full"))
+    return rule
+
+
+@dataclass
+class Evaluation:
+    rule_name: str
+    data: PlasticityData
+    fit: Fit
+    prediction: np.ndarray          # the reported model values (Brian2 unless engine == "numpy")
+    engine: str
+    max_engine_difference: float    # max |Brian2 - NumPy| over the conditions (nan if not run)
+    scores: dict = field(default_factory=dict)
+
+
+def evaluate_rule(rule_name: str, data: PlasticityData, engine: str = "brian2") -> Evaluation:
+    rule = rule_for(rule_name, data.name)
+    fit = fit_rule(rule, data)
+    prediction = fit.prediction
+    difference = float("nan")
+    if engine == "brian2":
+        prediction = fit.rule.weight_changes(data.conditions, "brian2")
+        difference = float(np.max(np.abs(prediction - fit.prediction)))
+    elif engine != "numpy":
+        raise ValueError(f"engine must be 'brian2' or 'numpy', not {engine!r}")
+    return Evaluation(rule_name, data, fit, prediction, engine, difference,
+                      scores(data.mean, prediction, data.err))
+
+
+def published_control(data: PlasticityData | None = None, engine: str = "brian2") -> dict:
+    """PG 2006 visual-cortex all-to-all (full) triplet rule, published parameters, on Sjöström 2001."""
+    data = data or load_dataset("sjostrom_2001")
+    rule = TripletSTDP().with_params(**pfister_gerstner_parameters("visual_cortex", "all_to_all", "full"))
+    prediction = rule.weight_changes(data.conditions, engine)
+    return {"rule": rule, "prediction": prediction, "scores": scores(data.mean, prediction, data.err)}
+
+
+def third_factor_table(rule, engine: str = "brian2", delays_s=None) -> list[dict]:
+    from bioopzo.plasticity.datasets import (MODULATOR_PULSE_S, YAGISHITA_DELAYS_S,
+                                             third_factor_conditions)
+    from bioopzo.plasticity.protocols import pairing
+
+    conds, expect = third_factor_conditions(delays_s or YAGISHITA_DELAYS_S)
+    # reference: the same pairing with the modulator pulse starting at the pairing onset
+    onset = conds[0].pre_ms[0]
+    reference = pairing(10.0, 1, onset_ms=onset, label="reference",
+                        modulator=((onset, onset + 1000 * MODULATOR_PULSE_S, 1.0),))
+    dw_all = rule.weight_changes(list(conds) + [reference], engine)
+    dw = dw_all[:-1]
+    largest = float(np.max(np.abs(dw_all)))
+    rows = []
+    for c, e, value in zip(conds, expect, dw):
+        if largest == 0 or abs(value) <= NONE_FRACTION * largest:
+            got = "none"
+        else:
+            got = "LTP" if value > 0 else "LTD"
+        rows.append({"rule": rule.name, "check": c.label, "study": e["study"], "expected": e["expect"],
+                     "model": got, "dw_rel": float(value),
+                     "dw_over_largest": float(value / largest) if largest else 0.0,
+                     "passes": got == e["expect"], "why": e["why"], "reference_dw": float(dw_all[-1])})
+    return rows
+
+
+def voltage_clamp_table(rule, engine: str = "brian2") -> list[dict]:
+    """Ngezahayo et al. 2000 sign sequence under voltage clamp; "none" when |dw| <= 10 % of the
+    largest |dw| of the rule over the clamp potentials."""
+    from bioopzo.plasticity.datasets import voltage_clamp_conditions
+
+    conds, expect = voltage_clamp_conditions()
+    dw = rule.weight_changes(conds, engine)
+    largest = float(np.max(np.abs(dw)))
+    rows = []
+    for c, e, value in zip(conds, expect, dw):
+        got = "none" if largest == 0 or abs(value) <= NONE_FRACTION * largest else (
+            "LTP" if value > 0 else "LTD")
+        rows.append({"rule": rule.name, "check": c.label, "study": e["study"], "expected": e["expect"],
+                     "model": got, "dw_rel": float(value),
+                     "dw_over_largest": float(value / largest) if largest else 0.0,
+                     "passes": got == e["expect"], "why": e["why"]})
+    return rows
+
+
+def qualitative_table(rule, data_name: str, engine: str = "brian2") -> list[dict]:
+    """The qualitative checks of ``data_name`` (three_factor or ngezahayo_2000) for ``rule``."""
+    if data_name == "three_factor":
+        return third_factor_table(rule, engine)
+    if data_name == "ngezahayo_2000":
+        return voltage_clamp_table(rule, engine)
+    raise ValueError(f"{data_name!r} has no qualitative checks")
+
+
+def leave_one_dataset_out(evaluations: dict, data_names=QUANTITATIVE) -> list[dict]:
+    """``evaluations[(rule, data)]`` fitted on one data set, scored on every other one (NumPy form)."""
+    rows = []
+    data = {name: load_dataset(name) for name in data_names}
+    for (rule_name, fitted_on), ev in sorted(evaluations.items()):
+        for target in data_names:
+            if target == fitted_on:
+                continue
+            d = data[target]
+            prediction = ev.fit.rule.weight_changes(d.conditions, "numpy")
+            strict = scores(d.mean, prediction, d.err)
+            c, rescaled = scale_refit(prediction, d)
+            refit = scores(d.mean, rescaled, d.err)
+            rows.append({"rule": rule_name, "fitted_on": fitted_on, "scored_on": target,
+                         **{f"{k}": v for k, v in strict.items()},
+                         "scale_factor": c, **{f"{k}_rescaled": v for k, v in refit.items() if k != "n"}})
+    return rows
+
+
+def evaluate_all(engine: str = "brian2", rules=QUANTITATIVE_RULES, data_names=QUANTITATIVE,
+                 progress=None) -> dict:
+    """Every rule on every quantitative data set, the published control, LODO and third-factor tables."""
+    evaluations = {}
+    for data_name in data_names:
+        data = load_dataset(data_name)
+        for rule_name in rules:
+            if progress:
+                progress(f"{rule_name} on {data_name}")
+            evaluations[(rule_name, data_name)] = evaluate_rule(rule_name, data, engine)
+    third = []
+    third_rules = [make_rule(name) for name in ("opzo", "opzo_eligibility", "pair", "triplet", "clopath")]
+    if ("opzo", "sjostrom_2001") in evaluations:
+        # the eligibility variant with the surrogate sharpness and trace fitted to Sjöström 2001
+        fitted = evaluations[("opzo", "sjostrom_2001")].fit.rule.params
+        kappa, tau_pre = fitted["kappa"], fitted["tau_pre_ms"]
+        sharp = make_rule("opzo_eligibility").with_params(kappa=kappa, tau_pre_ms=tau_pre)
+        third_rules.insert(2, replace(sharp, name=f"opzo_eligibility (kappa {kappa:.3g}, "
+                                                  f"tau_pre {tau_pre:.3g} ms)"))
+    for rule in third_rules:
+        if progress:
+            progress(f"{rule.name} on the third-factor checks")
+        third += third_factor_table(rule, engine)
+    clamp = []
+    for rule_name in ("clopath", "opzo", "pair", "triplet"):
+        if progress:
+            progress(f"{rule_name} on the voltage-clamp check")
+        clamp += voltage_clamp_table(rule_for(rule_name, "ngezahayo_2000"), engine)
+    return {"evaluations": evaluations, "control": published_control(engine=engine),
+            "lodo": leave_one_dataset_out(evaluations, data_names), "third_factor": third,
+            "voltage_clamp": clamp}
