@@ -3,7 +3,8 @@
 
 Per rho and seed: final and best test accuracy, the sd of the test accuracy
 over the second half of the epochs, the largest drop below the running best,
-and whether training broke down (a learnable value became NaN or infinite).
+whether training broke down (a learnable value or the loss became NaN or
+infinite) and whether it ended at chance (test accuracy <= 1.5 / classes).
 The paper (Table 8) says an extremely large rho is needed for stable training.
 """
 
@@ -29,6 +30,7 @@ class MomentumResult(AnalysisResult):
             m, sd = mean_sd([r["test_accuracy"] for r in sel])
             out.append({"rho": rho, "mean": m, "sd": sd, "seeds": len(sel),
                         "broke_down": sum(bool(r["broke_down"]) for r in sel),
+                        "at_chance": sum(bool(r["at_chance"]) for r in sel),
                         "largest_drop": float(np.nanmax([r["largest_drop"] for r in sel]))
                         if any(np.isfinite(r["largest_drop"]) for r in sel) else float("nan")})
         return out
@@ -38,7 +40,8 @@ class MomentumResult(AnalysisResult):
                  f"(implementation: {self.meta['implementation']})"]
         for r in self.by_rho():
             lines.append(f"  rho {r['rho']:<8g}: {100 * r['mean']:5.1f} ± {100 * r['sd']:.1f} % "
-                         f"({r['seeds']} seeds; broke down in {r['broke_down']}; "
+                         f"({r['seeds']} seeds; broke down (NaN) in {r['broke_down']}, "
+                         f"at chance in {r['at_chance']}; "
                          f"largest drop below running best {100 * r['largest_drop']:.1f} points)")
         return lines
 

@@ -39,12 +39,17 @@ def sweep(labelled: list[tuple[dict, object]], backend: str, workers: int, run_r
                      "rule": cfg.rule.name, "seed": cfg.training.seed, "epochs": cfg.training.epochs,
                      "test_accuracy": s["final_test_accuracy"], "best_test_accuracy": s["best_test_accuracy"],
                      "broke_down": s["broke_down"],
+                     "at_chance": bool(not s["final_test_accuracy"] > 1.5 / n_classes(cfg)),
                      "sd_second_half": float(np.std(half)) if np.all(np.isfinite(half)) else float("nan"),
                      "largest_drop": float(np.max(np.maximum.accumulate(finite) - finite)) if finite.size
                      else float("nan"),
                      "accuracy_per_epoch": " ".join(f"{a:.4f}" for a in acc),
                      "wall_seconds": s["wall_seconds"], "implementation": backend})
     return rows
+
+
+def n_classes(config) -> int:
+    return 10      # digits and mnist1d both have 10 classes
 
 
 def mean_sd(values) -> tuple[float, float]:

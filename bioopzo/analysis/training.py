@@ -14,8 +14,8 @@ times per epoch (after equal shares of the training samples), for probes.
 ``train_brian2`` runs the same config through ``bioopzo.train.train`` (the
 Brian2 model; cpp_standalone compiles once per distinct network, ~20 s).
 
-A run *breaks down* when a learnable variable becomes NaN or infinite; the
-accuracy of that and later epochs is then recorded as NaN.
+A run *breaks down* when a learnable variable, or the training loss, becomes
+NaN or infinite; the accuracy of that and later epochs is then recorded as NaN.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def train_reference(config: ExperimentConfig, *, checkpoints_per_epoch: int = 0,
                 loss += float(np.sum(rec.loss))
                 if on_checkpoint is not None and checkpoints_per_epoch and _finite(model.state):
                     on_checkpoint(model, epoch, bounds[c + 1] / n)
-        if not _finite(model.state):
+        if not _finite(model.state) or not np.isfinite(loss):
             run.broke_down = True
             run.rows.append({"epoch": epoch, "train_accuracy": float("nan"),
                              "train_loss": float("nan"), "test_accuracy": float("nan")})
