@@ -30,7 +30,7 @@ DEFAULTS = {
     "jacobian": ("digits_fc2", ACTIVE, ACTIVE, (2, 8)),
     "noise": ("digits_fc", SUBSET, {}, (3, None)),
     "momentum": ("digits_fc2", {**ACTIVE, **SUBSET}, ACTIVE, (3, None)),
-    "depth": ("digits_fc", SUBSET, {}, (3, None)),
+    "depth": ("digits_fc", {**ACTIVE, **SUBSET}, ACTIVE, (3, None)),
 }
 
 

@@ -180,7 +180,8 @@ def run(config, *, rhos=(0.0, 0.9, 0.99, 0.999, 0.9999), alphas=(0.25, 1.0),
             last = [r for r in rows if r["rho"] == rho and r["alpha"] == alpha][-len(cfg.network.hidden):]
             echo(f"  rho {rho:g}, alpha {alpha:g}: cos(M_l, J) " +
                  ", ".join(f"{r['cosine_M_jacobian']:.3f}" for r in last) +
-                 f"; test accuracy {100 * trained.final_accuracy:.1f} %")
+                 (f"; test accuracy {100 * trained.final_accuracy:.1f} %" if learn
+                  else " (forward weights frozen)"))
     meta = record(configs, {"rhos": list(rhos), "alphas": list(alphas), "base_rho": base_rho,
                             "base_alpha": base_alpha, "probe_samples": probe_samples, "draws": draws,
                             "learn": learn,
