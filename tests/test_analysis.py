@@ -174,3 +174,18 @@ def test_feedback_alignment_notebook(tmp_path):
     assert "cosine(update, BP gradient)" in text and "cos(M_l, data-averaged" in text
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) == 2
+
+
+def test_cli_defaults_and_bad_arguments(capsys):
+    from bioopzo.analysis.cli import make_config
+    from bioopzo.cli import build_parser, main
+
+    parser = build_parser()
+    cfg = make_config(parser.parse_args(["analyze", "momentum"]))
+    assert cfg.data.limit == 600 and cfg.training.epochs == 3 and cfg.network.weight_init_gain == 2.5
+    full = make_config(parser.parse_args(["analyze", "momentum", "--full"]))
+    assert full.data.limit is None and full.training.epochs == 12
+    assert main(["analyze", "noise", "--workers", "0"]) == 2
+    assert "--workers 0 must be at least 1" in capsys.readouterr().err
+    assert main(["analyze", "depth", "--config", "no_such_model"]) == 2
+    assert "neither a file nor a named model" in capsys.readouterr().err

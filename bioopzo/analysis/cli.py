@@ -38,7 +38,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("analyze", help="run an OPZO analysis (variance, alignment, jacobian, "
                               "noise, momentum, depth) and write its figure and table")
     p.add_argument("analysis", choices=ANALYSES)
-    p.add_argument("--config", help="model TOML file or packaged name (default: per analysis)")
+    p.add_argument("--config", help="model TOML file or packaged name (default: per analysis; a given "
+                   "config replaces the analysis's default model and its default overrides)")
     p.add_argument("--epochs", type=int, help="training epochs (default: per analysis and size)")
     p.add_argument("--limit", type=int, help="use a stratified subset of this many samples")
     p.add_argument("--seeds", type=int, nargs="+", help="seeds of the sweeps (default 1; --full: 1 2 3)")
