@@ -111,6 +111,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bioopzo.data.commands",
     "bioopzo.cost.cli",
     "bioopzo.plasticity.command",
+    "bioopzo.analysis.cli",
 )
 
 

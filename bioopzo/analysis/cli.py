@@ -1,0 +1,109 @@
+"""``bioopzo analyze <analysis>``: run one analysis of issue 7 and write its
+CSV table, PNG figure and JSON record into ``--out`` (default analyses/results).
+
+    bioopzo analyze variance|alignment|jacobian|noise|momentum|depth
+                    [--config MODEL] [--epochs N] [--limit N] [--seeds S ...]
+                    [--workers W] [--backend reference|brian2] [--full] [--out DIR]
+
+Defaults are sized to run in minutes on 2 cores; ``--full`` runs the issue's
+full grid (3 seeds, all epochs of the model file, both data sets for noise).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from bioopzo.config import ConfigError
+
+ANALYSES = ("variance", "alignment", "jacobian", "noise", "momentum", "depth")
+
+#: model file, overrides at the default size, overrides with --full, and (default, full) epochs.
+#: The sweeps' default size uses a stratified 600-sample subset of digits (480 train, 120 test).
+#: The two-layer analyses use a 2.5x forward init, so both random layers fire from the start
+#: (with gain 1 the second layer of digits_fc2 is silent at first: README, readout control).
+SUBSET = {"data": {"limit": 600}}
+ACTIVE = {"network": {"weight_init_gain": 2.5}}
+DEFAULTS = {
+    "variance": ("digits_fc2", ACTIVE, ACTIVE, (3, 12)),
+    "alignment": ("digits_fc2", ACTIVE, ACTIVE, (3, 12)),
+    "jacobian": ("digits_fc2", ACTIVE, ACTIVE, (2, 8)),
+    "noise": ("digits_fc", SUBSET, {}, (3, None)),
+    "momentum": ("digits_fc2", {**ACTIVE, **SUBSET}, ACTIVE, (3, None)),
+    "depth": ("digits_fc", {**ACTIVE, **SUBSET}, ACTIVE, (3, None)),
+}
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("analyze", help="run an OPZO analysis (variance, alignment, jacobian, "
+                              "noise, momentum, depth) and write its figure and table")
+    p.add_argument("analysis", choices=ANALYSES)
+    p.add_argument("--config", help="model TOML file or packaged name (default: per analysis; a given "
+                   "config replaces the analysis's default model and its default overrides)")
+    p.add_argument("--epochs", type=int, help="training epochs (default: per analysis and size)")
+    p.add_argument("--limit", type=int, help="use a stratified subset of this many samples")
+    p.add_argument("--seeds", type=int, nargs="+", help="seeds of the sweeps (default 1; --full: 1 2 3)")
+    p.add_argument("--workers", type=int, default=2, help="parallel training processes of the sweeps")
+    p.add_argument("--backend", choices=("reference", "brian2"), default="reference",
+                   help="sweeps: reference.py batch-1 training (default) or the Brian2 model")
+    p.add_argument("--full", action="store_true", help="the issue's full grid (hours)")
+    p.add_argument("--out", default="analyses/results", help="folder for the table, figure and record")
+    p.set_defaults(func=cmd_analyze)
+
+
+def make_config(args):
+    from bioopzo.cli import resolve_config_path
+    from bioopzo.config import _deep_merge, load_config
+
+    model, default_over, full_over, (epochs, full_epochs) = DEFAULTS[args.analysis]
+    over = _deep_merge(full_over if args.full else default_over, {}) if args.config is None else {}
+    path = resolve_config_path(args.config or model)
+    epochs = args.epochs or (full_epochs if args.full else epochs)
+    if epochs is not None:
+        over = _deep_merge(over, {"training": {"epochs": epochs}})
+    if args.limit is not None:
+        over = _deep_merge(over, {"data": {"limit": args.limit}})
+    return load_config(path, over)
+
+
+def run_analysis(args, echo=print):
+    """Run the analysis named by ``args.analysis``; returns its result object."""
+    from bioopzo.analysis import alignment, depth, jacobian, momentum, noise, variance
+
+    if args.workers < 1:
+        raise ConfigError(f"--workers {args.workers} must be at least 1")
+    config = make_config(args)
+    seeds = tuple(args.seeds or ((1, 2, 3) if args.full else (1,)))
+    runs = Path(args.out) / "runs" / args.analysis
+    a = args.analysis
+    if a == "variance":
+        return variance.run(config.with_overrides({"rule": {"name": "opzo"}}),
+                            probe_samples=300 if args.full else 100,
+                            checkpoints_per_epoch=4 if args.full else 2, echo=echo)
+    if a == "alignment":
+        return alignment.run(config, probe_samples=300 if args.full else 100,
+                             checkpoints_per_epoch=4 if args.full else 3, echo=echo)
+    if a == "jacobian":
+        return jacobian.run(config, rhos=(0.0, 0.9, 0.99, 0.999, 0.9999) + ((0.99999,) if args.full else ()),
+                            alphas=(0.1, 0.25, 1.0, 2.0) if args.full else (0.25, 1.0),
+                            probe_samples=400 if args.full else 200, echo=echo)
+    if a == "noise":
+        return noise.run(config, datasets=("digits", "mnist1d") if args.full else (config.data.dataset,),
+                         seeds=seeds, grid=noise.FULL_GRID if args.full else noise.DEFAULT_GRID,
+                         backend=args.backend, workers=args.workers, run_root=runs, echo=echo)
+    if a == "momentum":
+        rhos = (0.0, 0.5, 0.9, 0.99, 0.999, 0.9999, 0.99999) if args.full else (0.0, 0.9, 0.99, 0.999, 0.9999)
+        return momentum.run(config, rhos=rhos, seeds=seeds, backend=args.backend, workers=args.workers,
+                            run_root=runs, echo=echo)
+    return depth.run(config, seeds=seeds, backend=args.backend, workers=args.workers, run_root=runs,
+                     echo=echo)
+
+
+def cmd_analyze(args) -> int:
+    t0 = time.perf_counter()
+    print(f"analysis {args.analysis} ({'full' if args.full else 'default'} size)", flush=True)
+    result = run_analysis(args, echo=lambda line: print(line, flush=True))
+    paths = result.write(args.out)
+    print("\n".join(result.headline()))
+    print(f"wrote {', '.join(str(p) for p in paths.values())} ({time.perf_counter() - t0:.0f} s)")
+    return 0

@@ -1,0 +1,168 @@
+"""Training runs for the analyses, with checkpoints.
+
+``train_reference`` trains with :class:`bioopzo.reference.ReferenceModel` one
+sample at a time (``batch = 1``), which is step for step the algorithm of the
+Brian2 model (tests/test_oracle.py): the same epoch order
+(``default_rng([seed, 23])`` permutations), per-sample learning-rate factors
+(``bioopzo.updates.learning_rate_factors``), update schedule and initial state
+(``bioopzo.network.initial_state``). Only the random streams of the input
+encoding and of the injected noise differ from a Brian2 run with the same seed.
+Test accuracy is measured after every epoch with learning and noise off.
+``on_checkpoint(model, epoch, fraction)`` is called ``checkpoints_per_epoch``
+times per epoch (after equal shares of the training samples), for probes.
+
+``train_brian2`` runs the same config through ``bioopzo.train.train`` (the
+Brian2 model; cpp_standalone compiles once per distinct network, ~20 s).
+
+A run *breaks down* when a learnable variable, or the training loss, becomes
+NaN or infinite; the accuracy of that and later epochs is then recorded as NaN.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bioopzo.config import ExperimentConfig
+from bioopzo.data import load_dataset, make_encoder
+from bioopzo.network import initial_state
+from bioopzo.reference import ReferenceModel
+from bioopzo.updates import learning_rate_factors
+
+__all__ = ["TrainedRun", "train_reference", "train_brian2", "train_many", "BACKENDS"]
+
+BACKENDS = ("reference", "brian2")
+
+
+@dataclass
+class TrainedRun:
+    config: ExperimentConfig
+    backend: str
+    rows: list = field(default_factory=list)     # one dict per epoch
+    broke_down: bool = False
+    wall_seconds: float = 0.0
+    model: ReferenceModel | None = None
+
+    @property
+    def test_accuracies(self) -> np.ndarray:
+        return np.array([r["test_accuracy"] for r in self.rows], float)
+
+    @property
+    def final_accuracy(self) -> float:
+        return float(self.test_accuracies[-1]) if self.rows else float("nan")
+
+    def summary(self) -> dict:
+        acc = self.test_accuracies
+        return {"final_test_accuracy": self.final_accuracy,
+                "best_test_accuracy": float(np.nanmax(acc)) if np.any(np.isfinite(acc)) else float("nan"),
+                "test_accuracy_per_epoch": [float(a) for a in acc],
+                "broke_down": self.broke_down, "wall_seconds": self.wall_seconds,
+                "backend": self.backend}
+
+
+def _finite(state: dict) -> bool:
+    return all(np.all(np.isfinite(v)) for v in state.values())
+
+
+def train_reference(config: ExperimentConfig, *, checkpoints_per_epoch: int = 0,
+                    on_checkpoint=None) -> TrainedRun:
+    """Train ``config`` with reference.py, one sample at a time (see module docstring)."""
+    t0 = time.perf_counter()
+    cfg = config
+    seed = cfg.training.seed
+    ds = load_dataset(cfg.data, seed)
+    state = initial_state(cfg, ds.n_inputs, ds.n_classes, seed)
+    model = ReferenceModel(cfg, ds.n_inputs, ds.n_classes, state, seed=[seed, 29])
+    encoder = make_encoder(cfg.data, cfg.neuron.dt)
+    order_rng = np.random.default_rng([seed, 23])
+    enc_rng = np.random.default_rng([seed, 37])
+    n = len(ds.y_train)
+    spu = cfg.optimizer.samples_per_update
+    run = TrainedRun(cfg, "reference", model=model)
+    n_chunks = max(1, checkpoints_per_epoch)
+    bounds = np.linspace(0, n, n_chunks + 1).round().astype(int)
+    for epoch in range(1, cfg.training.epochs + 1):
+        order = order_rng.permutation(n)
+        factors = learning_rate_factors(cfg.optimizer, epoch, cfg.training.epochs, n)
+        k = np.arange(n)
+        ends = (((k + 1) % spu == 0) | (k == n - 1)).astype(float)
+        x = encoder.encode(ds.x_train[order], enc_rng)
+        y = ds.y_train[order]
+        correct, loss = 0, 0.0
+        with np.errstate(all="ignore"):
+            for c in range(n_chunks):
+                rows = slice(bounds[c], bounds[c + 1])
+                rec = model.run(x[rows], y[rows], np.ones(len(y[rows])), ends[rows],
+                                lr_factor=factors[rows])
+                correct += int(np.sum(rec.predictions == y[rows]))
+                loss += float(np.sum(rec.loss))
+                if on_checkpoint is not None and checkpoints_per_epoch and _finite(model.state):
+                    on_checkpoint(model, epoch, bounds[c + 1] / n)
+        if not _finite(model.state) or not np.isfinite(loss):
+            run.broke_down = True
+            run.rows.append({"epoch": epoch, "train_accuracy": float("nan"),
+                             "train_loss": float("nan"), "test_accuracy": float("nan")})
+            for later in range(epoch + 1, cfg.training.epochs + 1):
+                run.rows.append({"epoch": later, "train_accuracy": float("nan"),
+                                 "train_loss": float("nan"), "test_accuracy": float("nan")})
+            break
+        x_test = encoder.encode(ds.x_test, enc_rng)
+        with np.errstate(all="ignore"):
+            acc = model.evaluate(x_test, ds.y_test, batch=min(len(ds.y_test), 512))
+        run.rows.append({"epoch": epoch, "train_accuracy": correct / n,
+                         "train_loss": loss / (n * cfg.data.steps_per_sample), "test_accuracy": acc})
+    run.wall_seconds = time.perf_counter() - t0
+    return run
+
+
+def train_brian2(config: ExperimentConfig, run_dir: str | Path) -> TrainedRun:
+    """Train ``config`` with the Brian2 model (``bioopzo.train.train``) into ``run_dir``."""
+    from bioopzo.train import train
+
+    t0 = time.perf_counter()
+    run = TrainedRun(config, "brian2")
+    try:
+        result = train(config, run_dir, overwrite=True, progress=False, echo=lambda *a: None)
+        run.rows = [{"epoch": int(r["epoch"]), "train_accuracy": float(r["train_accuracy"]),
+                     "train_loss": float(r["train_loss"]),
+                     "test_accuracy": float(r["test_accuracy"])} for r in result.metrics]
+    except FloatingPointError:
+        run.broke_down = True
+        run.rows = [{"epoch": e, "train_accuracy": float("nan"), "train_loss": float("nan"),
+                     "test_accuracy": float("nan")} for e in range(1, config.training.epochs + 1)]
+    run.wall_seconds = time.perf_counter() - t0
+    return run
+
+
+def _job(job):
+    config, backend, run_dir = job
+    run = train_reference(config) if backend == "reference" else train_brian2(config, run_dir)
+    run.model = None
+    return run
+
+
+def train_many(configs: list, backend: str = "reference", workers: int = 1,
+               run_root: str | Path = "analyses/results/runs", echo=None) -> list[TrainedRun]:
+    """Train every config (in ``workers`` processes); Brian2 runs go to ``run_root/<i>_<name>``."""
+    if backend not in BACKENDS:
+        from bioopzo.config import ConfigError
+        raise ConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    jobs = [(c, backend, Path(run_root) / f"{i:03d}_{c.name}") for i, c in enumerate(configs)]
+    if workers <= 1 or len(jobs) == 1:
+        out = []
+        for job in jobs:
+            out.append(_job(job))
+            if echo:
+                echo(out[-1])
+        return out
+    with ProcessPoolExecutor(workers) as pool:
+        out = []
+        for run in pool.map(_job, jobs):
+            out.append(run)
+            if echo:
+                echo(run)
+        return out
