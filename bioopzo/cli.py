@@ -91,6 +91,7 @@ def cmd_models(args) -> int:
 #: Modules that add their own subcommands: each defines ``register(subparsers)``,
 #: which adds a parser and sets its ``func`` (``func(args) -> exit status``).
 COMMAND_MODULES: tuple[str, ...] = (
+    "bioopzo.sweep_cli",
 )
 
 
