@@ -51,9 +51,7 @@ import math
 import os
 import re
 import shutil
-import subprocess
 import sys
-import time
 import tomllib
 import uuid
 from dataclasses import dataclass, field
@@ -61,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from bioopzo.config import ConfigError, ExperimentConfig
+from bioopzo.sweep_task import PointFailed, _atomic_write_text, _is_complete, run_point
 
 __all__ = ["SweepSpec", "SweepPoint", "PointFailed", "load_sweep", "run_sweep", "run_point",
            "collect_table", "write_table", "summary_figure", "job_script", "CLUSTER_KINDS"]
@@ -74,10 +73,6 @@ ALLOWED_WORKER_DEATHS = 3
 #: dask-jobqueue defaults for one single-threaded worker per job (override in [cluster.slurm])
 JOBQUEUE_DEFAULTS = {"cores": 1, "processes": 1, "memory": "4GB", "walltime": "02:00:00"}
 DEPENDENCY_HINT = "bioopzo sweep needs dask.distributed and pyarrow: pip install 'bioopzo[sweep]'"
-
-
-class PointFailed(RuntimeError):
-    """One point's training run failed; the message carries the end of its log."""
 
 
 @dataclass(frozen=True)
@@ -255,83 +250,6 @@ def load_sweep(path: str | Path, out: str | Path | None = None) -> SweepSpec:
                               "arguments (queue, account, walltime, memory, ...)")
     out_dir = Path(out) if out is not None else Path(raw.get("out", Path("runs") / "sweeps" / name))
     return SweepSpec(name, path, base, tuple(points), varying, out_dir.absolute(), cluster)
-
-
-# -------------------------------------------------------------------- one point
-def _is_complete(run_dir: Path) -> bool:
-    return (run_dir / "summary.json").is_file()
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _log_event(sweep_dir: Path, *fields: Any) -> None:
-    """One line per attempt event, appended atomically (short O_APPEND writes)."""
-    line = "\t".join([time.strftime("%Y-%m-%dT%H:%M:%S"), *map(str, fields)]) + "\n"
-    fd = os.open(sweep_dir / "attempts.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line.encode())
-    finally:
-        os.close(fd)
-
-
-def run_point(task: dict) -> dict:
-    """Dask task: train one point in a child process and claim its run folder.
-
-    ``task`` holds ``sweep_dir``, ``id``, ``config`` (path of the resolved TOML)
-    and ``overrides``. Returns ``{"id", "status": "done"|"already done", ...}``;
-    raises :class:`PointFailed` when training fails.
-    """
-    sweep_dir = Path(task["sweep_dir"])
-    pid = task["id"]
-    run_dir = sweep_dir / "runs" / pid
-    if _is_complete(run_dir):
-        return {"id": pid, "status": "already done"}
-    attempt = f"{uuid.uuid4().hex[:12]}"
-    work = sweep_dir / "attempts" / f"{pid}.{attempt}"
-    work.parent.mkdir(parents=True, exist_ok=True)
-    log_path = work.with_name(work.name + ".log")
-    _log_event(sweep_dir, "start", pid, attempt, f"worker_pid={os.getpid()}")
-    marker = sweep_dir / "running" / pid
-    marker.parent.mkdir(exist_ok=True)
-    _atomic_write_text(marker, json.dumps({"attempt": attempt, "worker_pid": os.getpid(),
-                                           "host": os.uname().nodename}))
-    t0 = time.perf_counter()
-    cmd = [sys.executable, "-m", "bioopzo.sweep_point", task["config"], str(work),
-           "--parent-pid", str(os.getpid())]
-    try:
-        with log_path.open("w") as fh:
-            proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL,
-                                  env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    finally:
-        marker.unlink(missing_ok=True)
-    seconds = time.perf_counter() - t0
-    if proc.returncode != 0 or not _is_complete(work):
-        tail = log_path.read_text(errors="replace").strip().splitlines()[-12:]
-        failed = sweep_dir / "failed"
-        failed.mkdir(exist_ok=True)
-        os.replace(log_path, failed / f"{pid}.log")
-        shutil.rmtree(work, ignore_errors=True)
-        _log_event(sweep_dir, "failed", pid, attempt, f"exit={proc.returncode}")
-        raise PointFailed(f"exit status {proc.returncode}; log {failed / (pid + '.log')}:\n    "
-                          + "\n    ".join(tail))
-    os.replace(log_path, work / "train.log")
-    info = {"id": pid, "overrides": task["overrides"], "attempt": attempt,
-            "worker_pid": os.getpid(), "host": os.uname().nodename, "point_seconds": seconds}
-    (work / "sweep_point.json").write_text(json.dumps(info, indent=2) + "\n")
-    run_dir.parent.mkdir(exist_ok=True)
-    try:
-        os.rename(work, run_dir)        # the claim: fails if another attempt got there first
-    except OSError:
-        shutil.rmtree(work, ignore_errors=True)
-        _log_event(sweep_dir, "discarded", pid, attempt, "another attempt claimed the point")
-        return {"id": pid, "status": "already done"}
-    _log_event(sweep_dir, "claimed", pid, attempt, f"seconds={seconds:.1f}")
-    return {"id": pid, "status": "done", "seconds": seconds}
 
 
 # --------------------------------------------------------------- results table

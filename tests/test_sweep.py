@@ -24,16 +24,16 @@ pytest.importorskip("distributed", reason="bioopzo sweep needs the 'sweep' extra
 
 REPO = Path(bioopzo.__file__).resolve().parent.parent
 
-# Cheap points: numpy runtime, 60 digits, 1 epoch, 16 hidden neurons, 8 steps per sample.
+# Cheap points: numpy runtime, 40 digits, 1 epoch, 8 hidden neurons, 4 steps per sample.
 CHEAP = """
 name = "{name}"
 config = "digits_fc"
 [fixed]
 "device.name" = "runtime"
-"data.limit" = 60
-"data.steps_per_sample" = 8
+"data.limit" = 40
+"data.steps_per_sample" = 4
 "training.epochs" = 1
-"network.hidden" = [16]
+"network.hidden" = [8]
 {extra}
 """
 
@@ -62,8 +62,8 @@ def test_sweep_file_points_and_ids(tmp_path):
     assert len({p.id for p in spec.points}) == 8
     assert spec.varying == ("noise.scale", "rule.name", "training.seed")
     first = spec.points[0]
-    assert first.overrides["network.hidden"] == [16]
-    assert first.config.network.hidden == (16,) and first.config.device.name == "runtime"
+    assert first.overrides["network.hidden"] == [8]
+    assert first.config.network.hidden == (8,) and first.config.device.name == "runtime"
     assert first.id.startswith("scale-0.5_rule-bp_seed-1_")
     # the point's noise wins over digits_fc's [per_rule.bp] noise = {scale = 0}
     assert first.config.rule.name == "bp" and first.config.noise.scale == 0.5
@@ -179,7 +179,7 @@ def _alive_with(text: str) -> list[int]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds processes via /proc")
 def test_local_cluster_killed_worker_exactly_once_then_resume(tmp_path, capsys):
-    path = write_sweep(tmp_path, '[grid]\n"rule.name" = ["bp", "dfa"]\n"training.seed" = [1, 2]\n')
+    path = write_sweep(tmp_path, '[grid]\n"rule.name" = ["bp", "dfa", "readout"]\n')
     out = tmp_path / "out"
     proc = subprocess.Popen(
         [sys.executable, "-m", "bioopzo", "sweep", str(path), "--workers", "2", "--out", str(out),
@@ -224,7 +224,7 @@ def test_local_cluster_killed_worker_exactly_once_then_resume(tmp_path, capsys):
     assert [r["final_test_accuracy"] for r in table] == [float(r["final_test_accuracy"])
                                                          for r in rows]
     assert (out / "summary.png").stat().st_size > 1000
-    assert "4 run now, 0 already done, 0 failed" in output
+    assert "3 run now, 0 already done, 0 failed" in output
 
     # second invocation: no work, everything reported as already done
     n_events = len(events)
@@ -232,8 +232,8 @@ def test_local_cluster_killed_worker_exactly_once_then_resume(tmp_path, capsys):
     capsys.readouterr()
     assert main(["sweep", str(path), "--out", str(out), "--quiet"]) == 0
     text = capsys.readouterr().out
-    assert "all 4 points already done; nothing to run" in text
-    assert "0 run now, 4 already done, 0 failed" in text
+    assert "all 3 points already done; nothing to run" in text
+    assert "0 run now, 3 already done, 0 failed" in text
     assert len(_events(out)) == n_events
     assert {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == mtimes
 
@@ -242,14 +242,15 @@ def test_local_cluster_killed_worker_exactly_once_then_resume(tmp_path, capsys):
                     reason="brian2genn is installed, so a genn point would not fail here")
 def test_failed_point_is_listed_and_exit_status_is_1(tmp_path, capsys):
     # "device.name = genn" passes config validation but stops when the simulator is made
-    path = write_sweep(tmp_path, '[[points]]\n"device.name" = "runtime"\n'
-                                 '[[points]]\n"device.name" = "genn"\n', name="fails")
+    path = write_sweep(tmp_path, '[[points]]\n"device.name" = "genn"\n', name="fails")
     out = tmp_path / "out"
     assert main(["sweep", str(path), "--workers", "1", "--out", str(out), "--quiet"]) == 1
     text = capsys.readouterr().out
-    assert "1 run now, 0 already done, 1 failed" in text
-    assert "FAILED device-genn_" in text and "brian2genn" in text
+    point = load_sweep(path, out=out).points[0]
+    assert "0 run now, 0 already done, 1 failed" in text
+    assert f"FAILED {point.id}: PointFailed: exit status 2" in text and "brian2genn" in text
     failures = json.loads((out / "failures.json").read_text())
     assert [f["overrides"]["device.name"] for f in failures] == ["genn"]
-    with (out / "results.csv").open() as fh:
-        assert [r["device.name"] for r in csv.DictReader(fh)] == ["runtime"]
+    assert "brian2genn" in (out / "failed" / f"{point.id}.log").read_text()
+    assert (out / "results.csv").read_text().strip() == "point"       # header, no rows
+    assert not (out / "runs").exists() and not (out / "summary.png").exists()
