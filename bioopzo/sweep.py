@@ -130,7 +130,8 @@ def resolve_sweep_path(text: str) -> Path:
     from importlib.resources import files
 
     folder = files("bioopzo").joinpath("models", "sweeps")
-    named = {Path(p.name).stem: Path(str(p)) for p in folder.iterdir() if p.name.endswith(".toml")}
+    named = ({Path(p.name).stem: Path(str(p)) for p in folder.iterdir() if p.name.endswith(".toml")}
+             if folder.is_dir() else {})
     if text in named:
         return named[text]
     raise ConfigError(f"sweep file {text!r} does not exist and is not a packaged sweep; "

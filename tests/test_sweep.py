@@ -18,7 +18,7 @@ import pytest
 import bioopzo
 from bioopzo.cli import main
 from bioopzo.config import ConfigError
-from bioopzo.sweep import PointFailed, load_sweep, run_point
+from bioopzo.sweep import load_sweep, run_point
 
 pytest.importorskip("distributed", reason="bioopzo sweep needs the 'sweep' extra (dask)")
 
@@ -142,16 +142,32 @@ def test_dry_run_rejects_unknown_jobqueue_option(tmp_path):
         job_script(load_sweep(path, out=tmp_path / "out"), "slurm")
 
 
-# ------------------------------------------------------------ one point, failing
-def test_run_point_failure_keeps_log_and_no_run_folder(tmp_path):
-    bad = tmp_path / "bad.toml"
-    bad.write_text("this is not toml [")
-    task = {"sweep_dir": str(tmp_path), "id": "p1", "overrides": {}, "config": str(bad)}
-    with pytest.raises(PointFailed, match="not valid TOML"):
-        run_point(task)
-    assert not (tmp_path / "runs" / "p1").exists()
-    assert "not valid TOML" in (tmp_path / "failed" / "p1.log").read_text()
-    assert [e[0] for e in _events(tmp_path)] == ["start", "failed"]
+# ------------------------------------------------------- exactly-once claims
+def test_second_attempt_of_a_point_is_discarded_not_recorded(tmp_path):
+    """Two attempts of one point: the run folder claimed first stays, the other is dropped."""
+    import threading
+
+    spec = load_sweep(write_sweep(tmp_path, '[grid]\n"rule.name" = ["bp"]\n'), out=tmp_path / "s")
+    point = spec.points[0]
+    config = tmp_path / "point.toml"
+    config.write_text(point.config.to_toml())
+    winner = spec.out / "runs" / point.id
+    spec.out.mkdir()
+
+    def claim_first():        # another attempt finishes while this one trains
+        _wait_for(lambda: (spec.out / "running" / point.id).exists(), 60, "the attempt to start")
+        winner.mkdir(parents=True)
+        (winner / "summary.json").write_text('{"final_test_accuracy": 0.5}')
+
+    thread = threading.Thread(target=claim_first)
+    thread.start()
+    result = run_point({"sweep_dir": str(spec.out), "id": point.id, "overrides": point.overrides,
+                        "config": str(config)})
+    thread.join()
+    assert result["status"] == "already done"
+    assert [e[0] for e in _events(spec.out)] == ["start", "discarded"]
+    assert sorted(p.name for p in winner.iterdir()) == ["summary.json"]   # untouched
+    assert list((spec.out / "attempts").iterdir()) == []                  # loser removed
 
 
 # ------------------------------------------------- local cluster, killed worker
@@ -254,3 +270,4 @@ def test_failed_point_is_listed_and_exit_status_is_1(tmp_path, capsys):
     assert "brian2genn" in (out / "failed" / f"{point.id}.log").read_text()
     assert (out / "results.csv").read_text().strip() == "point"       # header, no rows
     assert not (out / "runs").exists() and not (out / "summary.png").exists()
+    assert [e[0] for e in _events(out)] == ["start", "failed"]
