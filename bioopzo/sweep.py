@@ -22,12 +22,20 @@ Each point is one :func:`bioopzo.train.train` run, in a child Python process
 (``python -m bioopzo.sweep_point``) so that points never share Brian2 device
 state, with its own run folder and Brian2 build folder. A sweep folder holds::
 
+    sweep.toml             copy of the sweep file
     configs/<point>.toml   the point's resolved config (rerun one: bioopzo train --config ...)
     runs/<point>/          the point's run folder (see bioopzo.train) + sweep_point.json, train.log
     results.csv            one row per completed point (overrides, seed, accuracies, wall time,
     results.parquet          versions), in sweep order
     summary.png            final test accuracy per setting, one dot per seed, mean +- sd
     failures.json          failed points with their error (absent when none failed)
+    failed/<point>.log     a failed point's output
+    attempts.log           one line per attempt event (start, claimed, failed, discarded)
+    running/<point>        marker of an executing task (worker pid), while it runs
+
+A point's name is its varying overrides plus a hash of its resolved config, so
+changing the base config (or a bioopzo version that resolves it differently)
+makes new points instead of reusing old run folders.
 
 Exactly-once: an attempt trains into ``attempts/<point>.<uuid>`` and claims its
 point by renaming that folder to ``runs/<point>`` (atomic on one file system;
@@ -342,6 +350,7 @@ def summary_figure(rows: list[dict], varying: tuple[str, ...], title: str = ""):
         sd = acc.std(ddof=1) if acc.size > 1 else 0.0
         ax.errorbar(x, acc.mean(), yerr=sd, fmt="_", color="C0", ms=22, mew=2.5, capsize=6,
                     zorder=4)
+    ax.set_xlim(-0.6, len(groups) - 0.4)
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels(list(groups), rotation=30 if len(groups) > 4 else 0, ha="right"
                        if len(groups) > 4 else "center")
@@ -498,7 +507,8 @@ def run_sweep(spec: SweepSpec, *, scheduler: str | None = None, cluster: str = "
     report.table = write_table(rows, spec.out)
     if rows:
         report.figure = spec.out / "summary.png"
-        _write_figure(summary_figure(rows, spec.varying, f"{spec.name}: {len(rows)} runs"),
+        _write_figure(summary_figure(rows, spec.varying, f"{spec.name}: {len(rows)} runs "
+                                                  "(dots: seeds; bars: mean +- sd)"),
                       report.figure)
     failures = spec.out / "failures.json"
     if failed:
@@ -525,6 +535,7 @@ def _run_pending(client, spec: SweepSpec, pending: list[SweepPoint], progress: b
                disable=not progress, dynamic_ncols=True)
     done, failed = 0, {}
     remaining = set(futures)
+    shown = None
     try:
         while remaining:
             try:
@@ -539,8 +550,9 @@ def _run_pending(client, spec: SweepSpec, pending: list[SweepPoint], progress: b
                     failed[point.id] = _error_text(fut)
                 bar.update(1)
             running = _n_running(spec.out, {futures[f].id for f in remaining})
-            bar.set_postfix_str(f"done {done}, running {running}, failed {len(failed)}",
-                                refresh=True)
+            if (done, running, len(failed)) != shown:
+                shown = (done, running, len(failed))
+                bar.set_postfix_str(f"done {done}, running {running}, failed {len(failed)}")
     finally:
         bar.close()
     return done, failed

@@ -256,11 +256,15 @@ def test_local_cluster_killed_worker_exactly_once_then_resume(tmp_path, capsys):
 
 @pytest.mark.skipif(importlib.util.find_spec("brian2genn") is not None,
                     reason="brian2genn is installed, so a genn point would not fail here")
-def test_failed_point_is_listed_and_exit_status_is_1(tmp_path, capsys):
+def test_failed_point_on_existing_scheduler_is_listed_and_exit_status_is_1(tmp_path, capsys):
     # "device.name = genn" passes config validation but stops when the simulator is made
     path = write_sweep(tmp_path, '[[points]]\n"device.name" = "genn"\n', name="fails")
     out = tmp_path / "out"
-    assert main(["sweep", str(path), "--workers", "1", "--out", str(out), "--quiet"]) == 1
+    from distributed import LocalCluster       # an existing scheduler: the --scheduler path
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+        assert main(["sweep", str(path), "--scheduler", cluster.scheduler_address, "--out",
+                     str(out), "--quiet"]) == 1
     text = capsys.readouterr().out
     point = load_sweep(path, out=out).points[0]
     assert "0 run now, 0 already done, 1 failed" in text
