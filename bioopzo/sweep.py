@@ -108,12 +108,13 @@ class SweepSpec:
 
 
 # ------------------------------------------------------------------ sweep files
-def _flatten(table: dict, where: str, prefix: str = "") -> dict:
+def _flatten(table: dict, prefix: str = "") -> dict:
+    """``{"rule": {"name": "bp"}}`` and ``{"rule.name": "bp"}`` both give ``{"rule.name": "bp"}``."""
     out = {}
     for key, value in table.items():
         dotted = f"{prefix}{key}"
         if isinstance(value, dict):
-            out.update(_flatten(value, where, dotted + "."))
+            out.update(_flatten(value, dotted + "."))
         else:
             out[dotted] = value
     return out
@@ -195,7 +196,7 @@ def point_config(base: Path, overrides: dict) -> ExperimentConfig:
     raw = _deep_merge(raw, nested)
     per_rule = raw.get("per_rule")
     if isinstance(per_rule, dict):
-        sections = {k: v for k, v in nested.items() if k not in ("name", "rule")}
+        sections = {k: v for k, v in nested.items() if k not in ("name", "rule", "per_rule")}
         if "rule" in nested:
             sections["rule"] = {k: v for k, v in nested["rule"].items() if k != "name"}
         raw["per_rule"] = {rule: _deep_merge(table, sections) if isinstance(table, dict) else table
@@ -222,8 +223,8 @@ def load_sweep(path: str | Path, out: str | Path | None = None) -> SweepSpec:
     for key in ("fixed", "grid", "cluster"):
         if not isinstance(raw.get(key, {}), dict):
             raise ConfigError(f"{path}: [{key}] must be a table")
-    fixed = _flatten(raw.get("fixed", {}), "fixed")
-    grid = _flatten(raw.get("grid", {}), "grid")
+    fixed = _flatten(raw.get("fixed", {}))
+    grid = _flatten(raw.get("grid", {}))
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{path}: [grid] {key} = {values!r} must be a non-empty list of "
@@ -231,7 +232,7 @@ def load_sweep(path: str | Path, out: str | Path | None = None) -> SweepSpec:
     listed = raw.get("points", [{}])
     if not isinstance(listed, list) or not listed or not all(isinstance(p, dict) for p in listed):
         raise ConfigError(f"{path}: points must be a non-empty array of tables ([[points]])")
-    listed = [_flatten(p, "points") for p in listed]
+    listed = [_flatten(p) for p in listed]
     varying = tuple(dict.fromkeys(
         [k for p in listed for k in p if len({json.dumps(q.get(k)) for q in listed}) > 1]
         + [k for k, v in grid.items() if len(v) > 1]))
@@ -376,7 +377,7 @@ def _require_dask():
         raise ConfigError(DEPENDENCY_HINT) from None
 
 
-def _jobqueue_cluster(kind: str, spec: SweepSpec):
+def _jobqueue_cluster(kind: str, spec: SweepSpec, dashboard: bool = True):
     try:
         import dask_jobqueue
     except ImportError:
@@ -384,6 +385,9 @@ def _jobqueue_cluster(kind: str, spec: SweepSpec):
             from None
     cls = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[kind]
     kwargs = {**JOBQUEUE_DEFAULTS, **spec.cluster.get(kind, {})}
+    if not dashboard:
+        kwargs["scheduler_options"] = {**kwargs.get("scheduler_options", {}), "dashboard": False,
+                                       "dashboard_address": ":0"}   # any free port
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
@@ -395,7 +399,7 @@ def _jobqueue_cluster(kind: str, spec: SweepSpec):
 def job_script(spec: SweepSpec, kind: str) -> str:
     """The batch script dask-jobqueue would submit for one worker (nothing is submitted)."""
     _require_dask()
-    cluster = _jobqueue_cluster(kind, spec)
+    cluster = _jobqueue_cluster(kind, spec, dashboard=False)
     try:
         return cluster.job_script()
     finally:
@@ -426,7 +430,7 @@ def _start_client(spec: SweepSpec, scheduler: str | None, cluster_kind: str, wor
                               "start one with `dask scheduler` or use --cluster") from None
     if cluster_kind == "local":
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+                               dashboard_address=":0", silence_logs=logging.ERROR)
     else:
         cluster = _jobqueue_cluster(cluster_kind, spec)
         cluster.scale(workers)

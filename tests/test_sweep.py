@@ -262,7 +262,7 @@ def test_failed_point_on_existing_scheduler_is_listed_and_exit_status_is_1(tmp_p
     out = tmp_path / "out"
     from distributed import LocalCluster       # an existing scheduler: the --scheduler path
 
-    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster:
         assert main(["sweep", str(path), "--scheduler", cluster.scheduler_address, "--out",
                      str(out), "--quiet"]) == 1
     text = capsys.readouterr().out
