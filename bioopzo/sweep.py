@@ -406,6 +406,14 @@ def job_script(spec: SweepSpec, kind: str) -> str:
         cluster.close()
 
 
+def _check_submit_command(cluster_kind: str) -> None:
+    submit = {"slurm": "sbatch", "pbs": "qsub"}.get(cluster_kind)
+    if submit and shutil.which(submit) is None:
+        raise ConfigError(f"--cluster {cluster_kind} submits jobs with {submit!r}, which is not "
+                          "on this machine's PATH; run on the cluster's login node, or add "
+                          "--dry-run to see the job script")
+
+
 def _dask_settings(verbose: bool = False):
     import dask
     import distributed  # noqa: F401  (configures its loggers on import)
@@ -480,6 +488,8 @@ def run_sweep(spec: SweepSpec, *, scheduler: str | None = None, cluster: str = "
     _require_dask()
     if cluster not in CLUSTER_KINDS:
         raise ConfigError(f"cluster {cluster!r} is not one of {', '.join(CLUSTER_KINDS)}")
+    if scheduler is None:
+        _check_submit_command(cluster)
     spec.out.mkdir(parents=True, exist_ok=True)
     _write_configs(spec)
     if spec.path.resolve() != (spec.out / "sweep.toml").resolve():

@@ -134,6 +134,16 @@ def test_dry_run_prints_job_script(tmp_path, capsys, kind, directive):
     assert not (tmp_path / "out").exists()         # nothing submitted, nothing written
 
 
+@pytest.mark.skipif(__import__("shutil").which("sbatch") is not None,
+                    reason="sbatch exists here, so a real submission would start")
+def test_slurm_without_sbatch_is_a_clear_error(tmp_path, capsys):
+    path = write_sweep(tmp_path, '[grid]\n"training.seed" = [1]\n')
+    assert main(["sweep", str(path), "--cluster", "slurm", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "'sbatch'" in err and "--dry-run" in err
+    assert not (tmp_path / "o").exists()
+
+
 def test_dry_run_rejects_unknown_jobqueue_option(tmp_path):
     path = write_sweep(tmp_path, '[grid]\n"training.seed" = [1]\n',
                        extra='[cluster.slurm]\nqueueue = "x"\n')
