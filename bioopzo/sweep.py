@@ -50,6 +50,7 @@ folders and written atomically (temporary file, then rename).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import itertools
@@ -491,6 +492,31 @@ def run_sweep(spec: SweepSpec, *, scheduler: str | None = None, cluster: str = "
     if scheduler is None:
         _check_submit_command(cluster)
     spec.out.mkdir(parents=True, exist_ok=True)
+    with _sweep_lock(spec.out):
+        return _run_sweep_locked(spec, scheduler, cluster, workers, progress, echo, tqdm)
+
+
+@contextlib.contextmanager
+def _sweep_lock(out: Path):
+    """One driver per sweep folder (its end-of-run cleanup assumes no other attempts)."""
+    try:
+        import fcntl
+    except ImportError:          # not POSIX: no lock
+        yield
+        return
+    with (out / ".sweep.lock").open("w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(f"another bioopzo sweep is running in {out}; wait for it to end "
+                              "(or use another --out)") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _run_sweep_locked(spec, scheduler, cluster, workers, progress, echo, tqdm) -> SweepReport:
     _write_configs(spec)
     if spec.path.resolve() != (spec.out / "sweep.toml").resolve():
         _atomic_write_text(spec.out / "sweep.toml", spec.path.read_text())

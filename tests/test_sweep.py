@@ -134,6 +134,18 @@ def test_dry_run_prints_job_script(tmp_path, capsys, kind, directive):
     assert not (tmp_path / "out").exists()         # nothing submitted, nothing written
 
 
+def test_second_driver_on_the_same_sweep_folder_is_refused(tmp_path, capsys):
+    fcntl = pytest.importorskip("fcntl", reason="the sweep lock uses POSIX flock")
+    path = write_sweep(tmp_path, '[grid]\n"training.seed" = [1]\n')
+    out = tmp_path / "o"
+    out.mkdir()
+    with (out / ".sweep.lock").open("w") as held:       # as a running driver holds it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert main(["sweep", str(path), "--out", str(out)]) == 2
+    assert "another bioopzo sweep is running" in capsys.readouterr().err
+    assert not (out / "configs").exists()
+
+
 @pytest.mark.skipif(__import__("shutil").which("sbatch") is not None,
                     reason="sbatch exists here, so a real submission would start")
 def test_slurm_without_sbatch_is_a_clear_error(tmp_path, capsys):
