@@ -64,7 +64,10 @@ def run_point(task: dict) -> dict:
     """Dask task: train one point in a child process and claim its run folder.
 
     ``task`` holds ``sweep_dir``, ``id``, ``config`` (path of the resolved TOML)
-    and ``overrides``. Returns ``{"id", "status": "done"|"already done", ...}``;
+    and ``overrides``, and optionally ``trainer``, the command that trains one point
+    (default: the worker's ``python -m bioopzo.sweep_point``; it is called with
+    ``CONFIG OUT --parent-pid PID`` and must leave a complete run folder in ``OUT``).
+    Returns ``{"id", "status": "done"|"already done", ...}``;
     raises :class:`PointFailed` when training fails.
     """
     sweep_dir = Path(task["sweep_dir"])
@@ -82,8 +85,8 @@ def run_point(task: dict) -> dict:
     _atomic_write_text(marker, json.dumps({"attempt": attempt, "worker_pid": os.getpid(),
                                            "host": os.uname().nodename}))
     t0 = time.perf_counter()
-    cmd = [sys.executable, "-m", "bioopzo.sweep_point", task["config"], str(work),
-           "--parent-pid", str(os.getpid())]
+    trainer = task.get("trainer") or [sys.executable, "-m", "bioopzo.sweep_point"]
+    cmd = [*trainer, task["config"], str(work), "--parent-pid", str(os.getpid())]
     try:
         with log_path.open("w") as fh:
             proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT,

@@ -165,31 +165,36 @@ def test_dry_run_rejects_unknown_jobqueue_option(tmp_path):
 
 
 # ------------------------------------------------------- exactly-once claims
+# Stands in for `python -m bioopzo.sweep_point CONFIG OUT --parent-pid PID`: another
+# attempt of the same point claims runs/<point> while this one "trains", then this one
+# leaves a complete run folder in OUT.
+RIVAL_TRAINER = """
+import json, pathlib, sys
+config, out = sys.argv[1], pathlib.Path(sys.argv[2])
+winner = out.parent.parent / "runs" / out.name.split(".")[0]
+winner.mkdir(parents=True)
+(winner / "summary.json").write_text('{"who": "rival"}')
+out.mkdir()
+(out / "summary.json").write_text('{"who": "this attempt"}')
+"""
+
+
 def test_second_attempt_of_a_point_is_discarded_not_recorded(tmp_path):
     """Two attempts of one point: the run folder claimed first stays, the other is dropped."""
-    import threading
-
-    spec = load_sweep(write_sweep(tmp_path, '[grid]\n"rule.name" = ["bp"]\n'), out=tmp_path / "s")
-    point = spec.points[0]
-    config = tmp_path / "point.toml"
-    config.write_text(point.config.to_toml())
-    winner = spec.out / "runs" / point.id
-    spec.out.mkdir()
-
-    def claim_first():        # another attempt finishes while this one trains
-        _wait_for(lambda: (spec.out / "running" / point.id).exists(), 60, "the attempt to start")
-        winner.mkdir(parents=True)
-        (winner / "summary.json").write_text('{"final_test_accuracy": 0.5}')
-
-    thread = threading.Thread(target=claim_first)
-    thread.start()
-    result = run_point({"sweep_dir": str(spec.out), "id": point.id, "overrides": point.overrides,
-                        "config": str(config)})
-    thread.join()
-    assert result["status"] == "already done"
-    assert [e[0] for e in _events(spec.out)] == ["start", "discarded"]
-    assert sorted(p.name for p in winner.iterdir()) == ["summary.json"]   # untouched
-    assert list((spec.out / "attempts").iterdir()) == []                  # loser removed
+    sweep_dir = tmp_path / "s"
+    sweep_dir.mkdir()
+    task = {"sweep_dir": str(sweep_dir), "id": "p1", "overrides": {}, "config": "unused.toml",
+            "trainer": [sys.executable, "-c", RIVAL_TRAINER]}
+    assert run_point(task)["status"] == "already done"
+    assert [e[0] for e in _events(sweep_dir)] == ["start", "discarded"]
+    winner = sweep_dir / "runs" / "p1"
+    assert sorted(p.name for p in winner.iterdir()) == ["summary.json"]
+    assert json.loads((winner / "summary.json").read_text()) == {"who": "rival"}   # untouched
+    assert list((sweep_dir / "attempts").iterdir()) == []                        # loser removed
+    assert not (sweep_dir / "running" / "p1").exists()
+    # a rerun finds the point complete and does nothing
+    assert run_point(task)["status"] == "already done"
+    assert len(_events(sweep_dir)) == 2
 
 
 # ------------------------------------------------- local cluster, killed worker
@@ -201,6 +206,16 @@ def _wait_for(predicate, timeout, what):
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def _a_running_point(out: Path):
+    """(point id, marker contents) of a task executing now, or None."""
+    for marker in (out / "running").glob("[!.]*") if (out / "running").is_dir() else ():
+        try:                                    # (skips markers being written or removed)
+            return marker.name, json.loads(marker.read_text())
+        except (OSError, ValueError):
+            pass
+    return None
 
 
 def _alive_with(text: str) -> list[int]:
@@ -223,10 +238,8 @@ def test_local_cluster_killed_worker_exactly_once_then_resume(tmp_path, capsys):
         [sys.executable, "-m", "bioopzo", "sweep", str(path), "--workers", "2", "--out", str(out),
          "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env())
     try:
-        marker = _wait_for(lambda: next(iter((out / "running").glob("*")), None)
-                           if (out / "running").is_dir() else None, 120, "a running point")
-        info = json.loads(marker.read_text())
-        victim, killed_attempt = marker.name, info["attempt"]
+        victim, info = _wait_for(lambda: _a_running_point(out), 120, "a running point")
+        killed_attempt = info["attempt"]
         os.kill(info["worker_pid"], signal.SIGKILL)      # the dask worker process, mid-task
         output, _ = proc.communicate(timeout=300)
     finally:
