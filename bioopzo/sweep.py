@@ -548,7 +548,7 @@ def _run_sweep_locked(spec, scheduler, cluster, workers, progress, echo, tqdm) -
     if rows:
         report.figure = spec.out / "summary.png"
         _write_figure(summary_figure(rows, spec.varying, f"{spec.name}: {len(rows)} runs "
-                                                  "(dots: seeds; bars: mean +- sd)"),
+                                                  "(dots: seeds; bars: mean ± sd)"),
                       report.figure)
     failures = spec.out / "failures.json"
     if failed:
