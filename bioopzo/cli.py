@@ -112,6 +112,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bioopzo.cost.cli",
     "bioopzo.plasticity.command",
     "bioopzo.analysis.cli",
+    "bioopzo.sweep_cli",
 )
 
 
