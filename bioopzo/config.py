@@ -491,6 +491,8 @@ class ExperimentConfig:
     per_rule: dict = field(default_factory=dict, compare=False, repr=False)
     #: the raw tables this config was made from (before per-rule overrides)
     source: dict | None = field(default=None, compare=False, repr=False)
+    #: explicit overrides applied on top of the per-rule table (they win over it)
+    overrides: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
         if self.rule.name in ("opzo", "zo") and self.noise.scale <= 0:
@@ -501,9 +503,13 @@ class ExperimentConfig:
 
     # ---------------------------------------------------------------- dict I/O
     @classmethod
-    def from_dict(cls, raw: dict, *, origin: str = "config") -> "ExperimentConfig":
+    def from_dict(cls, raw: dict, *, origin: str = "config",
+                  overrides: dict | None = None) -> "ExperimentConfig":
+        """A config from raw tables: the file's tables, then the selected rule's
+        ``[per_rule]`` table, then ``overrides`` (which win over both)."""
         raw = copy.deepcopy(raw)
         source_raw = copy.deepcopy(raw)
+        overrides = copy.deepcopy(overrides or {})
         unknown = set(raw) - set(_SECTIONS) - {"name", "per_rule"}
         if unknown:
             raise ConfigError(
@@ -514,11 +520,17 @@ class ExperimentConfig:
         for rule_name, table in per_rule.items():
             if rule_name not in RULE_NAMES:
                 raise ConfigError(f"{origin}: [per_rule.{rule_name}] names an unknown rule")
-        rule_name = raw.get("rule", {}).get("name", RuleConfig.name)
+        rule_name = _deep_merge(raw, overrides).get("rule", {}).get("name", RuleConfig.name)
         if rule_name in per_rule:
             raw = _deep_merge(raw, per_rule[rule_name])
+        raw = _deep_merge(raw, overrides)
+        unknown = set(raw) - set(_SECTIONS) - {"name"}
+        if unknown:
+            raise ConfigError(f"{origin}: unknown section(s) {sorted(unknown)} in the overrides; "
+                              f"known sections are {sorted(_SECTIONS)}")
         kwargs: dict[str, Any] = {
             "name": str(raw.get("name", cls.name)), "per_rule": per_rule, "source": source_raw,
+            "overrides": overrides,
         }
         for section, section_cls in _SECTIONS.items():
             table = raw.get(section, {})
@@ -561,11 +573,13 @@ class ExperimentConfig:
     def with_overrides(self, overrides: dict) -> "ExperimentConfig":
         """A new config with nested overrides (``{"rule": {"name": "bp"}}``) applied.
 
-        Overrides are merged into the raw tables this config was made from, so
-        selecting another rule applies that rule's ``[per_rule]`` table instead.
+        Overrides accumulate on top of the raw tables this config was made
+        from: selecting another rule applies that rule's ``[per_rule]`` table
+        instead, and explicit overrides always win over per-rule tables.
         """
-        raw = self.source if self.source is not None else self.to_dict()
-        return ExperimentConfig.from_dict(_deep_merge(raw, overrides))
+        if self.source is None:
+            return ExperimentConfig.from_dict(_deep_merge(self.to_dict(), overrides))
+        return ExperimentConfig.from_dict(self.source, overrides=_deep_merge(self.overrides, overrides))
 
     def to_toml(self) -> str:
         import tomli_w
@@ -587,7 +601,9 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
     """Read a TOML model file (or the packaged default) and apply overrides.
 
     ``overrides`` is a nested dict such as ``{"training": {"epochs": 2}}``; a
-    ``rule.name`` override selects that rule's ``[per_rule]`` table.
+    ``rule.name`` override selects that rule's ``[per_rule]`` table, and the
+    overrides win over that table (``--rule bp`` with a noise override keeps
+    the override).
     """
     if path is None:
         from importlib.resources import files
@@ -604,9 +620,7 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{origin} is not valid TOML: {exc}") from None
-    if overrides:
-        raw = _deep_merge(raw, overrides)
-    return ExperimentConfig.from_dict(raw, origin=origin)
+    return ExperimentConfig.from_dict(raw, origin=origin, overrides=overrides)
 
 
 def replace(config, **changes):

@@ -30,6 +30,7 @@ feedback matrices (n_l, m).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +47,11 @@ from bioopzo.neurons import (hidden_forward_code, hidden_model, hidden_modulatio
 from bioopzo.rules import FeedbackContext, make_rule
 from bioopzo.rules.base import all_to_all
 from bioopzo.updates import optimizer_state_names, three_factor_gradient, update_equations
+
+# The once-per-sample weight updates run on a clock of period T dt while the
+# Synapses' transmit pathway runs on its source's clock (by design); Brian2 warns
+# about every such Synapses at each run. Only that message is silenced.
+logging.getLogger("brian2.synapses.synapses.synapses_dt_mismatch").setLevel(logging.ERROR)
 
 __all__ = ["EpochData", "SampleInputs", "BrianNetwork", "initial_state", "make_epoch_data",
            "parameter_names"]

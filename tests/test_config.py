@@ -86,3 +86,16 @@ def test_default_config_is_the_packaged_digits_model():
     cfg = load_config()
     assert cfg.name == "digits_fc"
     assert cfg.device.name == "cpp_standalone" and cfg.data.dataset == "digits"
+
+
+def test_explicit_overrides_win_over_per_rule_tables():
+    """digits_fc's [per_rule.bp] sets noise 0; an explicit noise override is kept."""
+    from bioopzo.config import load_config
+
+    assert load_config(None, {"rule": {"name": "bp"}}).noise.scale == 0.0
+    assert load_config(None, {"rule": {"name": "bp"}, "noise": {"scale": 0.2}}).noise.scale == 0.2
+    chained = load_config(None).with_overrides({"noise": {"scale": 0.3}}).with_overrides(
+        {"rule": {"name": "bp"}})
+    assert chained.rule.name == "bp" and chained.noise.scale == 0.3
+    assert chained.with_overrides({"rule": {"name": "opzo"}}).noise.scale == 0.3
+    assert load_config(None).with_overrides({"rule": {"name": "dfa"}}).noise.scale == 0.0
