@@ -264,8 +264,10 @@ def main(argv=None):
     parser.add_argument("--json", help="also write every number to this JSON file")
     args = parser.parse_args(argv)
     if args.quick:
-        args.digits_samples, args.nmnist_samples = 64, 8
+        args.digits_samples, args.nmnist_samples = 64, 32
         args.skip = sorted(set(args.skip) | {"scaling"})
+    if min(args.digits_samples, args.nmnist_samples) < 32:
+        parser.error("the batch-32 reference needs at least 32 samples per workload")
     import brian2
 
     import bioopzo
