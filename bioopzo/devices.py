@@ -14,7 +14,8 @@ per-sample readouts. The registry ``SIMULATORS`` maps device names to classes.
   per-epoch seed is read from a variable set through ``run_args`` by code
   inserted into ``main``.
 - ``genn``, ``cuda_standalone``: GPU lanes in their own environments (see
-  DESIGN.md section 4); selecting them here without the lane is an error that
+  DESIGN.md section 4, docs/lanes/); their simulators live in bioopzo/lanes/
+  and are imported on use. Selecting them without the lane is an error that
   says how to get it.
 """
 
@@ -235,13 +236,30 @@ SIMULATORS: dict[str, type[Simulator]] = {
     "cpp_standalone": StandaloneSimulator,
 }
 
+#: GPU lanes: device name -> (device package, module:class of its simulator), imported on use
+LANE_SIMULATORS = {
+    "genn": ("brian2genn", "bioopzo.lanes.genn:GeNNSimulator"),
+    "cuda_standalone": ("brian2cuda", "bioopzo.lanes.cuda:CUDASimulator"),
+}
+
+
+def _lane_simulator(name: str) -> type[Simulator]:
+    """The lane's simulator class, or the error saying how to get the lane."""
+    import importlib
+
+    package, target = LANE_SIMULATORS[name]
+    if importlib.util.find_spec(package) is None:
+        raise _lane_error(name)
+    module, cls = target.split(":")
+    return getattr(importlib.import_module(module), cls)
+
 
 def make_simulator(config: ExperimentConfig, n_inputs: int, n_classes: int,
                    build_dir: str | Path | None = None, **kwargs) -> Simulator:
     """The simulator for ``config.device.name``; a clear error for unknown or absent devices."""
     name = config.device.name
-    if name in ("genn", "cuda_standalone"):
-        raise _lane_error(name)
+    if name in LANE_SIMULATORS:
+        return _lane_simulator(name)(config, n_inputs, n_classes, build_dir, **kwargs)
     if name not in SIMULATORS:
         raise ConfigError(f"unknown device {name!r}; choose one of {', '.join(SIMULATORS)}")
     return SIMULATORS[name](config, n_inputs, n_classes, build_dir, **kwargs)

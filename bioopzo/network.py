@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses,
-                    TimedArray, linked_var)
+                    TimedArray, defaultclock, linked_var)
 
 from bioopzo.config import ExperimentConfig
 from bioopzo.data.datasets import check_intensities, check_labels
@@ -184,6 +184,9 @@ class BrianNetwork:
         self.prefix = prefix
         self.rule = make_rule(config)
         self.dt = config.neuron.dt
+        # objects run on Brian's defaultclock when its dt is the model's (brian2genn
+        # accepts no other clock), else on their own clock of dt
+        self._clock = {} if defaultclock.dt == self.dt else {"dt": self.dt}
         self.duration = self.n_samples * config.data.steps_per_sample * self.dt
         self.sizes = [n_inputs, *config.network.hidden, n_classes]
         self.namespace = self._namespace(data)
@@ -231,7 +234,7 @@ class BrianNetwork:
 
     def _build_inputs(self):
         inputs = NeuronGroup(self.n_inputs, input_model(), namespace=dict(self.namespace),
-                             name=self._name("inputs"), dt=self.dt)
+                             name=self._name("inputs"), **self._clock)
         inputs.run_regularly(input_code(self.encoder.brian_statement()), when="start",
                              order=_ORDER_INPUT)
         return inputs
@@ -249,14 +252,14 @@ class BrianNetwork:
         sphere = cfg.noise.distribution == "sphere"
         group = NeuronGroup(n, hidden_model(cfg, trains, sphere, self._bias_equations(trains, "eta_hidden")),
                             method="euler", threshold="s > 0.5", reset="",
-                            namespace=dict(self.namespace), name=self._name(f"hidden{l}"), dt=self.dt)
+                            namespace=dict(self.namespace), name=self._name(f"hidden{l}"), **self._clock)
         group.run_regularly(hidden_forward_code(cfg, n), when="start", order=_layer_order(l) + 1)
         if sphere:
             # gaussian draw, then its squared norm summed onto a one-neuron group
             group.run_regularly(noise_draw_code(cfg), when="start", order=_ORDER_NOISE)
-            norm = NeuronGroup(1, "sumsq : 1", name=self._name(f"noise_norm{l}"), dt=self.dt)
+            norm = NeuronGroup(1, "sumsq : 1", name=self._name(f"noise_norm{l}"), **self._clock)
             to_norm = Synapses(group, norm, "sumsq_post = z_raw_pre**2 : 1 (summed)",
-                               name=self._name(f"noise_norm_sum{l}"), dt=self.dt)
+                               name=self._name(f"noise_norm_sum{l}"), **self._clock)
             to_norm.connect()
             _schedule_summed(to_norm, "sumsq_post", _ORDER_NOISE_NORM)
             group.z_sumsq = linked_var(norm, "sumsq", index=np.zeros(n, dtype=int))
@@ -269,13 +272,16 @@ class BrianNetwork:
         readout = NeuronGroup(self.n_classes,
                               readout_model(cfg, self._bias_equations(True, "eta_readout"), zo),
                               method="euler", threshold="sample_end > 0.5", reset="",
-                              namespace=dict(self.namespace), name=self._name("readout"), dt=self.dt)
+                              namespace=dict(self.namespace), name=self._name("readout"), **self._clock)
         order = _layer_order(len(self.layers) + 1)
         readout.run_regularly(readout_forward_code(cfg), when="start", order=order + 1)
         softmax = Synapses(readout, readout,
                            "softmax_denominator_post = exp(o_pre - o_post) : 1 (summed)",
-                           name=self._name("readout_softmax"), dt=self.dt)
+                           name=self._name("readout_softmax"), **self._clock)
         softmax.connect()
+        # the value for o = 0; read before it is first summed only where the summed
+        # updater's schedule is not honoured (brian2genn, docs/lanes/genn.md)
+        readout.softmax_denominator = self.n_classes
         _schedule_summed(softmax, "softmax_denominator_post", order + 2)
         readout.run_regularly(readout_error_code(cfg, zo), when="start", order=order + 3)
         return readout, softmax
@@ -293,7 +299,7 @@ class BrianNetwork:
             model += _frozen("w", opt)
         syn = Synapses(groups[l - 1], groups[l], model=model, method="euler",
                        namespace=dict(self.namespace),
-                       name=self._name(f"forward{l}" if l <= L else "forward_out"), dt=self.dt)
+                       name=self._name(f"forward{l}" if l <= L else "forward_out"), **self._clock)
         i, j = all_to_all(self.sizes[l - 1], self.sizes[l])
         syn.connect(i=i, j=j)
         _schedule_summed(syn, "I_syn_post", _layer_order(l))
