@@ -222,7 +222,7 @@ def _lane_error(name: str) -> DeviceUnavailableError:
     if importlib.util.find_spec(module) is None:
         return DeviceUnavailableError(
             f"device {name!r} needs the '{module}' package, which is not installed here; "
-            f"it runs in its own lane: {needs}. "
+            f"it runs in its own lane: {needs} (see docs/lanes/{name.split('_')[0]}.md). "
             "Use --device cpp_standalone or --device runtime in this environment."
         )
     return DeviceUnavailableError(

@@ -5,13 +5,16 @@ sections 1 and 3) on GeNN, by default in GeNN's CPU-only mode (single-threaded
 CPU backend, ``use_GPU=False``); ``device.threads`` is ignored there.
 
 brian2genn 1.7.0 needs brian2 2.5.x, which has neither ``run_args`` nor
-``seed()`` in standalone mode, so a compiled project cannot be re-run with new
-data or state. The lane therefore rebuilds the project for every epoch, with
-that epoch's learnable state assigned as initial values and the epoch's data
-baked into the TimedArrays (one GeNN code generation and compilation per
-epoch). Without ``seed()``, the noise of each epoch comes from Brian's own
-random generator seeded by the device, not from the epoch seed: GeNN runs are
-not bit-reproducible.
+``seed()`` in standalone mode. The lane builds the project once, with the first
+epoch's learnable state assigned as initial values and its data baked into the
+TimedArrays. Brian writes those values to files under ``static_arrays/``, which
+the binary reads at start; every later epoch rewrites these files with the
+epoch's state and data and re-runs the same binary (``./main test <duration>``),
+which is what ``run_args`` does on brian2 >= 2.6. On the first build the files
+the lane would write are compared byte for byte with Brian's own, so a changed
+file layout is an error, not a silent mismatch. Without ``seed()``, the noise
+comes from random generators seeded by the device at each run, not from the
+epoch seed: GeNN runs are not bit-reproducible.
 
 Equations are those of network.py: one step = dt; the learnable state moves in
 and out as the same dict of NumPy arrays (W_l (n_post, n_pre), biases, feedback
@@ -25,6 +28,8 @@ import os
 import shutil
 import time
 from pathlib import Path
+
+import numpy as np
 
 from bioopzo.config import ConfigError
 from bioopzo.devices import DeviceUnavailableError, Simulator
@@ -73,18 +78,34 @@ class GeNNSimulator(Simulator):
             raise DeviceUnavailableError(f"device 'genn' cannot run here: {reason}")
         if self.build_dir is None:
             raise ValueError("genn needs a build directory")
+        if self.config.noise.distribution == "sphere":
+            raise ConfigError("noise.distribution = 'sphere' needs linked variables, which the "
+                              "genn device does not support; use 'gaussian' or 'rademacher' "
+                              f"(see {DOC}, exclusions)")
         if use_gpu is None:
             use_gpu = os.environ.get("BIOOPZO_GENN_GPU", "0") == "1"
         self.use_gpu = bool(use_gpu)
+        self.build_seconds: float | None = None
 
     def run_epoch(self, data, state, seed):
+        t0 = time.perf_counter()
+        compiled = self.network is None
+        if compiled:
+            self._build(data, state)
+        else:
+            self._rewrite_inputs(data, state, check=False)
+            log.info("re-running the GeNN binary in %s with new state and data", self.build_dir)
+            _device().run(str(self.build_dir), self.use_gpu, False)
+        sim_time = _binary_seconds(_device(), time.perf_counter() - t0)
+        return self._collect(self.network, sim_time, t0, compiled=compiled)
+
+    def _build(self, data, state):
         import brian2
         import brian2genn  # noqa: F401  (registers the 'genn' device)
         from brian2 import device, set_device
 
         from bioopzo.network import BrianNetwork
 
-        t0 = time.perf_counter()
         if self.build_dir.exists():
             if any(self.build_dir.iterdir()) and not (self.build_dir / "magicnetwork_model.cpp").exists():
                 raise ConfigError(f"build directory {self.build_dir} is not empty and not a "
@@ -100,9 +121,46 @@ class GeNNSimulator(Simulator):
         self.network = net
         self.n_builds += 1
         log.info("generating, compiling and running the GeNN project in %s", self.build_dir)
+        t = time.perf_counter()
         net.network.run(net.duration, namespace={})   # build_on_run: codegen, compile, run
-        sim_time = _binary_seconds(device, time.perf_counter() - t0)
-        return self._collect(net, sim_time, t0, compiled=True)
+        self.build_seconds = time.perf_counter() - t
+        self._rewrite_inputs(data, state, check=True)
+
+    def _input_files(self, data, state) -> dict[Path, np.ndarray]:
+        """static_arrays file -> the values the binary reads from it at start."""
+        from brian2 import TimedArray
+
+        device = _device()
+        files = {}
+        for key, value in self.network.run_args(state, data).items():
+            if isinstance(key, TimedArray):
+                name = f"{key.name}_values"
+                values = np.ascontiguousarray(np.asarray(value, dtype=np.float64)).ravel()
+            else:
+                var = key.variable
+                name = "_static_array_" + device.get_array_name(var, access_data=False)
+                values = np.asarray(value, dtype=var.dtype).ravel()
+            files[self.build_dir / "static_arrays" / name] = values
+        return files
+
+    def _rewrite_inputs(self, data, state, *, check: bool) -> None:
+        """Write state and data for the next run; ``check``: compare with Brian's files."""
+        for path, values in self._input_files(data, state).items():
+            if not path.is_file():
+                raise RuntimeError(f"the GeNN project lacks {path}; brian2/brian2genn changed how "
+                                   "initial values reach the binary (genn lane needs brian2 2.5.4, "
+                                   f"brian2genn 1.7.0; see {DOC})")
+            if check:
+                if path.read_bytes() != values.tobytes():
+                    raise RuntimeError(f"{path} does not hold the values bioopzo assigned; the "
+                                       "genn lane cannot re-run this project with new state/data")
+                continue
+            if path.stat().st_size != values.nbytes:
+                raise RuntimeError(f"{path}: {path.stat().st_size} bytes, new values "
+                                   f"{values.nbytes}; the data do not fit the compiled model")
+            tmp = path.with_name(path.name + ".tmp")
+            values.tofile(tmp)
+            tmp.replace(path)
 
     def close(self):
         from brian2 import device, set_device
@@ -111,6 +169,12 @@ class GeNNSimulator(Simulator):
             device.reinit()
             set_device("runtime")
             self.network = None
+
+
+def _device():
+    from brian2 import get_device
+
+    return get_device()
 
 
 def _binary_seconds(device, fallback: float) -> float:
