@@ -5,16 +5,16 @@ A lane's tests run in that lane's environment and skip elsewhere, naming the mis
 piece (package, GENN_PATH, nvcc or GPU). The first tests run in every environment: an
 absent lane is a clear error, and the lane checks name what is missing.
 
-Cross-device check (genn lane): the same digits OPZO training (models/digits_fc.toml,
-3 epochs, full data set: 1438 training and 359 test samples) on GeNN and on Brian's
-runtime device in the same environment. The runtime device runs the default lane's
-schedule (tests/test_oracle.py: runtime, cpp_standalone and the NumPy reference agree
-spike for spike), so it stands in for cpp_standalone, which needs brian2 >= 2.6. The
-test requires hidden firing rates within 15 % and test accuracies within 5 points: two
-runs with different noise draws on 359 test samples differ by about 2 points (one
-standard deviation) even with the same model, so a 2-point bound would fail by chance;
-the 12-epoch comparison against cpp_standalone in docs/lanes/genn.md holds the issue's
-2-point check.
+Cross-device check (genn lane): the digits OPZO training of models/digits_fc.toml
+(12 epochs, 1438 training and 359 test samples) on GeNN against the same epochs (data,
+order, learning-rate factors) on the NumPy reference, which runs the default lane's
+schedule (tests/test_oracle.py: runtime, cpp_standalone and the reference agree spike
+for spike); cpp_standalone itself needs brian2 >= 2.6 and cannot run in the genn
+environment. Required: hidden firing rates within 15 % and test accuracies within 4
+points. Two runs with different noise draws differ on 359 test samples by about 1.6
+points (one standard deviation at 95 % accuracy) even for the same model, so a 2-point
+bound would fail by chance about one time in five; docs/lanes/genn.md reports the
+measured difference against cpp_standalone for the issue's 2-point check.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from bioopzo.lanes import cuda as cuda_lane
 from bioopzo.lanes import genn as genn_lane
 
 GENN_MISSING = genn_lane.lane_missing()
+EPOCHS = 12                  # models/digits_fc.toml as it is
+ACCURACY_TOLERANCE = 0.04    # 2.5 standard deviations of the difference of two runs (docstring)
 CUDA_COMPILE_MISSING = cuda_lane.lane_missing()
 CUDA_RUN_MISSING = cuda_lane.lane_missing(need_gpu=True)
 
@@ -71,31 +73,57 @@ def test_genn_refuses_sphere_noise(tmp_path):
         make_simulator(config, 64, 10, tmp_path / "build")
 
 
+def reference_training(config) -> list[dict]:
+    """``train``'s epochs (same data, order, learning-rate factors and encoder) on the
+    NumPy reference: the default lane's schedule. Per epoch: test accuracy, hidden rate."""
+    from bioopzo.data import load_dataset
+    from bioopzo.data.encoders import make_encoder
+    from bioopzo.network import initial_state, make_epoch_data
+    from bioopzo.reference import ReferenceModel
+    from bioopzo.updates import learning_rate_factors
+
+    seed, epochs = config.training.seed, config.training.epochs
+    ds = load_dataset(config.data, seed)
+    model = ReferenceModel(config, ds.n_inputs, ds.n_classes,
+                           initial_state(config, ds.n_inputs, ds.n_classes, seed), seed=seed)
+    encoder = make_encoder(config.data, config.neuron.dt)
+    order_rng, input_rng = np.random.default_rng([seed, 23]), np.random.default_rng([seed, 5])
+    rows = []
+    for epoch in range(1, epochs + 1):
+        order = order_rng.permutation(len(ds.y_train))
+        factors = learning_rate_factors(config.optimizer, epoch, epochs, len(order))
+        data = make_epoch_data(ds.x_train, ds.y_train, ds.x_test, ds.y_test,
+                               config.optimizer.samples_per_update, order, factors)
+        rec = model.run(encoder.encode(data.intensities, input_rng), data.labels,
+                        data.is_training, data.ends_batch, lr_factor=data.lr_factor, record=True)
+        test = data.is_training == 0
+        rows.append({"test_accuracy": float(np.mean(rec.predictions[test] == data.labels[test])),
+                     "rate_hidden1": float(np.mean(rec.spikes[0]))})
+    return rows
+
+
 @pytest.mark.lane
 @pytest.mark.slow
 @pytest.mark.skipif(GENN_MISSING is not None, reason=str(GENN_MISSING))
 def test_genn_trains_digits_like_the_default_schedule(tmp_path):
+    from bioopzo.network import initial_state
     from bioopzo.train import train
 
-    results = {}
-    for device in ("genn", "runtime"):
-        config = _digits(device, training={"epochs": 3})
-        results[device] = train(config, tmp_path / device, progress=False, echo=lambda *a: None)
-    genn, runtime = results["genn"].metrics, results["runtime"].metrics
+    config = _digits("genn", training={"epochs": EPOCHS})
+    result = train(config, tmp_path / "genn", progress=False, echo=lambda *a: None)
+    genn = result.metrics
+    reference = reference_training(config)
     # compiled once, then the same binary re-run on rewritten state and data
-    assert [row["compiled"] for row in genn] == [1, 0, 0]
-    for g, r in zip(genn, runtime):
-        assert np.isfinite(g["train_loss"]) and np.isfinite(g["test_loss"])
-    rate_g, rate_r = genn[-1]["rate_hidden1"], runtime[-1]["rate_hidden1"]
+    assert [row["compiled"] for row in genn] == [1] + [0] * (EPOCHS - 1)
+    assert all(np.isfinite(row["train_loss"]) for row in genn)
+    rate_g, rate_r = genn[-1]["rate_hidden1"], reference[-1]["rate_hidden1"]
     assert abs(rate_g - rate_r) <= 0.15 * rate_r, (rate_g, rate_r)
-    acc_g, acc_r = genn[-1]["test_accuracy"], runtime[-1]["test_accuracy"]
-    assert acc_r > 0.8 and acc_g > 0.8, (acc_g, acc_r)
-    assert abs(acc_g - acc_r) <= 0.05, (acc_g, acc_r)
-    # learning happened on GeNN: the weights moved away from their initial values
-    from bioopzo.network import initial_state
-
-    start = initial_state(results["genn"].config, 64, 10)
-    assert np.abs(results["genn"].state["Wout"] - start["Wout"]).mean() > 1e-3
+    acc_g, acc_r = genn[-1]["test_accuracy"], reference[-1]["test_accuracy"]
+    assert acc_r > 0.85 and acc_g > 0.85, (acc_g, acc_r)
+    assert abs(acc_g - acc_r) <= ACCURACY_TOLERANCE, (acc_g, acc_r)
+    # learning happened on GeNN: the readout moved away from its initial values
+    start = initial_state(config, 64, 10)
+    assert np.abs(result.state["Wout"] - start["Wout"]).mean() > 1e-3
 
 
 @pytest.mark.lane

@@ -36,7 +36,7 @@ from bioopzo.config import ConfigError
 from bioopzo.devices import DeviceUnavailableError, StandaloneSimulator, configure_make
 
 __all__ = ["CUDASimulator", "configure_cuda", "lane_missing", "gpu_present", "nvcc_path",
-           "compile_project"]
+           "cuda_root", "compile_project"]
 
 log = logging.getLogger("bioopzo.lanes.cuda")
 
@@ -49,6 +49,20 @@ def nvcc_path() -> str | None:
     if cuda and (Path(cuda) / "bin" / "nvcc").exists():
         return str(Path(cuda) / "bin" / "nvcc")
     return shutil.which("nvcc")
+
+
+def cuda_root() -> Path | None:
+    """The toolkit folder: ``$CUDA_PATH``, else the one holding the resolved nvcc (a
+    wrapper script elsewhere on the PATH falls back to /usr/local/cuda)."""
+    if os.environ.get("CUDA_PATH"):
+        return Path(os.environ["CUDA_PATH"])
+    nvcc = nvcc_path()
+    if nvcc is None:
+        return None
+    for root in (Path(os.path.realpath(nvcc)).parent.parent, Path("/usr/local/cuda")):
+        if (root / "include" / "cuda_runtime.h").exists():
+            return root
+    return None
 
 
 def gpu_present() -> bool:
@@ -95,9 +109,9 @@ def configure_cuda(gpu: bool | None = None) -> bool:
 
     gpu = gpu_present() if gpu is None else gpu
     backend = prefs.devices.cuda_standalone.cuda_backend
-    nvcc = nvcc_path()
-    if nvcc is not None:
-        backend.cuda_path = str(Path(os.path.realpath(nvcc)).parent.parent)
+    root = cuda_root()
+    if root is not None:
+        backend.cuda_path = str(root)
     if not gpu:
         backend.detect_gpus = False
         backend.gpu_id = 0

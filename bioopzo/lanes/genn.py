@@ -127,20 +127,36 @@ class GeNNSimulator(Simulator):
         self._rewrite_inputs(data, state, check=True)
 
     def _input_files(self, data, state) -> dict[Path, np.ndarray]:
-        """static_arrays file -> the values the binary reads from it at start."""
-        from brian2 import TimedArray
+        """static_arrays file -> the values the binary reads from it at start.
 
-        device = _device()
+        The same values ``BrianNetwork.run_args`` gives on brian2 >= 2.6 (whose
+        VariableView keys brian2 2.5.4 cannot hash)."""
+        from bioopzo.data.datasets import check_intensities, check_labels
+
+        net, device = self.network, _device()
+        net._check_state(state)
+        check_labels(data.labels, net.n_classes, "sample labels")
+        check_intensities(data.intensities, "sample intensities")
+        if data.n_samples != net.n_samples:
+            raise ValueError(f"the compiled model streams {net.n_samples} samples per run, "
+                             f"got {data.n_samples}")
+        folder = self.build_dir / "static_arrays"
         files = {}
-        for key, value in self.network.run_args(state, data).items():
-            if isinstance(key, TimedArray):
-                name = f"{key.name}_values"
-                values = np.ascontiguousarray(np.asarray(value, dtype=np.float64)).ravel()
-            else:
-                var = key.variable
-                name = "_static_array_" + device.get_array_name(var, access_data=False)
-                values = np.asarray(value, dtype=var.dtype).ravel()
-            files[self.build_dir / "static_arrays" / name] = values
+        for name, targets in net._views.items():
+            for obj, var, layout in targets:
+                variable = obj.variables[var]
+                array = "_static_array_" + device.get_array_name(variable, access_data=False)
+                files[folder / array] = np.asarray(net._flat(state[name], layout),
+                                                   dtype=variable.dtype).ravel()
+        streams = {
+            "input_intensity": data.intensities,
+            "sample_label": data.labels.astype(float),
+            "sample_learning_rate": data.learning_rate_factors,
+            "sample_ends_batch": data.ends_batch.astype(float),
+        }
+        for key, timed_array in net.timed_arrays.items():
+            values = np.ascontiguousarray(np.asarray(streams[key], dtype=np.float64)).ravel()
+            files[folder / f"{timed_array.name}_values"] = values
         return files
 
     def _rewrite_inputs(self, data, state, *, check: bool) -> None:
