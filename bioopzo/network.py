@@ -168,11 +168,16 @@ class BrianNetwork:
     prefix : str
         Prepended to every Brian2 object name, so that several networks can
         live in one standalone project.
+    summed_lag : int
+        Steps by which each summed hop lags on the target device (0: the schedule
+        above is honoured; 1 on brian2genn, docs/lanes/genn.md). Hidden layer l then
+        keeps in ``z`` the noise drawn ``summed_lag * (L + 1 - l)`` steps earlier, the
+        draw whose effect reaches the readout at the current step.
     """
 
     def __init__(self, config: ExperimentConfig, n_inputs: int, n_classes: int,
                  data: EpochData, state: dict, *, record_spikes: bool = False,
-                 record_states: tuple = (), prefix: str = ""):
+                 record_states: tuple = (), prefix: str = "", summed_lag: int = 0):
         check_labels(data.labels, n_classes, "sample labels")
         check_intensities(data.intensities, "sample intensities")
         if data.intensities.shape[1] != n_inputs:
@@ -182,6 +187,7 @@ class BrianNetwork:
         self.n_inputs, self.n_classes = n_inputs, n_classes
         self.n_samples = data.n_samples
         self.prefix = prefix
+        self.summed_lag = summed_lag
         self.rule = make_rule(config)
         self.dt = config.neuron.dt
         # objects run on Brian's defaultclock when its dt is the model's (brian2genn
@@ -250,10 +256,12 @@ class BrianNetwork:
         n = self.sizes[l]
         trains = self.rule.trains_hidden
         sphere = cfg.noise.distribution == "sphere"
-        group = NeuronGroup(n, hidden_model(cfg, trains, sphere, self._bias_equations(trains, "eta_hidden")),
+        delay = self.summed_lag * (len(self.sizes) - 1 - l)    # hops from layer l to the readout
+        group = NeuronGroup(n, hidden_model(cfg, trains, sphere, self._bias_equations(trains, "eta_hidden"),
+                                            delay),
                             method="euler", threshold="s > 0.5", reset="",
                             namespace=dict(self.namespace), name=self._name(f"hidden{l}"), **self._clock)
-        group.run_regularly(hidden_forward_code(cfg, n), when="start", order=_layer_order(l) + 1)
+        group.run_regularly(hidden_forward_code(cfg, n, delay), when="start", order=_layer_order(l) + 1)
         if sphere:
             # gaussian draw, then its squared norm summed onto a one-neuron group
             group.run_regularly(noise_draw_code(cfg), when="start", order=_ORDER_NOISE)

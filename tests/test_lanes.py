@@ -63,6 +63,35 @@ def test_genn_lane_check_names_the_missing_piece(monkeypatch, tmp_path):
     assert "needs GeNN 4.x" in genn_lane.lane_missing()
 
 
+@pytest.mark.parametrize("antithetic", [False, True])
+def test_summed_lag_delays_the_noise_the_feedback_reads(antithetic):
+    """With summed_lag = 1 (the genn lane), hidden layer l of L keeps in z the draw
+    injected L + 1 - l steps earlier (z_now); runtime device, 2 hidden layers."""
+    import brian2
+    from conftest import small_config
+
+    from bioopzo.network import BrianNetwork, initial_state, make_epoch_data
+
+    config = small_config(noise={"antithetic": antithetic})
+    rng = np.random.default_rng(0)
+    x, y = rng.random((3, 12)), np.array([0, 1, 2])
+    data = make_epoch_data(x, y, x[:0], y[:0], 1)
+    brian2.set_device("runtime")
+    brian2.prefs.codegen.target = "numpy"
+    brian2.defaultclock.dt = config.neuron.dt
+    record = (("hidden1", "z"), ("hidden1", "z_now"), ("hidden2", "z"), ("hidden2", "z_now"))
+    net = BrianNetwork(config, 12, 5, data, initial_state(config, 12, 5), record_states=record,
+                       summed_lag=1)
+    brian2.seed(3)
+    net.network.run(net.duration, namespace={})
+    for layer, delay in (("hidden1", 2), ("hidden2", 1)):
+        z = np.asarray(net.state_monitors[(layer, "z")].z).T         # (steps, n)
+        z_now = np.asarray(net.state_monitors[(layer, "z_now")].z_now).T
+        assert np.std(z_now) > 0.5
+        np.testing.assert_array_equal(z[delay:], z_now[:-delay])
+        assert np.all(z[:delay] == 0)
+
+
 @pytest.mark.lane
 @pytest.mark.skipif(GENN_MISSING is not None, reason=str(GENN_MISSING))
 def test_genn_refuses_sphere_noise(tmp_path):

@@ -86,6 +86,10 @@ class GeNNSimulator(Simulator):
             use_gpu = os.environ.get("BIOOPZO_GENN_GPU", "0") == "1"
         self.use_gpu = bool(use_gpu)
         self.build_seconds: float | None = None
+        #: every summed hop lags one step on brian2genn; realign the noise for the
+        #: feedback rules (docs/lanes/genn.md, exclusion 2). BIOOPZO_GENN_SUMMED_LAG=0
+        #: builds the model unchanged (to measure the misalignment).
+        self.summed_lag = int(os.environ.get("BIOOPZO_GENN_SUMMED_LAG", "1"))
 
     def run_epoch(self, data, state, seed):
         t0 = time.perf_counter()
@@ -117,7 +121,8 @@ class GeNNSimulator(Simulator):
         device.activate(directory=str(self.build_dir), use_GPU=self.use_gpu)
         brian2.defaultclock.dt = self.config.neuron.dt
         net = BrianNetwork(self.config, self.n_inputs, self.n_classes, data, state,
-                           record_spikes=self.record_spikes, record_states=self.record_states)
+                           record_spikes=self.record_spikes, record_states=self.record_states,
+                           summed_lag=self.summed_lag)
         self.network = net
         self.n_builds += 1
         log.info("generating, compiling and running the GeNN project in %s", self.build_dir)
