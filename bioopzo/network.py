@@ -291,7 +291,8 @@ class BrianNetwork:
         # updater's schedule is not honoured (brian2genn, docs/lanes/genn.md)
         readout.softmax_denominator = self.n_classes
         _schedule_summed(softmax, "softmax_denominator_post", order + 2)
-        readout.run_regularly(readout_error_code(cfg, zo), when="start", order=order + 3)
+        settle = self.summed_lag * (len(self.sizes))    # input -> readout hops, + the softmax
+        readout.run_regularly(readout_error_code(cfg, zo, settle), when="start", order=order + 3)
         return readout, softmax
 
     def _build_forward(self, l: int):

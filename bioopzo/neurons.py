@@ -227,7 +227,20 @@ target = int(abs(i - sample_label(t)) < 0.5)
 """
 
 
-def readout_error_code(config: ExperimentConfig, zo_baseline: bool) -> str:
+def readout_error_code(config: ExperimentConfig, zo_baseline: bool, settle_steps: int = 0) -> str:
+    """``settle_steps`` > 0 (devices whose summed hops lag, docs/lanes/genn.md): the
+    first ``settle_steps`` steps of a sample, whose readout and softmax the previous
+    sample still drives, give no error, loss or readout sum."""
+    if settle_steps:
+        code = readout_error_code(config, zo_baseline)
+        code = code.replace("\ndelta = ", f"\nvalid = int(k >= {settle_steps})\ndelta = valid*(", 1)
+        code = code.replace("\nloss = ", "\nloss = valid*(", 1)
+        lines = code.split("\n")
+        for n, line in enumerate(lines):
+            if line.startswith(("delta = valid*(", "loss = valid*(")):
+                lines[n] = line + ")"
+        code = "\n".join(lines)
+        return code.replace("o_sum = o_sum*(1 - first) + o", "o_sum = o_sum*(1 - first) + valid*o")
     code = STEP_CODE + """
 p = 1/softmax_denominator
 delta = (1 - gamma)*(p - target) + gamma*(o - target)
