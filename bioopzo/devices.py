@@ -18,7 +18,8 @@ inert samples), so memory does not grow with the epoch. The registry
   per-epoch seed is read from a variable set through ``run_args`` by code
   inserted into ``main``.
 - ``genn``, ``cuda_standalone``: GPU lanes in their own environments (see
-  DESIGN.md section 4); selecting them here without the lane is an error that
+  DESIGN.md section 4, docs/lanes/); their simulators live in bioopzo/lanes/
+  and are imported on use. Selecting them without the lane is an error that
   says how to get it.
 """
 
@@ -275,7 +276,7 @@ def _lane_error(name: str) -> DeviceUnavailableError:
     if importlib.util.find_spec(module) is None:
         return DeviceUnavailableError(
             f"device {name!r} needs the '{module}' package, which is not installed here; "
-            f"it runs in its own lane: {needs}. "
+            f"it runs in its own lane: {needs} (see docs/lanes/{name.split('_')[0]}.md). "
             "Use --device cpp_standalone or --device runtime in this environment."
         )
     return DeviceUnavailableError(
@@ -289,13 +290,30 @@ SIMULATORS: dict[str, type[Simulator]] = {
     "cpp_standalone": StandaloneSimulator,
 }
 
+#: GPU lanes: device name -> (device package, module:class of its simulator), imported on use
+LANE_SIMULATORS = {
+    "genn": ("brian2genn", "bioopzo.lanes.genn:GeNNSimulator"),
+    "cuda_standalone": ("brian2cuda", "bioopzo.lanes.cuda:CUDASimulator"),
+}
+
+
+def _lane_simulator(name: str) -> type[Simulator]:
+    """The lane's simulator class, or the error saying how to get the lane."""
+    import importlib
+
+    package, target = LANE_SIMULATORS[name]
+    if importlib.util.find_spec(package) is None:
+        raise _lane_error(name)
+    module, cls = target.split(":")
+    return getattr(importlib.import_module(module), cls)
+
 
 def make_simulator(config: ExperimentConfig, n_inputs: int, n_classes: int,
                    build_dir: str | Path | None = None, **kwargs) -> Simulator:
     """The simulator for ``config.device.name``; a clear error for unknown or absent devices."""
     name = config.device.name
-    if name in ("genn", "cuda_standalone"):
-        raise _lane_error(name)
+    if name in LANE_SIMULATORS:
+        return _lane_simulator(name)(config, n_inputs, n_classes, build_dir, **kwargs)
     if name not in SIMULATORS:
         raise ConfigError(f"unknown device {name!r}; choose one of {', '.join(SIMULATORS)}")
     return SIMULATORS[name](config, n_inputs, n_classes, build_dir, **kwargs)

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses,
-                    TimedArray, linked_var)
+                    TimedArray, defaultclock, linked_var)
 
 from bioopzo.config import ConfigError, ExperimentConfig
 from bioopzo.data.datasets import check_intensities, check_labels
@@ -273,14 +273,25 @@ class BrianNetwork:
     prefix : str
         Prepended to every Brian2 object name, so that several networks can
         live in one standalone project.
+    summed_lag : int
+        Steps by which each summed hop lags on the target device (0: the schedule
+        above is honoured; 1 on brian2genn, docs/lanes/genn.md). Hidden layer l then
+        keeps in ``z`` the noise drawn ``summed_lag * (L + 1 - l)`` steps earlier, the
+        draw whose effect reaches the readout at the current step.
+    event_driven : bool
+        Forward input as ``transmit`` events of the active presynaptic neurons
+        (default); False builds dense summed variables instead (devices without
+        custom events: the genn lane).
     """
 
     def __init__(self, config: ExperimentConfig, n_inputs: int, n_classes: int,
                  data: EpochData, state: dict, *, record_spikes: bool = False,
-                 record_states: tuple = (), prefix: str = ""):
+                 record_states: tuple = (), prefix: str = "", summed_lag: int = 0,
+                 event_driven: bool = True):
         self.config = config
         self.n_inputs, self.n_classes = n_inputs, n_classes
         self.prefix = prefix
+        self.summed_lag = summed_lag
         self.rule = make_rule(config)
         self.dt = config.neuron.dt
         self.steps = config.data.steps_per_sample
@@ -294,6 +305,13 @@ class BrianNetwork:
         #: accumulated schedules apply the last sample's update
         self.n_steps = self.n_samples * self.steps + int(self.accumulated)
         self.duration = self.n_steps * self.dt
+        # objects run on Brian's defaultclock when its dt is the model's (brian2genn
+        # accepts no other clock), else on their own clock of dt
+        self._clock = {} if defaultclock.dt == self.dt else {"dt": self.dt}
+        #: forward input as transmit events of active presynaptic neurons (x != 0);
+        #: False: a dense summed variable (devices without custom events)
+        self.event_driven = event_driven
+        self._events = {"events": {"active": "x != 0"}} if event_driven else {}
         self.sizes = [n_inputs, *config.network.hidden, n_classes]
         self.namespace = self._namespace(data)
         self._noise_objects: list = []     # sphere noise: norm groups and their synapses
@@ -380,6 +398,8 @@ class BrianNetwork:
 
     def _active_event(self, group, order: int) -> None:
         """Detect the ``active`` event (x != 0) right after the group's code."""
+        if not self.event_driven:
+            return
         thresholder = group.thresholder["active"]
         thresholder.when = "start"
         thresholder.order = order
@@ -391,7 +411,7 @@ class BrianNetwork:
             model += history_model("trace", self.steps, "trace")
             history = history_code("trace", "trace", self.steps)
         inputs = NeuronGroup(self.n_inputs, model, namespace=dict(self.namespace),
-                             events={"active": "x != 0"}, name=self._name("inputs"), dt=self.dt)
+                             **self._events, name=self._name("inputs"), **self._clock)
         inputs.run_regularly(input_code(self.encoder.brian_statement(), history), when="start",
                              order=_ORDER_INPUT)
         self._active_event(inputs, _ORDER_INPUT_EVENTS)
@@ -408,7 +428,8 @@ class BrianNetwork:
         n = self.sizes[l]
         trains = self.rule.trains_hidden
         sphere = cfg.noise.distribution == "sphere"
-        model = hidden_model(cfg, trains, sphere, self._bias_equations(trains, "eta_hidden"))
+        delay = self.summed_lag * (len(self.sizes) - 1 - l)    # hops from layer l to the readout
+        model = hidden_model(cfg, trains, sphere, self._bias_equations(trains, "eta_hidden"), delay)
         history = ""
         if self._keeps_trace_history(l):
             model += history_model("trace", self.steps, "trace")
@@ -416,17 +437,17 @@ class BrianNetwork:
         if trains and self.accumulated:
             model += history_model("learn_delta", self.steps, "learn*delta")
         group = NeuronGroup(n, model, method="euler", threshold="s > 0.5", reset="",
-                            events={"active": "x != 0"},
-                            namespace=dict(self.namespace), name=self._name(f"hidden{l}"), dt=self.dt)
-        group.run_regularly(hidden_forward_code(cfg, n) + history, when="start",
+                            **self._events, namespace=dict(self.namespace),
+                            name=self._name(f"hidden{l}"), **self._clock)
+        group.run_regularly(hidden_forward_code(cfg, n, delay) + history, when="start",
                             order=_layer_order(l) + 1)
         self._active_event(group, _layer_order(l) + 2)
         if sphere:
             # gaussian draw, then its squared norm summed onto a one-neuron group
             group.run_regularly(noise_draw_code(cfg), when="start", order=_ORDER_NOISE)
-            norm = NeuronGroup(1, "sumsq : 1", name=self._name(f"noise_norm{l}"), dt=self.dt)
+            norm = NeuronGroup(1, "sumsq : 1", name=self._name(f"noise_norm{l}"), **self._clock)
             to_norm = Synapses(group, norm, "sumsq_post = z_raw_pre**2 : 1 (summed)",
-                               name=self._name(f"noise_norm_sum{l}"), dt=self.dt)
+                               name=self._name(f"noise_norm_sum{l}"), **self._clock)
             to_norm.connect()
             _schedule_summed(to_norm, "sumsq_post", _ORDER_NOISE_NORM)
             group.z_sumsq = linked_var(norm, "sumsq", index=np.zeros(n, dtype=int))
@@ -442,15 +463,19 @@ class BrianNetwork:
             model += history_model("learn_delta", self.steps, "learn*delta")
             history = history_code("learn_delta", "learn*delta", self.steps)
         readout = NeuronGroup(self.n_classes, model, method="euler", threshold="sample_end > 0.5", reset="",
-                              namespace=dict(self.namespace), name=self._name("readout"), dt=self.dt)
+                              namespace=dict(self.namespace), name=self._name("readout"), **self._clock)
         order = _layer_order(len(self.layers) + 1)
         readout.run_regularly(readout_forward_code(cfg), when="start", order=order + 1)
         softmax = Synapses(readout, readout,
                            "softmax_denominator_post = exp(o_pre - o_post) : 1 (summed)",
-                           name=self._name("readout_softmax"), dt=self.dt)
+                           name=self._name("readout_softmax"), **self._clock)
         softmax.connect()
+        # the value for o = 0; read before it is first summed only where the summed
+        # updater's schedule is not honoured (brian2genn, docs/lanes/genn.md)
+        readout.softmax_denominator = self.n_classes
         _schedule_summed(softmax, "softmax_denominator_post", order + 2)
-        readout.run_regularly(readout_error_code(cfg, zo, history), when="start", order=order + 3)
+        settle = self.summed_lag * (len(self.sizes))    # input -> readout hops, + the softmax
+        readout.run_regularly(readout_error_code(cfg, zo, history, settle), when="start", order=order + 3)
         return readout, softmax
 
     def _build_forward(self, l: int):
@@ -467,15 +492,23 @@ class BrianNetwork:
         else:
             model = _frozen("w", opt)
         once_per_sample = learns and self.accumulated
-        syn = Synapses(groups[l - 1], groups[l], model=model, method="euler",
-                       on_pre={"transmit": "I_syn_post += w*x_pre"}, on_event={"transmit": "active"},
+        if self.event_driven:
+            transmit = {"on_pre": {"transmit": "I_syn_post += w*x_pre"},
+                        "on_event": {"transmit": "active"}}
+        else:
+            model = "I_syn_post = w*x_pre : 1 (summed)\n" + model
+            transmit = {}
+        syn = Synapses(groups[l - 1], groups[l], model=model, method="euler", **transmit,
                        namespace=dict(self.namespace),
                        name=self._name(f"forward{l}" if l <= L else "forward_out"),
-                       dt=self.update_dt if once_per_sample else self.dt)
+                       **({"dt": self.update_dt} if once_per_sample else self._clock))
         i, j = all_to_all(self.sizes[l - 1], self.sizes[l])
         syn.connect(i=i, j=j)
-        syn.transmit.when = "start"
-        syn.transmit.order = _layer_order(l)
+        if self.event_driven:
+            syn.transmit.when = "start"
+            syn.transmit.order = _layer_order(l)
+        else:
+            _schedule_summed(syn, "I_syn_post", _layer_order(l))
         if once_per_sample:
             schedule_sample_updates(syn)
         return syn

@@ -133,7 +133,8 @@ def history_code(prefix: str, expression: str, steps: int) -> str:
 
 
 # ------------------------------------------------------------------ hidden layer
-def hidden_model(config: ExperimentConfig, trains: bool, sphere: bool, bias_equations: str) -> str:
+def hidden_model(config: ExperimentConfig, trains: bool, sphere: bool, bias_equations: str,
+                 noise_delay: int = 0) -> str:
     eqs = """
 I_syn : 1    # W_l x_{l-1}[t] (accumulated by the forward Synapses, cleared after use)
 u : 1        # membrane before the spike decision
@@ -149,6 +150,9 @@ apply : 1    # 1 when accumulated updates are applied this step
 """
     if sphere:
         eqs += "z_raw : 1\nz_sumsq : 1 (linked)\n"
+    if noise_delay:
+        eqs += "z_now : 1    # this step's noise draw (z is the draw of noise_delay steps ago)\n"
+        eqs += "".join(f"z_q{k} : 1\n" for k in range(2, noise_delay + 1))
     if trains:
         eqs += """
 g : 1        # top-down signal g_l[t] (summed from the feedback pathway)
@@ -163,7 +167,26 @@ def noise_draw_code(config: ExperimentConfig) -> str:
     return "z_raw = randn()\n"
 
 
-def hidden_forward_code(config: ExperimentConfig, n_neurons: int) -> str:
+def _delayed_noise(code: str, delay: int) -> str:
+    """The forward code with the noise injected from ``z_now`` and ``z`` holding the
+    draw of ``delay`` steps ago (a shift register z_now -> z_q2 -> ... -> z).
+
+    For devices on which every summed hop lags one step (brian2genn,
+    docs/lanes/genn.md), the noise a layer injects at step t reaches the readout at
+    step t + delay; the feedback rules correlate ``z`` with the readout of the same
+    step, so ``z`` must be the draw whose effect the readout shows now."""
+    chain = ["z_now", *(f"z_q{k}" for k in range(2, delay + 1))]
+    shift = f"z = {chain[-1]}\n" + "".join(f"{chain[k]} = {chain[k - 1]}\n"
+                                          for k in range(len(chain) - 1, 0, -1))
+    code = code.replace("\nz = (1 - odd)*z_new - odd*z", "\nz_now = (1 - odd)*z_new - odd*z_now")
+    code = code.replace("\nz = z_new\n", "\nz_now = z_new\n")
+    code = code.replace("noise_scale*noise_on*z\n", "noise_scale*noise_on*z_now\n")
+    return code.replace("\nz_new = ", "\n" + shift + "z_new = ", 1)
+
+
+def hidden_forward_code(config: ExperimentConfig, n_neurons: int, noise_delay: int = 0) -> str:
+    if noise_delay:
+        return _delayed_noise(hidden_forward_code(config, n_neurons), noise_delay)
     noise = config.noise
     dist = noise.distribution
     if dist == "gaussian":
@@ -233,7 +256,21 @@ target = int(abs(i - sample_label(t)) < 0.5)
 """
 
 
-def readout_error_code(config: ExperimentConfig, zo_baseline: bool, history: str = "") -> str:
+def readout_error_code(config: ExperimentConfig, zo_baseline: bool, history: str = "",
+                       settle_steps: int = 0) -> str:
+    """``settle_steps`` > 0 (devices whose summed hops lag, docs/lanes/genn.md): the
+    first ``settle_steps`` steps of a sample, whose readout and softmax the previous
+    sample still drives, give no error, loss or readout sum."""
+    if settle_steps:
+        code = readout_error_code(config, zo_baseline)
+        code = code.replace("\ndelta = ", f"\nvalid = int(k >= {settle_steps})\ndelta = valid*(", 1)
+        code = code.replace("\nloss = ", "\nloss = valid*(", 1)
+        lines = code.split("\n")
+        for n, line in enumerate(lines):
+            if line.startswith(("delta = valid*(", "loss = valid*(")):
+                lines[n] = line + ")"
+        code = "\n".join(lines)
+        return code.replace("o_sum = o_sum*(1 - first) + o", "o_sum = o_sum*(1 - first) + valid*o") + history
     code = STEP_CODE + """
 p = 1/softmax_denominator
 delta = (1 - gamma)*(p - target) + gamma*(o - target)
