@@ -311,7 +311,6 @@ class BrianNetwork:
         #: forward input as transmit events of active presynaptic neurons (x != 0);
         #: False: a dense summed variable (devices without custom events)
         self.event_driven = event_driven
-        self._events = {"events": {"active": "x != 0"}} if event_driven else {}
         self.sizes = [n_inputs, *config.network.hidden, n_classes]
         self.namespace = self._namespace(data)
         self._noise_objects: list = []     # sphere noise: norm groups and their synapses
@@ -395,6 +394,12 @@ class BrianNetwork:
             return False
         L = len(self.sizes) - 2
         return l == L or self.rule.trains_hidden
+
+    @property
+    def _events(self) -> dict:
+        """NeuronGroup keyword for the ``active`` event (a fresh dict: Brian2 adds
+        the group's ``spike`` event to the one it is given)."""
+        return {"events": {"active": "x != 0"}} if self.event_driven else {}
 
     def _active_event(self, group, order: int) -> None:
         """Detect the ``active`` event (x != 0) right after the group's code."""
