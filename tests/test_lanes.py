@@ -129,7 +129,7 @@ def reference_training(config) -> list[dict]:
         factors = learning_rate_factors(config.optimizer, epoch, epochs, len(order))
         data = make_epoch_data(ds.x_train, ds.y_train, ds.x_test, ds.y_test,
                                config.optimizer.samples_per_update, order, factors)
-        rec = model.run(encoder.encode(data.intensities, input_rng), data.labels,
+        rec = model.run(encoder.encode(data.input_rows(), input_rng), data.labels,
                         data.is_training, data.ends_batch, lr_factor=data.lr_factor, record=True)
         test = data.is_training == 0
         rows.append({"test_accuracy": float(np.mean(rec.predictions[test] == data.labels[test])),
