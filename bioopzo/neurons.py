@@ -33,7 +33,8 @@ I_syn is accumulated by the forward Synapses' ``transmit`` events (only inputs
 with x != 0 send one) and cleared once the layer has read it.
 
 For the accumulated schedules (one update per sample or per batch) each group
-also keeps the sample's history, one variable per step k = 0..T-1:
+also keeps the sample's history, one variable per step k = 0..T-1 (a shift
+register: each step moves the entries down by one and appends the new value):
 
     trace_k = a[k]                  (every group that is presynaptic to a learning Synapses)
     learn_delta_k = learn delta[k]  (every group whose incoming weights learn)
@@ -126,10 +127,11 @@ def history_model(prefix: str, steps: int, comment: str) -> str:
 
 
 def history_code(prefix: str, expression: str, steps: int) -> str:
-    """Store ``expression`` in ``{prefix}_k`` for the current step k (exact: the
-    other entries are multiplied by 1, the stored one replaced)."""
-    return "".join(f"{prefix}_{j} = int(k == {j})*({expression}) + int(k != {j})*{prefix}_{j}\n"
-                   for j in range(steps))
+    """Shift ``{prefix}_1 .. {prefix}_{T-1}`` down by one and store this step's
+    ``expression`` in ``{prefix}_{T-1}``: after the T steps of a sample,
+    ``{prefix}_k`` holds step k (pure copies, exact; T moves per neuron and step)."""
+    shifts = "".join(f"{prefix}_{j} = {prefix}_{j + 1}\n" for j in range(steps - 1))
+    return shifts + f"{prefix}_{steps - 1} = {expression}\n"
 
 
 # ------------------------------------------------------------------ hidden layer
@@ -221,7 +223,7 @@ I_syn = 0
 def hidden_modulation_code(config: ExperimentConfig, history: str = "") -> str:
     """delta_l = psi_l g_l (or g_l when the surrogate is switched off)."""
     code = "delta = psi*g\n" if config.rule.use_surrogate else "delta = g\n"
-    return (STEP_CODE + code + history) if history else code
+    return code + history
 
 
 # ----------------------------------------------------------------------- readout
