@@ -44,23 +44,32 @@ def test_same_seed_same_device_gives_bitwise_identical_weights(tmp_path):
 
 @pytest.mark.standalone
 def test_sigkill_in_epoch_2_then_resume_equals_an_uninterrupted_run(tmp_path):
-    """cpp_standalone: kill -9 while epoch 2 runs, resume, compare bit for bit."""
-    extra = "samples_per_run = 150\n"   # epoch = 12 runs of the binary: a wide window to kill in
+    """cpp_standalone: kill -9 (the process group: Python and the binary it runs)
+    while epoch 2 runs, resume, compare bit for bit."""
+    extra = "samples_per_run = 60\n"   # an epoch = 30 runs of the binary (1797 samples)
     path = write_config(tmp_path, device="cpp_standalone", epochs=3, encoding="rate")
     text = path.read_text().replace("limit = 200\n", "").replace("seed = 3\n", "seed = 3\n" + extra)
     path.write_text(text)
     killed = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "bioopzo", "train", "--config", str(path),
                              "--out", str(killed), "--quiet"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    checkpoint = tmp_path / "killed.partial" / "checkpoint.npz"
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    partial = tmp_path / "killed.partial"
     deadline = time.time() + 300
-    while not checkpoint.exists():
+
+    def binary_runs() -> int:
+        """Runs of the compiled binary so far (each leaves brian_build/results_<n>)."""
+        found = [int(p.name.split("_")[1]) for p in (partial / "brian_build").glob("results_*")
+                 if p.name.split("_")[1].isdigit()]
+        return max(found, default=0)
+
+    # wait until epoch 2 (runs 31-60) is under way: its 2nd run has started
+    while binary_runs() < 32:
         assert proc.poll() is None, proc.stderr.read().decode()
-        assert time.time() < deadline, "no checkpoint after 300 s"
-        time.sleep(0.02)
-    time.sleep(0.2)                      # into epoch 2
-    os.kill(proc.pid, signal.SIGKILL)
+        assert time.time() < deadline, "epoch 2 did not start within 300 s"
+        time.sleep(0.002)
+    os.killpg(proc.pid, signal.SIGKILL)      # the training process and its running binary
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
     state = load_checkpoint(tmp_path / "killed.partial")
