@@ -46,6 +46,7 @@ import numpy as np
 from bioopzo.config import ConfigError, ExperimentConfig, load_config
 from bioopzo.data import check_labels, load_dataset
 from bioopzo.devices import epoch_seed, make_simulator
+from bioopzo.files import swap_in_folder
 from bioopzo.network import initial_state, make_epoch_data
 from bioopzo.updates import learning_rate_factors
 
@@ -203,16 +204,7 @@ def _run(config, out: Path, checkpoint, *, progress, echo, record_spikes, keep_b
     if not keep_build:
         shutil.rmtree(partial / "brian_build", ignore_errors=True)
     (partial / CHECKPOINT).unlink(missing_ok=True)   # the finished run's files hold it all
-    # swap in the finished run; an old run is only removed once the new one is complete
-    if out.exists():
-        old = out.with_name(out.name + ".old")
-        if old.exists():
-            shutil.rmtree(old)
-        out.rename(old)
-        partial.rename(out)
-        shutil.rmtree(old)
-    else:
-        partial.rename(out)
+    swap_in_folder(partial, out)   # an old run is only removed once the new one is complete
     result.run_dir = out
     return result
 

@@ -9,6 +9,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from bioopzo.files import write_atomic
+
 __all__ = ["write_text_atomic", "write_csv_atomic", "write_json_atomic", "save_figure_atomic",
            "REFERENCE_IMPLEMENTATION", "BRIAN2_IMPLEMENTATION"]
 
@@ -18,17 +20,7 @@ BRIAN2_IMPLEMENTATION = "Brian2 model via bioopzo.train.train"
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, text)
 
 
 def write_csv_atomic(path: str | Path, rows: list[dict]) -> Path:

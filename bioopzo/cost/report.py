@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bioopzo.config import ConfigError
+from bioopzo.files import swap_in_folder
 from bioopzo.cost.caveats import applicable_caveats
 from bioopzo.cost.counts import MODES, SCHEDULES, EventCounts
 from bioopzo.cost.engine import engine_rules
@@ -350,13 +351,5 @@ def write_report(rep: CostReport, out: str | Path, *, overwrite: bool = False) -
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    if out.exists():
-        old = out.with_name(out.name + ".old")
-        if old.exists():
-            shutil.rmtree(old)
-        out.rename(old)
-        partial.rename(out)
-        shutil.rmtree(old)
-    else:
-        partial.rename(out)
+    swap_in_folder(partial, out)
     return [out / f for f in REPORT_FILES]
