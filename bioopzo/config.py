@@ -449,18 +449,26 @@ class TrainingConfig:
     samples (fewer when one run's inputs would exceed ``max_run_input_mb``
     megabytes), carrying the learnable state from run to run, so memory does
     not grow with the number of samples in an epoch.
+
+    With one update per sample or batch, a weight matrix of at least
+    ``replay_min_synapses`` synapses is updated by replaying the sample's
+    presynaptic events (updates.py; the same result, at a cost proportional to
+    the input activity, and T more pathways to compile); smaller ones sum the
+    T-term gradient over every synapse. 0 replays every matrix.
     """
 
     epochs: int = 5
     seed: int = 1
     samples_per_run: int = 2000
     max_run_input_mb: float = 64.0
+    replay_min_synapses: int = 100_000
 
     def __post_init__(self):
         _number("training", "epochs", self.epochs, low=1, integer=True)
         _number("training", "seed", self.seed, low=0, integer=True)
         _number("training", "samples_per_run", self.samples_per_run, low=1, integer=True)
         _number("training", "max_run_input_mb", self.max_run_input_mb, low=0, low_open=True)
+        _number("training", "replay_min_synapses", self.replay_min_synapses, low=0, integer=True)
 
 
 _SECTIONS = {

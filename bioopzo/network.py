@@ -4,17 +4,20 @@ Objects and their place in one step (all code blocks in the ``start`` slot,
 ``order`` increasing down this list; parameter updates then run as
 clock-driven equations in the ``groups`` slot):
 
-    [weight updates]  accumulated schedules: the previous sample's update (order -10)
+    [weight updates]  accumulated schedules: the previous sample's update (credit E,
+                      replay events, replay pathways in step order, dense updaters)
     inputs            x_0[t] from the sample's intensities (encoder) or frames, trace a_0;
                       event ``active`` (x_0 != 0)
     [noise draw]      sphere noise only: gaussian draw and its squared norm
     for l = 1..L:     S_l ``transmit``: I_syn += w x_pre for every active presynaptic
                       neuron (event-driven: inputs that did not spike cost nothing);
-                      layer l forward code; event ``active`` (x_l != 0)
+                      layer l forward code; its transmit event (the spike, or x_l != 0
+                      with output noise)
     readout           S_o transmit; o = I_syn + b; softmax denominator; error e
     feedback          per rule: g_l summed from its pathway; delta_l = psi_l g_l
                       (parallel for opzo/dfa/zo, top-down for bp)
-    groups slot       b (and M for opzo) updates; W updates of the step schedule
+    groups slot       b (and M for opzo) updates; W updates of the step schedule (the
+                      accumulated schedules update b once per sample, with W)
 
 A sample is ``steps_per_sample`` steps; data reach the model through
 TimedArrays indexed by sample (intensities, label, training flag, batch-end
@@ -34,19 +37,22 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses,
-                    TimedArray, defaultclock, linked_var)
+from brian2 import (Clock, Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses,
+                    TimedArray, defaultclock, linked_var, second)
 
 from bioopzo.config import ConfigError, ExperimentConfig
 from bioopzo.data.datasets import check_intensities, check_labels
 from bioopzo.data.encoders import make_encoder
-from bioopzo.neurons import (hidden_forward_code, hidden_model, hidden_modulation_code,
-                             history_code, history_model, input_code, input_model, noise_draw_code,
-                             readout_error_code, readout_forward_code, readout_model,
-                             shared_namespace)
+from bioopzo.gaussian import GAUSSIAN
+from bioopzo.neurons import (credit_code, hidden_forward_code, hidden_model,
+                             hidden_modulation_code, history_code, history_model, input_code,
+                             input_model, noise_draw_code, readout_error_code, readout_forward_code,
+                             readout_model, sample_events, shared_namespace)
 from bioopzo.rules import FeedbackContext, make_rule
 from bioopzo.rules.base import all_to_all
-from bioopzo.updates import optimizer_state_names, three_factor_gradient, update_equations
+from bioopzo.updates import (frozen_equations, optimizer_state_names, replays_directly,
+                             sample_pathways, sample_update_equations, three_factor_gradient,
+                             update_equations)
 
 # The once-per-sample weight updates run on a clock of period T dt while the
 # Synapses' transmit pathway runs on its source's clock (by design); Brian2 warns
@@ -227,24 +233,44 @@ _ORDER_INPUT = 0
 _ORDER_NOISE = 1
 _ORDER_NOISE_NORM = 2
 _ORDER_INPUT_EVENTS = 3
-_ORDER_SAMPLE_UPDATES = -10     # accumulated schedules: before the new sample's first step
+# accumulated schedules, before the new sample's first step: the biases' updates,
+# the credit E of the postsynaptic groups, the presynaptic replay events, the replay pathways (one order
+# per step of the sample, so the additions run in step order), the dense updaters
+_ORDER_BIASES = -4000
+_ORDER_CREDIT = -3000
+_ORDER_REPLAY_EVENTS = -2000
+_ORDER_REPLAY = -1000           # + step k of the sample (T < 990)
+_ORDER_SAMPLE_UPDATES = -10
 
 
 def _layer_order(l: int) -> int:       # l = 1..L, L+1 for the readout
     return 10 * l
 
 
-def _frozen(param: str, optimizer) -> str:
-    """A parameter that does not learn: the same variables as a learning one, no dynamics."""
-    return "".join(f"{name} : 1\n" for name in
-                   [param, *(f"{param}_{sfx}" for sfx in optimizer_state_names(optimizer))])
+def no_delays(pathways) -> dict:
+    """Synapses keyword ``delay``: every pathway without delay, as one scalar each
+    (without it Brian2 keeps a per-synapse delay array for every pathway, which
+    the standalone binary allocates, reads and writes at each run)."""
+    return {name: 0 * second for name in pathways}
 
 
-def schedule_sample_updates(synapses) -> None:
+def schedule_sample_updates(synapses, pathways: tuple = ()) -> None:
     """Run a once-per-sample weight update before everything else in the step
-    that starts the next sample (the histories still hold the last sample)."""
-    synapses.state_updater.when = "start"
-    synapses.state_updater.order = _ORDER_SAMPLE_UPDATES
+    that starts the next sample (the histories still hold the last sample).
+
+    ``pathways`` names the Synapses' once-per-sample pathways (updates.py): they
+    move from their source's clock onto the Synapses' own (period T dt), so that
+    they push and run once per sample, in step order, before the dense updater."""
+    updater = getattr(synapses, "state_updater", None)
+    if updater is not None:
+        updater.when = "start"
+        updater.order = _ORDER_SAMPLE_UPDATES
+    for name in pathways:
+        pathway = getattr(synapses, name)
+        pathway._clock = synapses.clock
+        pathway.when = "start"
+        step = name.removeprefix("replay")
+        pathway.order = _ORDER_REPLAY + (int(step) if step.isdigit() else 0)
 
 
 def _schedule_summed(synapses, variable: str, order: int) -> None:
@@ -282,12 +308,23 @@ class BrianNetwork:
         Forward input as ``transmit`` events of the active presynaptic neurons
         (default); False builds dense summed variables instead (devices without
         custom events: the genn lane).
+    replay : bool
+        Accumulated schedules: the once-per-sample updates use the presynaptic
+        activity (updates.py; default, needs ``event_driven``): matrices of at least
+        ``training.replay_min_synapses`` synapses replay the sample's events, smaller
+        ones sum over the synapses of presynaptic neurons active in the sample.
+        Layer 1 under the ``direct`` encoding (every input active every step), and
+        every matrix when False, sum the T-term dense form over every synapse.
+    fast_gaussian : bool
+        Gaussian noise from ``gaussian()`` (gaussian.py: a ziggurat, cheaper than
+        Brian2's C++ ``randn()``; default). False keeps ``randn()`` (devices for
+        which gaussian.py has no implementation: the GPU lanes).
     """
 
     def __init__(self, config: ExperimentConfig, n_inputs: int, n_classes: int,
                  data: EpochData, state: dict, *, record_spikes: bool = False,
                  record_states: tuple = (), prefix: str = "", summed_lag: int = 0,
-                 event_driven: bool = True):
+                 event_driven: bool = True, replay: bool = True, fast_gaussian: bool = True):
         self.config = config
         self.n_inputs, self.n_classes = n_inputs, n_classes
         self.prefix = prefix
@@ -311,6 +348,14 @@ class BrianNetwork:
         #: forward input as transmit events of active presynaptic neurons (x != 0);
         #: False: a dense summed variable (devices without custom events)
         self.event_driven = event_driven
+        self.replay = replay and event_driven
+        self.gaussian = "gaussian" if fast_gaussian else "randn"
+        if self.accumulated and self.steps > -_ORDER_REPLAY - 10:
+            raise ConfigError(f"steps_per_sample = {self.steps} is too many for the once-per-sample "
+                              f"updates (at most {-_ORDER_REPLAY - 10}); use schedule = 'step'")
+        #: the clock of the once-per-sample updates (period T dt)
+        self.sample_clock = (Clock(dt=self.update_dt, name=self._name("sample_clock"))
+                             if self.accumulated else None)
         self.sizes = [n_inputs, *config.network.hidden, n_classes]
         self.namespace = self._namespace(data)
         self._noise_objects: list = []     # sphere noise: norm groups and their synapses
@@ -376,6 +421,7 @@ class BrianNetwork:
                             name=self._name(key))
             for key, values in self._streams(data).items()}
         ns = shared_namespace(cfg)
+        ns["gaussian"] = GAUSSIAN
         ns.update(self.timed_arrays)
         ns.update(self.encoder.brian_namespace())
         ns.update({
@@ -387,46 +433,107 @@ class BrianNetwork:
         })
         return ns
 
-    def _keeps_trace_history(self, l: int) -> bool:
-        """Group l (0 = inputs) is presynaptic to a Synapses whose weights learn
-        once per sample (its successor learns, or bp's mirror reads it)."""
-        if not self.accumulated:
-            return False
-        L = len(self.sizes) - 2
-        return l == L or self.rule.trains_hidden
+    def _learns(self, l: int) -> bool:
+        """Forward Synapses S_l (l = 1..L+1) has plastic weights."""
+        return self.rule.trains_hidden or l == len(self.sizes) - 1
 
-    @property
-    def _events(self) -> dict:
-        """NeuronGroup keyword for the ``active`` event (a fresh dict: Brian2 adds
-        the group's ``spike`` event to the one it is given)."""
-        return {"events": {"active": "x != 0"}} if self.event_driven else {}
+    def _update_form(self, l: int) -> str | None:
+        """The form of S_l's once-per-sample update (updates.py): ``replay``,
+        ``active`` or ``dense``; None when S_l does not learn once per sample."""
+        if not (self.accumulated and self._learns(l)):
+            return None
+        if not self.replay or (l == 1 and self.config.data.encoding == "direct"):
+            return "dense"
+        if self.sizes[l - 1] * self.sizes[l] >= self.config.training.replay_min_synapses:
+            return "replay"
+        return "active"
 
-    def _active_event(self, group, order: int) -> None:
-        """Detect the ``active`` event (x != 0) right after the group's code."""
+    def _sample_history(self, l: int) -> str | None:
+        """What group l (0 = inputs) keeps of the sample for the once-per-sample
+        update of its outgoing weights S_{l+1} (and of bp's mirror, which reads the
+        same): ``pulse`` (replayed form), ``trace`` (other forms) or None."""
+        form = self._update_form(l + 1)
+        if form is None:
+            return None
+        return "pulse" if form == "replay" else "trace"
+
+    def _transmit_event(self, l: int) -> str:
+        """The event of group l (0 = inputs) that fires S_{l+1}'s ``transmit``: a
+        spiking layer whose activity is its spike (x = s, no output noise) uses its
+        ``spike`` event, moved into the step; otherwise ``active`` (x != 0)."""
+        return "spike" if l > 0 and self.config.noise.site != "output" else "active"
+
+    def _events(self, l: int) -> dict:
+        """NeuronGroup keyword for group l's custom events: ``active`` (x != 0, where
+        needed) and the replay events (a fresh dict: Brian2 adds ``spike`` to it)."""
+        events = ({"active": "x != 0"} if self.event_driven and self._transmit_event(l) == "active"
+                  else {})
+        if self._sample_history(l):
+            events.update(sample_events(self._update_form(l + 1), self.steps))
+        return {"events": events} if events else {}
+
+    def _history(self, l: int, pulse: str) -> tuple[str, str]:
+        """(model, code) of group l's sample history; ``pulse`` is what a step adds
+        to its trace."""
+        kind = self._sample_history(l)
+        if kind is None:
+            return "", ""
+        what = "what the step added to the trace" if kind == "pulse" else "trace"
+        value = pulse if kind == "pulse" else "trace"
+        return history_model(kind, self.steps, what), history_code(kind, value, self.steps)
+
+    def _sample_events_once_per_sample(self, group, l: int) -> None:
+        """Detect the once-per-sample events only at the end of each sample, on the
+        sample clock."""
+        form = self._update_form(l + 1)
+        for name in sample_events(form, self.steps) if form else ():
+            thresholder = group.thresholder[name]
+            thresholder._clock = self.sample_clock
+            thresholder.when = "start"
+            thresholder.order = _ORDER_REPLAY_EVENTS
+
+    def _active_event(self, group, l: int, order: int) -> None:
+        """Detect group l's transmit event right after the group's code."""
         if not self.event_driven:
             return
-        thresholder = group.thresholder["active"]
+        thresholder = group.thresholder[self._transmit_event(l)]
         thresholder.when = "start"
         thresholder.order = order
 
     def _build_inputs(self):
-        history = ""
-        model = input_model()
-        if self._keeps_trace_history(0):
-            model += history_model("trace", self.steps, "trace")
-            history = history_code("trace", "trace", self.steps)
-        inputs = NeuronGroup(self.n_inputs, model, namespace=dict(self.namespace),
-                             **self._events, name=self._name("inputs"), **self._clock)
+        history_eqs, history = self._history(0, "x")
+        inputs = NeuronGroup(self.n_inputs, input_model() + history_eqs,
+                             namespace=dict(self.namespace), **self._events(0),
+                             name=self._name("inputs"), **self._clock)
         inputs.run_regularly(input_code(self.encoder.brian_statement(), history), when="start",
                              order=_ORDER_INPUT)
-        self._active_event(inputs, _ORDER_INPUT_EVENTS)
+        self._active_event(inputs, 0, _ORDER_INPUT_EVENTS)
+        self._sample_events_once_per_sample(inputs, 0)
         return inputs
+
+    @property
+    def _biases_once_per_sample(self) -> bool:
+        """Accumulated schedules: the biases' equations (the groups' only differential
+        equations) run once per sample on the sample clock, with the sample's
+        gradient sum_k learn_delta_k from the step history (the same sum the
+        per-step accumulation forms, up to rounding)."""
+        return self.accumulated and self.replay
 
     def _bias_equations(self, learns: bool, rate: str) -> str:
         opt = self.config.optimizer
-        if learns:
-            return update_equations("b", "learn*delta", "apply", rate, opt, flag="")
-        return _frozen("b", opt)
+        if not learns:
+            return frozen_equations("b", opt)
+        gradient = "learn*delta"
+        if self._biases_once_per_sample:
+            gradient = " + ".join(f"learn_delta_{k}" for k in range(self.steps))
+        return update_equations("b", gradient, "apply", rate, opt, flag="")
+
+    def _update_biases_once_per_sample(self, group, learns: bool) -> None:
+        if learns and self._biases_once_per_sample:
+            updater = group.state_updater
+            updater._clock = self.sample_clock
+            updater.when = "start"
+            updater.order = _ORDER_BIASES
 
     def _build_hidden(self, l: int):
         cfg = self.config
@@ -435,21 +542,22 @@ class BrianNetwork:
         sphere = cfg.noise.distribution == "sphere"
         delay = self.summed_lag * (len(self.sizes) - 1 - l)    # hops from layer l to the readout
         model = hidden_model(cfg, trains, sphere, self._bias_equations(trains, "eta_hidden"), delay)
-        history = ""
-        if self._keeps_trace_history(l):
-            model += history_model("trace", self.steps, "trace")
-            history = history_code("trace", "trace", self.steps)
+        history_eqs, history = self._history(l, "s")
+        model += history_eqs
         if trains and self.accumulated:
             model += history_model("learn_delta", self.steps, "learn*delta")
-        group = NeuronGroup(n, model, method="euler", threshold="s > 0.5", reset="",
-                            **self._events, namespace=dict(self.namespace),
+        group = NeuronGroup(n, model, method="euler", threshold="s > 0.5",
+                            **self._events(l), namespace=dict(self.namespace),
                             name=self._name(f"hidden{l}"), **self._clock)
-        group.run_regularly(hidden_forward_code(cfg, n, delay) + history, when="start",
+        group.run_regularly(hidden_forward_code(cfg, n, delay, self.gaussian) + history, when="start",
                             order=_layer_order(l) + 1)
-        self._active_event(group, _layer_order(l) + 2)
+        self._active_event(group, l, _layer_order(l) + 2)
+        self._update_biases_once_per_sample(group, trains)
+        self._sample_events_once_per_sample(group, l)
         if sphere:
             # gaussian draw, then its squared norm summed onto a one-neuron group
-            group.run_regularly(noise_draw_code(cfg), when="start", order=_ORDER_NOISE)
+            group.run_regularly(noise_draw_code(cfg, self.gaussian), when="start",
+                                order=_ORDER_NOISE)
             norm = NeuronGroup(1, "sumsq : 1", name=self._name(f"noise_norm{l}"), **self._clock)
             to_norm = Synapses(group, norm, "sumsq_post = z_raw_pre**2 : 1 (summed)",
                                name=self._name(f"noise_norm_sum{l}"), **self._clock)
@@ -467,8 +575,9 @@ class BrianNetwork:
         if self.accumulated:
             model += history_model("learn_delta", self.steps, "learn*delta")
             history = history_code("learn_delta", "learn*delta", self.steps)
-        readout = NeuronGroup(self.n_classes, model, method="euler", threshold="sample_end > 0.5", reset="",
+        readout = NeuronGroup(self.n_classes, model, method="euler", threshold="sample_end > 0.5",
                               namespace=dict(self.namespace), name=self._name("readout"), **self._clock)
+        self._update_biases_once_per_sample(readout, True)
         order = _layer_order(len(self.layers) + 1)
         readout.run_regularly(readout_forward_code(cfg), when="start", order=order + 1)
         softmax = Synapses(readout, readout,
@@ -489,24 +598,30 @@ class BrianNetwork:
         L = len(self.layers)
         groups = [self.inputs, *self.layers, self.readout]
         opt = self.config.optimizer
-        learns = self.rule.trains_hidden or l == L + 1
-        if learns:
-            rate = "eta_readout" if l == L + 1 else "eta_hidden"
+        learns = self._learns(l)
+        rate = "eta_readout" if l == L + 1 else "eta_hidden"
+        form = self._update_form(l)
+        sample_updates = sample_pathways(form, "w", opt, self.steps, rate) if form else {}
+        if form:
+            model = sample_update_equations(form, "w", opt, self.steps, rate, "apply_post")
+        elif learns:
             model = update_equations("w", three_factor_gradient(opt, self.steps), "apply_post",
                                      rate, opt)
         else:
-            model = _frozen("w", opt)
+            model = frozen_equations("w", opt)
         once_per_sample = learns and self.accumulated
         if self.event_driven:
-            transmit = {"on_pre": {"transmit": "I_syn_post += w*x_pre"},
-                        "on_event": {"transmit": "active"}}
+            transmit = {"on_pre": {"transmit": "I_syn_post += w*x_pre", **sample_updates},
+                        "on_event": {"transmit": self._transmit_event(l - 1),
+                                     **{name: name for name in sample_updates}},
+                        "delay": no_delays(["transmit", *sample_updates])}
         else:
             model = "I_syn_post = w*x_pre : 1 (summed)\n" + model
             transmit = {}
         syn = Synapses(groups[l - 1], groups[l], model=model, method="euler", **transmit,
                        namespace=dict(self.namespace),
                        name=self._name(f"forward{l}" if l <= L else "forward_out"),
-                       **({"dt": self.update_dt} if once_per_sample else self._clock))
+                       **({"clock": self.sample_clock} if once_per_sample else self._clock))
         i, j = all_to_all(self.sizes[l - 1], self.sizes[l])
         syn.connect(i=i, j=j)
         if self.event_driven:
@@ -515,7 +630,12 @@ class BrianNetwork:
         else:
             _schedule_summed(syn, "I_syn_post", _layer_order(l))
         if once_per_sample:
-            schedule_sample_updates(syn)
+            schedule_sample_updates(syn, tuple(sample_updates))
+        if form == "replay":
+            # the postsynaptic history becomes the credit E (times eta apply when direct)
+            scale = f"{rate}*apply" if replays_directly(opt) else ""
+            groups[l].run_regularly(credit_code(self.steps, scale), clock=self.sample_clock,
+                                    when="start", order=_ORDER_CREDIT)
         return syn
 
     @property
@@ -528,7 +648,8 @@ class BrianNetwork:
             return []
         L = len(self.layers)
         ctx = FeedbackContext(self.config, self.layers, self.readout, self.forward,
-                              self.namespace, self.prefix, self.update_dt)
+                              self.namespace, self.prefix, self.update_dt,
+                              [self._update_form(l) for l in range(1, len(self.sizes))])
         base = _layer_order(L + 2)
         pathways = []
         for l0 in range(L):

@@ -19,7 +19,8 @@ the per-step loss l = (1 - gamma) CE + gamma MSE with respect to o:
 softmax is computed without overflow as p_i = 1 / sum_j exp(o_j - o_i); the sum
 comes from an all-to-all readout-to-readout Synapses (a summed variable).
 
-Noise z_l[t] is fresh every step: gaussian ``randn()``, rademacher +-1, or
+Noise z_l[t] is fresh every step: gaussian (``gaussian()`` of gaussian.py, or
+Brian2's ``randn()`` where that has no implementation), rademacher +-1, or
 uniform on the sphere of radius sqrt(n_l) (a gaussian draw divided by its norm,
 which a one-neuron group sums). With antithetic noise, z_l[t] = -z_l[t-1] on odd
 steps. Noise is on for training samples (and for test samples only when
@@ -41,6 +42,19 @@ register: each step moves the entries down by one and appends the new value):
 
 so that a weight's whole-sample gradient sum_k learn delta_post[k] a_pre[k] is
 computed once per sample by the Synapses (updates.py), not every step.
+
+Where the Synapses replay the sample's presynaptic events instead (updates.py,
+replayed form), the presynaptic group keeps what each step added to its trace,
+
+    pulse_k = x[k] (inputs) or s[k] (spiking layers),   event replay{k}: pulse_k != 0
+
+and at the end of the sample the postsynaptic history is turned, in place, into
+the credit a pulse of step k earns (``credit_code``):
+
+    E_{T-1} = learn_delta_{T-1},   E_k = learn_delta_k + lambda_a E_{k+1}   (k = T-2 .. 0)
+    learn_delta_k <- c E_k
+
+with c = eta apply when the update goes straight into the weights, else 1.
 """
 
 from __future__ import annotations
@@ -61,6 +75,8 @@ __all__ = [
     "shared_namespace",
     "history_model",
     "history_code",
+    "credit_code",
+    "sample_events",
 ]
 
 #: temporaries every per-step block derives from t: step index, sample step k,
@@ -134,6 +150,28 @@ def history_code(prefix: str, expression: str, steps: int) -> str:
     return shifts + f"{prefix}_{steps - 1} = {expression}\n"
 
 
+def sample_events(form: str, steps: int) -> dict[str, str]:
+    """Custom events, detected at the end of a sample, that fire the once-per-sample
+    update pathways of updates.py: ``replay{k}`` (step k added to the trace) for
+    the replayed form, ``active_in_sample`` (some step did) for the active form."""
+    if form == "replay":
+        return {f"replay{k}": f"pulse_{k} != 0" for k in range(steps)}
+    if form == "active":
+        return {"active_in_sample": " + ".join(f"abs(trace_{k})" for k in range(steps)) + " != 0"}
+    return {}
+
+
+def credit_code(steps: int, scale: str = "") -> str:
+    """Replace ``learn_delta_0 .. learn_delta_{T-1}`` by the credit of a pulse at
+    each step, E_k = sum_{k'>=k} trace_decay^(k'-k) learn_delta_k', times ``scale``
+    (run once per sample, before the replay; the unscaled E is built first)."""
+    lines = [f"learn_delta_{k} = learn_delta_{k} + trace_decay*learn_delta_{k + 1}\n"
+             for k in range(steps - 2, -1, -1)]
+    if scale:
+        lines += [f"learn_delta_{k} = {scale}*learn_delta_{k}\n" for k in range(steps)]
+    return "".join(lines)
+
+
 # ------------------------------------------------------------------ hidden layer
 def hidden_model(config: ExperimentConfig, trains: bool, sphere: bool, bias_equations: str,
                  noise_delay: int = 0) -> str:
@@ -164,9 +202,10 @@ delta : 1    # modulator delta_l[t] = psi g
     return eqs
 
 
-def noise_draw_code(config: ExperimentConfig) -> str:
-    """Gaussian draw for the sphere distribution (normalised in the forward code)."""
-    return "z_raw = randn()\n"
+def noise_draw_code(config: ExperimentConfig, gaussian: str = "randn") -> str:
+    """Gaussian draw for the sphere distribution (normalised in the forward code);
+    ``gaussian`` names the Brian2 function that draws it."""
+    return f"z_raw = {gaussian}()\n"
 
 
 def _delayed_noise(code: str, delay: int) -> str:
@@ -186,13 +225,16 @@ def _delayed_noise(code: str, delay: int) -> str:
     return code.replace("\nz_new = ", "\n" + shift + "z_new = ", 1)
 
 
-def hidden_forward_code(config: ExperimentConfig, n_neurons: int, noise_delay: int = 0) -> str:
+def hidden_forward_code(config: ExperimentConfig, n_neurons: int, noise_delay: int = 0,
+                        gaussian: str = "randn") -> str:
+    """The layer's step; ``gaussian`` names the Brian2 function of its gaussian draws."""
     if noise_delay:
-        return _delayed_noise(hidden_forward_code(config, n_neurons), noise_delay)
+        return _delayed_noise(hidden_forward_code(config, n_neurons, gaussian=gaussian),
+                              noise_delay)
     noise = config.noise
     dist = noise.distribution
     if dist == "gaussian":
-        draw = "z_new = randn()"
+        draw = f"z_new = {gaussian}()"
     elif dist == "rademacher":
         draw = "z_new = 2*int(rand() < 0.5) - 1"
     else:

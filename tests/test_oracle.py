@@ -11,6 +11,13 @@ schedules, both sites and noise on/off where the rule allows it, plus the
 sphere/Rademacher/antithetic/batch/momentum variants) into one project;
 ``pytest --full-standalone-oracle`` compiles all 35 instead (20 min here, most of
 it in one large objects.cpp).
+
+The once-per-sample updates (updates.py) take their replayed form in the
+runtime variants of the sample schedule and their active form in those of the
+batch schedule; the standalone set keeps the dense form, except bp with the
+sample schedule (forward and transposed copies replayed) and opzo with the
+sample schedule (active form), because each replayed matrix compiles 3 T more
+files.
 """
 
 from __future__ import annotations
@@ -34,13 +41,13 @@ def variants():
             ("membrane", "output"), (False, True)):
         if rule in ("opzo", "zo") and not noisy:
             continue   # these rules are defined by their noise
-        out.append(dict(rule=rule, schedule=schedule, site=site, noisy=noisy))
+        out.append(dict(rule=rule, schedule=schedule, site=site, noisy=noisy, form="replay"))
     # distributions, antithetic pairing, mini-batch schedule and momentum
-    out.append(dict(rule="opzo", schedule="batch", site="membrane", noisy=True,
+    out.append(dict(rule="opzo", schedule="batch", site="membrane", noisy=True, form="active",
                     distribution="sphere", antithetic=True, momentum=0.9))
-    out.append(dict(rule="bp", schedule="batch", site="output", noisy=True,
+    out.append(dict(rule="bp", schedule="batch", site="output", noisy=True, form="active",
                     distribution="rademacher", antithetic=True, momentum=0.9))
-    out.append(dict(rule="zo", schedule="step", site="membrane", noisy=True,
+    out.append(dict(rule="zo", schedule="step", site="membrane", noisy=True, form="replay",
                     distribution="rademacher", momentum=0.5, loss="mix"))
     return out
 
@@ -56,8 +63,10 @@ def standalone_variants():
         ("dfa", "step", "output", False), ("dfa", "sample", "membrane", True),
         ("readout", "step", "output", True), ("readout", "sample", "membrane", False),
     ]
-    out = [dict(rule=r, schedule=s, site=site, noisy=n) for r, s, site, n in cover]
-    return out + variants()[-3:]
+    forms = {("bp", "sample"): "replay", ("opzo", "sample"): "active"}
+    out = [dict(rule=r, schedule=s, site=site, noisy=n, form=forms.get((r, s), "dense"))
+           for r, s, site, n in cover]
+    return out + [dict(v, form="dense") for v in variants()[-3:]]
 
 
 def _name(v):
@@ -72,6 +81,7 @@ def _config(v):
                "antithetic": v.get("antithetic", False)},
         optimizer={"schedule": v["schedule"], "momentum": v.get("momentum", 0.0), "batch_size": 2},
         network={"loss": v.get("loss", "ce")},
+        training={"replay_min_synapses": 0 if v["form"] == "replay" else 10**9},
     )
 
 
@@ -89,7 +99,8 @@ RECORD = [("inputs", "x")] + [(f"hidden{l}", v) for l in (1, 2) for v in ("z", "
 def _build(v, prefix=""):
     cfg = _config(v)
     state = initial_state(cfg, N_IN, N_OUT)
-    net = BrianNetwork(cfg, N_IN, N_OUT, _data(cfg), state, record_states=RECORD, prefix=prefix)
+    net = BrianNetwork(cfg, N_IN, N_OUT, _data(cfg), state, record_states=RECORD, prefix=prefix,
+                       replay=v["form"] != "dense")
     return cfg, state, net
 
 
@@ -170,7 +181,7 @@ def test_noise_distributions_in_brian():
     brian2.prefs.codegen.target = "numpy"
     for dist in ("sphere", "rademacher", "gaussian"):
         v = dict(rule="opzo", schedule="step", site="membrane", noisy=True, distribution=dist,
-                 antithetic=True)
+                 antithetic=True, form="dense")
         cfg, state, net = _build(v)
         brian2.defaultclock.dt = cfg.neuron.dt
         brian2.seed(3)

@@ -161,8 +161,12 @@ class CUDASimulator(StandaloneSimulator):
         configure_make()
         configure_cuda(gpu=False if self.compile_only else None)
         brian2.defaultclock.dt = self.config.neuron.dt
+        # replay=False: the replayed once-per-sample update moves pathways onto the
+        # sample clock, which was never compiled on brian2cuda; fast_gaussian=False:
+        # gaussian.py has no CUDA implementation, cuRAND's randn() is used (docs/lanes/cuda.md)
         net = BrianNetwork(self.config, self.n_inputs, self.n_classes, data, state,
-                           record_spikes=self.record_spikes, record_states=self.record_states)
+                           record_spikes=self.record_spikes, record_states=self.record_states,
+                           replay=False, fast_gaussian=False)
         # the seed variable travels in run_args like on cpp_standalone, but cuRAND ignores it
         holder = NeuronGroup(1, "rng_seed : 1", name="rng_seed_holder")
         net.network.add(holder)

@@ -129,7 +129,8 @@ class GeNNSimulator(Simulator):
         brian2.defaultclock.dt = self.config.neuron.dt
         net = BrianNetwork(self.config, self.n_inputs, self.n_classes, data, state,
                            record_spikes=self.record_spikes, record_states=self.record_states,
-                           summed_lag=self.summed_lag, event_driven=False)
+                           summed_lag=self.summed_lag, event_driven=False,
+                           fast_gaussian=False)   # gaussian.py has no GeNN implementation
         self.network = net
         self.n_builds += 1
         log.info("generating, compiling and running the GeNN project in %s", self.build_dir)

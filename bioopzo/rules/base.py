@@ -56,18 +56,22 @@ class FeedbackContext:
     namespace: dict       # shared constants
     prefix: str = ""      # prepended to object names
     update_dt: object = None   # period of weight updates (dt, or T dt for accumulated schedules)
+    #: per forward Synapses S_1..S_L, S_o: the form of its once-per-sample update
+    #: (updates.py; None: updated every step); a mirror of it takes the same form
+    update_forms: list = None
 
     @property
     def steps(self) -> int:
         return self.config.data.steps_per_sample
 
     def synapses(self, source, layer: int, model: str, name: str, *, method=None,
-                 namespace: dict | None = None, dt=None):
-        """An all-to-all Synapses from ``source`` onto hidden layer ``layer`` (0-based)."""
+                 namespace: dict | None = None, dt=None, **pathways):
+        """An all-to-all Synapses from ``source`` onto hidden layer ``layer`` (0-based);
+        ``pathways``: Synapses keywords such as ``on_post`` and ``on_event``."""
         from brian2 import Synapses
 
         target = self.layers[layer]
-        kwargs = {"method": method} if method else {}
+        kwargs = {"method": method, **pathways} if method else dict(pathways)
         if dt is not None:
             kwargs["dt"] = dt
         syn = Synapses(source, target, model=model, namespace={**self.namespace, **(namespace or {})},
