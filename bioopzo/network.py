@@ -234,8 +234,9 @@ _ORDER_NOISE = 1
 _ORDER_NOISE_NORM = 2
 _ORDER_INPUT_EVENTS = 3
 # accumulated schedules, before the new sample's first step: the biases' updates,
-# the credit E of the postsynaptic groups, the presynaptic replay events, the replay pathways (one order
-# per step of the sample, so the additions run in step order), the dense updaters
+# the credit E of the postsynaptic groups, the presynaptic once-per-sample events,
+# their pathways (one order per step of the sample, so the additions run in step
+# order), the dense updaters
 _ORDER_BIASES = -4000
 _ORDER_CREDIT = -3000
 _ORDER_REPLAY_EVENTS = -2000
@@ -549,8 +550,8 @@ class BrianNetwork:
         group = NeuronGroup(n, model, method="euler", threshold="s > 0.5",
                             **self._events(l), namespace=dict(self.namespace),
                             name=self._name(f"hidden{l}"), **self._clock)
-        group.run_regularly(hidden_forward_code(cfg, n, delay, self.gaussian) + history, when="start",
-                            order=_layer_order(l) + 1)
+        group.run_regularly(hidden_forward_code(cfg, n, delay, self.gaussian) + history,
+                            when="start", order=_layer_order(l) + 1)
         self._active_event(group, l, _layer_order(l) + 2)
         self._update_biases_once_per_sample(group, trains)
         self._sample_events_once_per_sample(group, l)
