@@ -1,6 +1,6 @@
 """Training throughput of bioopzo against plain NumPy, side by side in one run.
 
-    python benchmarks/throughput.py            # full benchmark (~30 min on 2 cores)
+    python benchmarks/throughput.py            # full benchmark (20 min on 2 cores)
     python benchmarks/throughput.py --quick    # fewer samples, no scaling sweep
 
 Workloads (per-sample online learning: one update per sample, batch 1):
@@ -188,6 +188,54 @@ def compare(args, bandwidth: float) -> list[dict]:
     return rows
 
 
+def event_floor(args) -> dict:
+    """What one synaptic event costs in Brian2's generated event-driven code here:
+    a 2312 -> 800 all-to-all Synapses whose only pathway adds w to its target (the
+    least an event can do), fired by the nmnist workload's generated events,
+    cpp_standalone, 1 thread; the pathway's own time (spike queue push and the
+    per-synapse loop, Brian2's profiler) per synaptic event. An online rule
+    (batch 1) touches every synapse of an active input at least twice per sample
+    (the forward input and the weight update), so ``2 x events x floor`` bounds
+    the time per sample of any such rule written as Brian2 equations."""
+    import brian2
+    from brian2 import NeuronGroup, Synapses, TimedArray, device, ms, second, set_device
+
+    from bioopzo.devices import configure_make
+
+    n_in, n_hidden, T, n = 2312, 800, 30, args.nmnist_samples
+    frames = GeneratedEvents(n, T, n_in)[np.arange(n)].reshape(n * T, n_in).astype(float)
+    with tempfile.TemporaryDirectory(prefix="bioopzo-floor-") as tmp:
+        set_device("cpp_standalone", directory=tmp, build_on_run=False)
+        try:
+            device.reinit()
+            device.activate(directory=tmp, build_on_run=False)
+            configure_make()
+            brian2.defaultclock.dt = 1 * ms
+            frame = TimedArray(frames, dt=1 * ms)
+            inputs = NeuronGroup(n_in, "x : 1", events={"active": "x != 0"},
+                                 namespace={"frame": frame})
+            inputs.run_regularly("x = frame(t, i)", when="start")
+            inputs.thresholder["active"].when = "start"
+            inputs.thresholder["active"].order = 1
+            hidden = NeuronGroup(n_hidden, "I : 1")
+            syn = Synapses(inputs, hidden, "w : 1", on_pre={"transmit": "I_post += w"},
+                           on_event={"transmit": "active"}, delay={"transmit": 0 * ms})
+            syn.connect()
+            syn.w = 0.001
+            net = brian2.Network(inputs, hidden, syn)
+            net.run(n * T * ms, profile=True)
+            device.build(directory=tmp, compile=True, run=True)
+            seconds = sum(float(t / second) for name, t in net.profiling_info if "transmit" in name)
+        finally:
+            device.reinit()
+            set_device("runtime")
+    events = float(frames.sum()) * n_hidden
+    floor_ns = seconds / events * 1e9
+    per_sample = events / n
+    return {"ns_per_event": floor_ns, "events_per_sample": per_sample,
+            "bound_samples_per_s": 1.0 / (2 * per_sample * floor_ns * 1e-9)}
+
+
 def scaling(args) -> dict:
     """Time per sample of cpp_standalone (1 thread, opzo, nmnist inputs) against
     hidden size and against T; fitted exponents of t ~ x^b."""
@@ -271,7 +319,7 @@ def main(argv=None):
     parser.add_argument("--nmnist-samples", type=int, default=160)
     parser.add_argument("--scaling-samples", type=int, default=16)
     parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["compare", "scaling", "overhead", "memory"])
+                        choices=["compare", "floor", "scaling", "overhead", "memory"])
     parser.add_argument("--json", help="also write every number to this JSON file")
     args = parser.parse_args(argv)
     if args.quick:
@@ -296,6 +344,14 @@ def main(argv=None):
         rows = compare(args, bandwidth)
         results["compare"] = rows
         print_table(rows)
+    if "floor" not in args.skip:
+        floor_row = event_floor(args)
+        results["event_floor"] = floor_row
+        print(f"Brian2 event floor (2312 -> 800 pathway adding w, nmnist events): "
+              f"{floor_row['ns_per_event']:.2f} ns per synaptic event; an online rule touches "
+              f"{2 * floor_row['events_per_sample'] / 1e6:.2f} M synaptic events per nmnist sample "
+              f"(forward input and update), so it cannot exceed "
+              f"{floor_row['bound_samples_per_s']:.0f} samples/s as Brian2 equations")
     if "scaling" not in args.skip:
         sc = scaling(args)
         results["scaling"] = sc

@@ -58,6 +58,9 @@ from bioopzo.updates import (frozen_equations, optimizer_state_names, replays_di
 # Synapses' transmit pathway runs on its source's clock (by design); Brian2 warns
 # about every such Synapses at each run. Only that message is silenced.
 logging.getLogger("brian2.synapses.synapses.synapses_dt_mismatch").setLevel(logging.ERROR)
+# Spike events without a reset are intended (the membrane resets inside the step's
+# code): no empty resetter is built, so Brian2's reminder about one is silenced.
+logging.getLogger("brian2.groups.neurongroup.only_threshold").setLevel(logging.ERROR)
 
 __all__ = ["EpochData", "SampleInputs", "BrianNetwork", "initial_state", "make_epoch_data",
            "parameter_names"]
