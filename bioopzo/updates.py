@@ -58,6 +58,10 @@ only for the synapses of presynaptic neurons active at some step of the sample
 (event ``active_in_sample``: sum_k |a[k]| != 0); the others have G = 0 exactly:
 
     direct:     w <- w - eta apply G        otherwise:  c <- c + G, then the equations with G = 0.
+
+network.py picks the form per weight matrix (``training.replay_min_synapses``),
+and with either of the two forms also runs the biases' equations once per
+sample, with G_sample = sum_k learn_delta_k from the same history.
 """
 
 from __future__ import annotations
