@@ -55,6 +55,8 @@ the credit a pulse of step k earns (``credit_code``):
     learn_delta_k <- c E_k
 
 with c = eta apply when the update goes straight into the weights, else 1.
+For the active form the group keeps trace_k and fires ``active_in_sample``
+(sum_k |trace_k| != 0) at the end of the sample (``sample_events``).
 """
 
 from __future__ import annotations
