@@ -22,8 +22,7 @@ import numpy as np
 
 from bioopzo.analysis.estimators import estimator_statistics
 from bioopzo.analysis.output import REFERENCE_IMPLEMENTATION, AnalysisResult, new_figure, record
-from bioopzo.analysis.training import train_reference
-from bioopzo.data import load_dataset, make_encoder
+from bioopzo.analysis.training import probe_set, train_reference
 
 __all__ = ["run", "AlignmentResult", "per_epoch"]
 
@@ -93,11 +92,7 @@ def run(config, *, probe_samples: int = 100, checkpoints_per_epoch: int = 4,
         echo=print) -> AlignmentResult:
     """Train OPZO and DFA networks from ``config`` and probe their alignment with BP."""
     t0 = time.perf_counter()
-    ds = load_dataset(config.data, config.training.seed)
-    rng = np.random.default_rng([config.training.seed, 43])
-    pick = rng.choice(len(ds.y_train), min(probe_samples, len(ds.y_train)), replace=False)
-    x_probe = make_encoder(config.data, config.neuron.dt).encode(ds.x_train[pick], rng)
-    y_probe = ds.y_train[pick]
+    ds, x_probe, y_probe = probe_set(config, probe_samples, 43)
     rows: list[dict] = []
     configs = {}
     for rule, estimators in (("opzo", ("opzo", "pzo")), ("dfa", ("dfa",))):

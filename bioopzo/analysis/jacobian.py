@@ -34,8 +34,7 @@ import numpy as np
 
 from bioopzo.analysis.estimators import probe_pass
 from bioopzo.analysis.output import REFERENCE_IMPLEMENTATION, AnalysisResult, new_figure, record
-from bioopzo.analysis.training import train_reference
-from bioopzo.data import load_dataset, make_encoder
+from bioopzo.analysis.training import probe_set, train_reference
 
 __all__ = ["run", "JacobianResult", "jacobian_target", "feedback_cosine"]
 
@@ -145,11 +144,7 @@ def run(config, *, rhos=(0.0, 0.9, 0.99, 0.999, 0.9999), alphas=(0.25, 1.0),
     if (base_rho, base_alpha) not in grid:
         grid.append((base_rho, base_alpha))
     grid = list(dict.fromkeys(grid))
-    ds = load_dataset(config.data, config.training.seed)
-    rng = np.random.default_rng([config.training.seed, 47])
-    pick = rng.choice(len(ds.y_train), min(probe_samples, len(ds.y_train)), replace=False)
-    x_probe = make_encoder(config.data, config.neuron.dt).encode(ds.x_train[pick], rng)
-    y_probe = ds.y_train[pick]
+    ds, x_probe, y_probe = probe_set(config, probe_samples, 47)
     n_train, T = len(ds.y_train), config.data.steps_per_sample
     rows: list[dict] = []
     configs = {}

@@ -64,6 +64,17 @@ class TrainedRun:
                 "backend": self.backend}
 
 
+def probe_set(config: ExperimentConfig, n_samples: int, stream: int):
+    """(data set, encoded probe inputs (n, T, n_in), their labels): ``n_samples``
+    training samples drawn without replacement and encoded by the config's
+    encoder, both from ``default_rng([seed, stream])`` (each analysis its own stream)."""
+    ds = load_dataset(config.data, config.training.seed)
+    rng = np.random.default_rng([config.training.seed, stream])
+    pick = rng.choice(len(ds.y_train), min(n_samples, len(ds.y_train)), replace=False)
+    x_probe = make_encoder(config.data, config.neuron.dt).encode(ds.x_train[pick], rng)
+    return ds, x_probe, ds.y_train[pick]
+
+
 def _finite(state: dict) -> bool:
     return all(np.all(np.isfinite(v)) for v in state.values())
 

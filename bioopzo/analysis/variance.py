@@ -24,8 +24,7 @@ import numpy as np
 
 from bioopzo.analysis.estimators import ESTIMATORS, estimator_statistics
 from bioopzo.analysis.output import REFERENCE_IMPLEMENTATION, AnalysisResult, new_figure, record
-from bioopzo.analysis.training import train_reference
-from bioopzo.data import load_dataset, make_encoder
+from bioopzo.analysis.training import probe_set, train_reference
 
 __all__ = ["run", "VarianceResult"]
 
@@ -92,11 +91,7 @@ def run(config, *, probe_samples: int = 100, checkpoints_per_epoch: int = 2,
     if config.rule.name != "opzo":
         raise ValueError("the variance analysis trains an OPZO network (its M_l is the opzo estimate)")
     t0 = time.perf_counter()
-    ds = load_dataset(config.data, config.training.seed)
-    rng = np.random.default_rng([config.training.seed, 41])
-    pick = rng.choice(len(ds.y_train), min(probe_samples, len(ds.y_train)), replace=False)
-    x_probe = make_encoder(config.data, config.neuron.dt).encode(ds.x_train[pick], rng)
-    y_probe = ds.y_train[pick]
+    ds, x_probe, y_probe = probe_set(config, probe_samples, 41)
     rows: list[dict] = []
 
     def probe(model, epoch, fraction):
