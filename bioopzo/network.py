@@ -258,6 +258,15 @@ def no_delays(pathways) -> dict:
     return {name: 0 * second for name in pathways}
 
 
+def run_once_per_sample(runner, clock, order: int) -> None:
+    """Move a Brian2 code runner (a pathway, a thresholder, a state updater) onto the
+    sample clock ``clock`` (period T dt), in the ``start`` slot at ``order``. Brian2
+    gives these runners their group's clock and has no argument to choose another."""
+    runner._clock = clock
+    runner.when = "start"
+    runner.order = order
+
+
 def schedule_sample_updates(synapses, pathways: tuple = ()) -> None:
     """Run a once-per-sample weight update before everything else in the step
     that starts the next sample (the histories still hold the last sample).
@@ -270,11 +279,9 @@ def schedule_sample_updates(synapses, pathways: tuple = ()) -> None:
         updater.when = "start"
         updater.order = _ORDER_SAMPLE_UPDATES
     for name in pathways:
-        pathway = getattr(synapses, name)
-        pathway._clock = synapses.clock
-        pathway.when = "start"
         step = name.removeprefix("replay")
-        pathway.order = _ORDER_REPLAY + (int(step) if step.isdigit() else 0)
+        run_once_per_sample(getattr(synapses, name), synapses.clock,
+                            _ORDER_REPLAY + (int(step) if step.isdigit() else 0))
 
 
 def _schedule_summed(synapses, variable: str, order: int) -> None:
@@ -491,10 +498,7 @@ class BrianNetwork:
         sample clock."""
         form = self._update_form(l + 1)
         for name in sample_events(form, self.steps) if form else ():
-            thresholder = group.thresholder[name]
-            thresholder._clock = self.sample_clock
-            thresholder.when = "start"
-            thresholder.order = _ORDER_REPLAY_EVENTS
+            run_once_per_sample(group.thresholder[name], self.sample_clock, _ORDER_REPLAY_EVENTS)
 
     def _active_event(self, group, l: int, order: int) -> None:
         """Detect group l's transmit event right after the group's code."""
@@ -534,10 +538,7 @@ class BrianNetwork:
 
     def _update_biases_once_per_sample(self, group, learns: bool) -> None:
         if learns and self._biases_once_per_sample:
-            updater = group.state_updater
-            updater._clock = self.sample_clock
-            updater.when = "start"
-            updater.order = _ORDER_BIASES
+            run_once_per_sample(group.state_updater, self.sample_clock, _ORDER_BIASES)
 
     def _build_hidden(self, l: int):
         cfg = self.config
