@@ -18,7 +18,7 @@ import time
 from importlib.resources import files
 from pathlib import Path
 
-from bioopzo.config import DEVICE_NAMES, RULE_NAMES, ConfigError, load_config
+from bioopzo.config import DEVICE_NAMES, RULE_NAMES, ConfigError, command_status, load_config
 
 
 def _packaged_models() -> dict[str, Path]:
@@ -161,14 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(name)s: %(message)s")
     logging.getLogger("brian2").setLevel(logging.ERROR)
-    try:
-        return args.func(args)
-    except ConfigError as exc:
-        print(f"bioopzo: error: {exc}", file=sys.stderr)
-        return 2
-    except FloatingPointError as exc:
-        print(f"bioopzo: error: {exc}", file=sys.stderr)
-        return 3
+    return command_status(lambda: args.func(args))
 
 
 if __name__ == "__main__":  # pragma: no cover

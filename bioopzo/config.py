@@ -68,6 +68,23 @@ class ConfigError(ValueError):
     """A configuration value is missing, unknown, of the wrong type or unit."""
 
 
+def command_status(command) -> int:
+    """Run ``command()`` (a command-line entry point returning its exit status) and
+    turn the errors a user can act on into a message and a status: 2 for bad input
+    (:class:`ConfigError`), 3 for a diverged run (FloatingPointError, e.g.
+    ``train.TrainingDiverged``)."""
+    import sys
+
+    try:
+        return command()
+    except ConfigError as exc:
+        print(f"bioopzo: error: {exc}", file=sys.stderr)
+        return 2
+    except FloatingPointError as exc:
+        print(f"bioopzo: error: {exc}", file=sys.stderr)
+        return 3
+
+
 # --------------------------------------------------------------------------- units
 _UNIT_NAMESPACE = {
     name: obj for name, obj in vars(_units).items() if isinstance(obj, (Unit, Quantity))

@@ -44,20 +44,15 @@ def main(argv: list[str] | None = None) -> int:
         _watch_parent(args.parent_pid)
     logging.getLogger("brian2").setLevel(logging.ERROR)
 
-    from bioopzo.config import ConfigError, load_config
+    from bioopzo.config import command_status, load_config
     from bioopzo.train import train
 
-    try:
-        config = load_config(args.config)
-        result = train(config, args.out, progress=False)
-    except ConfigError as exc:
-        print(f"bioopzo: error: {exc}", file=sys.stderr)
-        return 2
-    except FloatingPointError as exc:
-        print(f"bioopzo: error: {exc}", file=sys.stderr)
-        return 3
-    print(f"test accuracy {100 * result.test_accuracy:.1f} %; run folder {result.run_dir}")
-    return 0
+    def run_point() -> int:
+        result = train(load_config(args.config), args.out, progress=False)
+        print(f"test accuracy {100 * result.test_accuracy:.1f} %; run folder {result.run_dir}")
+        return 0
+
+    return command_status(run_point)
 
 
 if __name__ == "__main__":
