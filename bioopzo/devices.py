@@ -234,6 +234,11 @@ class StandaloneSimulator(Simulator):
         device.run(directory=str(self.build_dir), with_output=False, run_args=args,
                    results_directory=f"results_{self._runs}")
         sim_time = time.perf_counter() - t1
+        # Brian2 keeps every run's input files (named by content) in static_arrays;
+        # an epoch of new data per run would fill the disk
+        for name in device.run_args_arrays:
+            for path in (name, name + ".lock"):
+                (self.build_dir / "static_arrays" / path).unlink(missing_ok=True)
         result = self._collect(net, sim_time, t0, compiled)
         result.network_time = float(getattr(device, "_last_run_time", float("nan")))
         previous = self.build_dir / f"results_{self._runs - 1}"

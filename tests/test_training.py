@@ -153,9 +153,12 @@ def test_cpp_standalone_compiles_once_for_three_epochs(tmp_path, caplog):
     """Check 4: epochs 2 and 3 re-run the binary of epoch 1."""
     caplog.set_level(logging.INFO, logger="bioopzo")
     cfg = load_config(write_config(tmp_path, device="cpp_standalone", epochs=3, encoding="rate"))
-    result = train(cfg, tmp_path / "run", progress=False, echo=lambda *a: None)
+    result = train(cfg, tmp_path / "run", progress=False, echo=lambda *a: None, keep_build=True)
     messages = [r.getMessage() for r in caplog.records if r.name == "bioopzo.devices"]
     assert sum("compiled the Brian2 C++ project" in m for m in messages) == 1
+    # no run leaves its inputs (weights, data) behind in the build folder
+    static = tmp_path / "run" / "brian_build" / "static_arrays"
+    assert static.is_dir() and not list(static.glob("init_*"))
     assert sum("no recompilation" in m for m in messages) == 2
     assert [row["compiled"] for row in result.metrics] == [1, 0, 0]
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
