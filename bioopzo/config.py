@@ -477,7 +477,7 @@ class TrainingConfig:
     epochs: int = 5
     seed: int = 1
     samples_per_run: int = 2000
-    max_run_input_mb: float = 64.0
+    max_run_input_mb: float = 256.0
     replay_min_synapses: int = 100_000
 
     def __post_init__(self):
