@@ -30,9 +30,13 @@ device is Brian2's own cpp_standalone with more than one OpenMP thread).
 
 from __future__ import annotations
 
+import logging
 import re
 
-__all__ = ["pathway_schedule", "parallelize_pathways", "MIN_PARALLEL_SYNAPSES"]
+__all__ = ["pathway_schedule", "parallelize_pathways", "brian2_is_compatible",
+           "MIN_PARALLEL_SYNAPSES"]
+
+log = logging.getLogger("bioopzo.openmp")
 
 #: Pathways of smaller Synapses keep Brian2's template: their few events per
 #: step cost less than waking a second thread.
@@ -130,6 +134,12 @@ def _code_object_class():
 _CODE_OBJECT = None
 
 
+def _brian2_version() -> str:
+    import brian2
+
+    return brian2.__version__
+
+
 def _threads() -> int:
     from brian2 import get_device, prefs
     from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
@@ -139,12 +149,34 @@ def _threads() -> int:
     return int(prefs.devices.cpp_standalone.openmp_threads)
 
 
+def brian2_is_compatible() -> bool:
+    """Whether this Brian2's templates have what bioopzo's template relies on
+    (checked on Brian2 2.9.0 and 2.10.1): per-thread spike queues in the
+    pathway class and the synapses template's master-thread branch. Another
+    version keeps Brian2's own schedule."""
+    from importlib.resources import files
+
+    folder = files("brian2.devices.cpp_standalone") / "templates"
+    try:
+        classes = (folder / "synapses_classes.cpp").read_text()
+        synapses = (folder / "synapses.cpp").read_text()
+    except OSError:
+        return False
+    return ("std::vector< CSpikeQueue * > queue;" in classes
+            and "{{pathway.name}}.peek();" in synapses
+            and "{% if _non_synaptic %}" in synapses)
+
+
 def parallelize_pathways(synapses_groups, min_synapses: int | None = None) -> dict:
     """Give every eligible pathway of ``synapses_groups`` with at least
     ``min_synapses`` (default :data:`MIN_PARALLEL_SYNAPSES`) possible synapses
     the threaded template, on cpp_standalone with more than one OpenMP thread.
     Returns ``{pathway name: schedule}`` of the pathways changed."""
     if _threads() <= 1:
+        return {}
+    if not brian2_is_compatible():
+        log.info("Brian2 %s: pathways keep Brian2's OpenMP schedule (bioopzo's template "
+                 "is checked on 2.9.0 and 2.10.1)", _brian2_version())
         return {}
     min_synapses = MIN_PARALLEL_SYNAPSES if min_synapses is None else min_synapses
     changed = {}

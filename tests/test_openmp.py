@@ -95,3 +95,12 @@ def test_threaded_pathways_learn_what_the_master_thread_learns(tmp_path, monkeyp
 def test_runtime_and_one_thread_keep_brians_template():
     brian2.set_device("runtime")
     assert openmp.parallelize_pathways([_synapses("w -= p_pre*E_post")], min_synapses=0) == {}
+
+
+def test_another_brian2_keeps_brians_template(monkeypatch):
+    syn = _synapses("w -= p_pre*E_post")
+    monkeypatch.setattr(openmp, "_threads", lambda: 2)
+    assert openmp.brian2_is_compatible()    # this environment's Brian2 (2.9.0 or 2.10.1)
+    assert openmp.parallelize_pathways([syn], min_synapses=0) == {syn.pre.name: "synaptic"}
+    monkeypatch.setattr(openmp, "brian2_is_compatible", lambda: False)
+    assert openmp.parallelize_pathways([_synapses("w -= p_pre*E_post")], min_synapses=0) == {}
