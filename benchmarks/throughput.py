@@ -14,9 +14,10 @@ in one simulation run): bioopzo cpp_standalone with 1 and 2 OpenMP threads
 (compiled once, then the best of two timed runs), bioopzo runtime (numpy
 target, timed once), and ``bioopzo.reference`` at batch 1 (the same per-sample
 algorithm in NumPy) and at batch 32 (mini-batch schedule, what a NumPy/PyTorch
-user would run), each the best of two timings unless one takes over 30 s. The benchmark prints samples per second, the
-ratio of the best cpp_standalone to every contender, the time per plastic
-synapse and step, and the floor a dense rule could not beat on this machine:
+user would run), each the best of two timings unless one takes over 30 s.
+The benchmark prints samples per second, the ratio of the best cpp_standalone
+to every contender, the time per plastic synapse and step, and the floor a
+dense rule could not beat on this machine:
 one read and one write of every weight per step, at the bandwidth of a large
 NumPy array copy measured in the same run. Then it fits how the time per
 sample grows with the hidden size and with T, measures the share of an epoch
