@@ -48,7 +48,7 @@ from bioopzo.neurons import (credit_code, hidden_forward_code, hidden_model,
                              hidden_modulation_code, history_code, history_model, input_code,
                              input_model, noise_draw_code, readout_error_code, readout_forward_code,
                              readout_model, sample_events, shared_namespace)
-from bioopzo.openmp import parallelize_pathways
+from bioopzo.pathways import assign_schedules
 from bioopzo.rules import FeedbackContext, make_rule
 from bioopzo.rules.base import all_to_all
 from bioopzo.updates import (frozen_equations, optimizer_state_names, replays_directly,
@@ -379,9 +379,10 @@ class BrianNetwork:
         monitors = self._build_monitors(record_spikes, record_states)
         objects = [self.inputs, *self.layers, *self._noise_objects, self.readout, softmax,
                    *self.forward, *[p.synapses for p in self.feedback], *monitors]
-        #: pathways that run on every OpenMP thread (openmp.py; cpp_standalone only)
-        self.threaded_pathways = parallelize_pathways(
-            [*self.forward, *[p.synapses for p in self.feedback]])
+        #: {pathway: schedule} of the pathways that walk their events without a spike
+        #: queue, on one or every OpenMP thread (pathways.py; cpp_standalone only)
+        self.pathway_schedules = assign_schedules(
+            [obj for obj in objects if isinstance(obj, Synapses)])
         self.network = Network(objects)
         self._views = self._state_views()
         self.set_state(state)

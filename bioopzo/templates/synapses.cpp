@@ -1,21 +1,26 @@
 {#
-bioopzo's variant of Brian2's cpp_standalone ``synapses`` template (one
-synaptic pathway's event code), used only for pathways that bioopzo.openmp
-classified. Brian2 runs every pathway that reads or writes a pre- or
-postsynaptic variable on OpenMP's master thread alone. With
-``openmp_schedule``:
+bioopzo's variant of Brian2's cpp_standalone ``synapses`` template (the event
+code of one synaptic pathway), used for the pathways that bioopzo.openmp gives
+an ``openmp_schedule``; every other pathway gets Brian2's code below.
 
+No spike queue: such a pathway has one scalar delay of zero, so Brian2's queue
+would deliver, in this step, exactly the synapses of the source neurons in the
+source's event space. The code walks those neurons' synapse lists (the lists
+Brian2's queue prepared, one set per OpenMP thread) instead of copying them into
+the queue first (bioopzo's synapses_push_spikes template then pushes nothing).
+
+- ``"serial"``: one thread walks every thread's lists, in thread order: the
+  synapses of Brian2's merged queue in the same order, so the same result bit
+  for bit, for any code.
 - ``"synaptic"``: the code writes synaptic variables only. Every synapse is in
-  exactly one thread's spike queue and at most once per step (one scalar delay),
-  so each thread runs the events of its own queue: no write is shared, and every
-  synapse sees the same arithmetic as on one thread (bitwise the same result).
+  exactly one thread's lists and its source fires at most once per step, so
+  each thread walks its own lists; no element is written by two threads, and
+  every synapse sees the same arithmetic as on one thread (bitwise the same).
 - ``"accumulate"``: the code also adds to one postsynaptic variable
   (``X_post += ...``) that it does not otherwise read. Thread 0 adds into the
   variable, every other thread into a zeroed buffer of its own; after a barrier
   the buffers are added in thread order. Deterministic for a given thread count;
   the sum's order, and so its last bits, differ from one thread's.
-
-Without OpenMP, or without a schedule, this is Brian2's template.
 #}
 {% extends 'common_synapses.cpp' %}
 
@@ -26,7 +31,31 @@ Without OpenMP, or without a schedule, this is Brian2's template.
         {% if _non_synaptic.append(1) %}{% endif %}
     {% endif %}
 {% endfor %}
-{% set _schedule = openmp_schedule|default('') if openmp_pragma('with_openmp') else '' %}
+{% set _schedule = openmp_schedule|default('') %}
+
+{% macro _walk_events(lists) %}
+    {% set _eventspace_var = pathway.source.variables[pathway.eventspace_name] %}
+    {
+    CSpikeQueue* const _lists = {{lists}};
+    const int32_t* const _events = {{get_array_name(_eventspace_var, access_data=False)}};
+    const int32_t _n_events = _events[{{_eventspace_var.size - 1}}];
+    const int32_t _n_sources = _lists->source_end - _lists->source_start;
+    for(int32_t _event=0; _event<_n_events; _event++)
+    {
+        const int32_t _source = _events[_event] - _lists->source_start;
+        if (_source < 0 || _source >= _n_sources)
+            continue;
+        const std::vector<int>& _synapses = _lists->synapses[_source];
+        const size_t _n_synapses = _synapses.size();
+        for(size_t _k=0; _k<_n_synapses; _k++)
+        {
+            const size_t _idx = _synapses[_k];
+            const size_t _vectorisation_idx = _idx;
+            {{vector_code|autoindent}}
+        }
+    }
+    }
+{% endmacro %}
 
 {% block maincode %}
 
@@ -37,25 +66,18 @@ Without OpenMP, or without a schedule, this is Brian2's template.
     const size_t _vectorisation_idx = -1;
     {{scalar_code|autoindent}}
 
-    {% if _schedule == 'synaptic' %}
-    // bioopzo.openmp: synaptic writes only; each thread runs its own queue's events
+    {% if _schedule == 'serial' %}
+    // bioopzo.openmp: the source's events, every thread's synapse lists in thread order
+    for(int _thread=0; _thread<{{ openmp_pragma('get_num_threads') }}; _thread++)
+    {{ _walk_events(pathway.name ~ '.queue[_thread]') }}
+    {% elif _schedule == 'synaptic' %}
+    // bioopzo.openmp: synaptic writes only; each thread walks its own synapse lists
     {{ openmp_pragma('parallel') }}
-    {
-    std::vector<int32_t> *_spiking_synapses = {{pathway.name}}.queue[{{ openmp_pragma('get_thread_num') }}]->peek();
-    const int _num_spiking_synapses = _spiking_synapses->size();
-    for(int _spiking_synapse_idx=0;
-        _spiking_synapse_idx<_num_spiking_synapses;
-        _spiking_synapse_idx++)
-    {
-        const size_t _idx = (*_spiking_synapses)[_spiking_synapse_idx];
-        const size_t _vectorisation_idx = _idx;
-        {{vector_code|autoindent}}
-    }
-    }
+    {{ _walk_events(pathway.name ~ '.queue[' ~ openmp_pragma('get_thread_num') ~ ']') }}
     {% elif _schedule == 'accumulate' %}
     {% set _acc_ptr = get_array_name(variables[accumulate_variable]) %}
     {% set _acc_type = c_data_type(variables[accumulate_variable].dtype) %}
-    // bioopzo.openmp: {{accumulate_variable}} += ... from every thread's own queue,
+    // bioopzo.openmp: {{accumulate_variable}} += ... from every thread's own synapse lists,
     // into thread 0's target or a per-thread buffer, then summed in thread order
     static std::vector<{{_acc_type}}> _thread_buffers;
     const int _n_threads = {{ openmp_pragma('get_num_threads') }};
@@ -67,19 +89,10 @@ Without OpenMP, or without a schedule, this is Brian2's template.
     {{ openmp_pragma('parallel') }}
     {
     const int _thread = {{ openmp_pragma('get_thread_num') }};
-    std::vector<int32_t> *_spiking_synapses = {{pathway.name}}.queue[_thread]->peek();
-    const int _num_spiking_synapses = _spiking_synapses->size();
     {
         {{_acc_type}}* __restrict {{_acc_ptr}} = _thread == 0 ? _accumulated
                                                   : _buffers + (size_t)(_thread - 1) * _n_accumulated;
-        for(int _spiking_synapse_idx=0;
-            _spiking_synapse_idx<_num_spiking_synapses;
-            _spiking_synapse_idx++)
-        {
-            const size_t _idx = (*_spiking_synapses)[_spiking_synapse_idx];
-            const size_t _vectorisation_idx = _idx;
-            {{vector_code|autoindent}}
-        }
+        {{ _walk_events(pathway.name ~ '.queue[_thread]') }}
     }
     {{ openmp_pragma('barrier') }}
     {{ openmp_pragma('static') }}

@@ -1,0 +1,215 @@
+"""The event code of synaptic pathways on cpp_standalone: no spike queue, and
+every OpenMP thread at work where that is safe.
+
+A Brian2 pathway fires, at each step, the synapses of the source neurons that
+had its event. With a scalar delay, Brian2's cpp_standalone device copies those
+synapses' indices into a spike queue (one per OpenMP thread, each holding a
+contiguous part of the synapses), merges the threads' queues, and runs the
+event code on OpenMP's master thread alone as soon as it touches a pre- or
+postsynaptic variable, as the forward input ``I_syn_post += w x_pre`` and the
+replayed update ``w -= p_pre E_post`` (updates.py) do. Every bioopzo pathway has
+a scalar delay of zero (``network.no_delays``), so the queue holds exactly the
+synapses of the source's current events: this module gives each such pathway a
+code object whose templates (``bioopzo/templates/``, variants of Brian2's) push
+nothing and walk the source's event space through the per-source synapse lists
+Brian2 prepared. Each pathway gets one schedule:
+
+- ``"serial"``: one thread walks every thread's lists in thread order, which is
+  the merged queue's order: bitwise Brian2's result, for any event code.
+- ``"synaptic"`` (OpenMP, large matrices): every written variable is synaptic.
+  A synapse lies in exactly one thread's lists, and its source fires at most
+  once per step, so each thread walks its own lists: no two threads write the
+  same element, reads of pre- and postsynaptic variables see values no thread
+  writes, and every synapse sees the same operations as on one thread (bitwise
+  the same result).
+- ``"accumulate"`` (OpenMP, large matrices): besides synaptic variables, the
+  code writes one postsynaptic variable ``X`` only as ``X_post += e`` (or
+  ``-=``) and reads it nowhere else. Thread 0 adds into ``X``; thread t > 0 into
+  a zeroed buffer of ``X``'s size; after a barrier, ``X[j] += buffer_t[j]`` for
+  t = 1, 2, ... in order. For a fixed thread count the result is deterministic;
+  only the order of the additions into ``X`` (hence rounding in the last bits)
+  differs from one thread's.
+
+The equations are Brian2's; only the loop that runs them changes. The runtime
+device and the GPU lanes never see these code objects (:func:`assign_schedules`
+does nothing unless the active device is Brian2's own cpp_standalone).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+__all__ = ["pathway_schedule", "assign_schedules", "brian2_is_compatible",
+           "MIN_PARALLEL_SYNAPSES"]
+
+log = logging.getLogger("bioopzo.pathways")
+
+#: Pathways of smaller Synapses run ``"serial"``: their few events per step
+#: cost less than waking a second thread.
+MIN_PARALLEL_SYNAPSES = 65_536
+
+_STATEMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*([-+*/]?=)\s*(.+?)\s*$")
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+def _statements(code: str) -> list[tuple[str, str, str]] | None:
+    """(target, operator, expression) per line of abstract code, or None for
+    code this module does not parse (then the pathway keeps Brian2's template)."""
+    out = []
+    for line in code.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = _STATEMENT.match(line)
+        if match is None:
+            return None
+        out.append(match.groups())
+    return out
+
+
+def _referenced(expression: str, variables, seen=None) -> list:
+    """The Brian2 variables an expression reads, subexpressions expanded
+    (Brian2 rewrites a pre- or postsynaptic subexpression into names of its own
+    that it also adds to the Synapses' variables)."""
+    from brian2.core.variables import Subexpression
+
+    seen = set() if seen is None else seen
+    found = []
+    for name in set(_IDENTIFIER.findall(expression)):
+        var = variables.get(name)
+        if var is None:
+            continue
+        found.append(var)
+        if isinstance(var, Subexpression) and name not in seen:
+            seen.add(name)
+            found += _referenced(var.expr, variables, seen)
+    return found
+
+
+def pathway_schedule(pathway) -> tuple[str | None, str | None]:
+    """The threaded schedule a Brian2 ``SynapticPathway``'s code allows, with the
+    accumulated variable: ``("synaptic", None)``, ``("accumulate", "X_post")``
+    or ``(None, None)`` (one thread only); see the module docstring."""
+    synapses = pathway.synapses
+    variables, indices = synapses.variables, synapses.variables.indices
+    statements = _statements(pathway.code)
+    if not statements:
+        return None, None
+    local = {t for t, op, _ in statements if op == "=" and t not in variables}
+    accumulated = set()
+    for target, op, _ in statements:
+        if target in local:
+            continue
+        index = indices[target] if target in variables else None
+        if index == "_idx":
+            continue
+        if index == "_postsynaptic_idx" and op in ("+=", "-="):
+            accumulated.add(target)
+            continue
+        return None, None
+    if not accumulated:
+        return "synaptic", None
+    if len(accumulated) > 1:
+        return None, None
+    (name,) = accumulated
+    if sum(target == name for target, _, _ in statements) != 1:
+        return None, None
+    target = variables[name]
+    if any(var is target for _, _, expression in statements
+           for var in _referenced(expression, variables)):
+        return None, None
+    return "accumulate", name
+
+
+def _code_object_class():
+    """A cpp_standalone code object class whose ``synapses`` and
+    ``synapses_push_spikes`` templates are bioopzo's (every other is Brian2's)."""
+    global _CODE_OBJECT
+    if _CODE_OBJECT is None:
+        from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
+
+        class ThreadedPathwayCodeObject(CPPStandaloneCodeObject):
+            """cpp_standalone code object with bioopzo's pathway templates."""
+
+            templater = CPPStandaloneCodeObject.templater.derive("bioopzo")
+
+        _CODE_OBJECT = ThreadedPathwayCodeObject
+    return _CODE_OBJECT
+
+
+_CODE_OBJECT = None
+
+
+def _brian2_version() -> str:
+    import brian2
+
+    return brian2.__version__
+
+
+def _threads() -> int | None:
+    """OpenMP threads of Brian2's own cpp_standalone device (0: no OpenMP), or
+    None on any other device (runtime, genn, cuda)."""
+    from brian2 import get_device, prefs
+    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+    if type(get_device()) is not CPPStandaloneDevice:
+        return None
+    return int(prefs.devices.cpp_standalone.openmp_threads)
+
+
+def brian2_is_compatible() -> bool:
+    """Whether this Brian2's templates have what bioopzo's templates rely on
+    (checked on Brian2 2.9.0 and 2.10.1): per-thread spike queues with public
+    per-source synapse lists, and the synapses template's master-thread branch.
+    Another version keeps Brian2's own templates."""
+    from importlib.resources import files
+
+    templates = files("brian2.devices.cpp_standalone") / "templates"
+    queues = [files("brian2.synapses") / name for name in ("spikequeue.h", "cspikequeue.cpp")]
+    try:
+        classes = (templates / "synapses_classes.cpp").read_text()
+        synapses = (templates / "synapses.cpp").read_text()
+        queue = next(path for path in queues if path.is_file()).read_text()
+    except (OSError, StopIteration):
+        return False
+    return ("std::vector< CSpikeQueue * > queue;" in classes
+            and "{{pathway.name}}.peek();" in synapses
+            and "{% if _non_synaptic %}" in synapses
+            and "vector< vector<int> > synapses;" in queue
+            and "int32_t source_end;" in queue)
+
+
+def assign_schedules(synapses_groups, min_synapses: int | None = None) -> dict:
+    """Give every pathway of ``synapses_groups`` that has a scalar delay (zero,
+    as all of bioopzo's) bioopzo's templates and a schedule: ``"synaptic"`` or
+    ``"accumulate"`` where OpenMP runs more than one thread, the Synapses have at
+    least ``min_synapses`` (default :data:`MIN_PARALLEL_SYNAPSES`) possible
+    synapses and the code allows it; ``"serial"`` otherwise. Only on Brian2's
+    own cpp_standalone device. Returns ``{pathway name: schedule}``."""
+    threads = _threads()
+    if threads is None:
+        return {}
+    if not brian2_is_compatible():
+        log.info("Brian2 %s: pathways keep Brian2's spike queues (bioopzo's templates "
+                 "are checked on 2.9.0 and 2.10.1)", _brian2_version())
+        return {}
+    min_synapses = MIN_PARALLEL_SYNAPSES if min_synapses is None else min_synapses
+    assigned = {}
+    for synapses in synapses_groups:
+        large = len(synapses.source) * len(synapses.target) >= min_synapses
+        for pathway in synapses._pathways:
+            delay = pathway.variables["delay"] if "delay" in pathway.variables else None
+            if delay is None or not delay.scalar:
+                continue
+            schedule, accumulated = (pathway_schedule(pathway) if threads > 1 and large
+                                     else (None, None))
+            schedule = schedule or "serial"
+            pathway.codeobj_class = _code_object_class()
+            pathway.template_kwds = dict(pathway.template_kwds or {}, openmp_schedule=schedule)
+            if accumulated is not None:
+                pathway.template_kwds.update(
+                    accumulate_variable=accumulated,
+                    accumulate_size=int(synapses.variables[accumulated].size))
+            assigned[pathway.name] = schedule
+    return assigned

@@ -1,0 +1,35 @@
+{# USES_VARIABLES { _n_sources, _n_targets, delay, _source_dt} #}
+{#
+bioopzo's variant of Brian2's cpp_standalone ``synapses_push_spikes``
+template: the queue is prepared as in Brian2 (its per-source synapse lists are
+what bioopzo's synapses template walks), but a pathway with an
+``openmp_schedule`` reads its source's events itself, so nothing is pushed.
+#}
+{% extends 'common_group.cpp' %}
+
+{% block before_code %}
+    {% set scalar = c_data_type(variables['delay'].dtype) %}
+    std::vector<{{scalar}}> &real_delays = {{get_array_name(variables['delay'], access_data=False)}};
+    {{scalar}}* real_delays_data = real_delays.empty() ? 0 : &(real_delays[0]);
+    int32_t* sources = {{owner.name}}.sources.empty() ? 0 : &({{owner.name}}.sources[0]);
+    const size_t n_delays = real_delays.size();
+    const size_t n_synapses = {{owner.name}}.sources.size();
+    {{owner.name}}.prepare({{constant_or_scalar('_n_sources', variables['_n_sources'])}},
+                           {{constant_or_scalar('_n_targets', variables['_n_targets'])}},
+                           real_delays_data, n_delays, sources,
+                           n_synapses,
+                           {{_source_dt}});
+{% endblock %}
+
+{% block maincode %}
+    {% if owner.template_kwds.openmp_schedule %}
+    // bioopzo.openmp: nothing to queue; {{owner.name}} walks its source's events itself
+    {% else %}
+    {% set _eventspace = get_array_name(eventspace_variable) %}
+    {{openmp_pragma('parallel')}}
+    {
+        {{owner.name}}.advance();
+        {{owner.name}}.push({{_eventspace}}, {{_eventspace}}[_num{{eventspace_variable.name}}-1]);
+    }
+    {% endif %}
+{% endblock %}

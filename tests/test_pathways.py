@@ -1,0 +1,125 @@
+"""Pathways without spike queues, on one or every OpenMP thread (pathways.py).
+
+``pathway_schedule`` must allow threads only for code it is safe for: synaptic
+writes (``"synaptic"``), or one postsynaptic variable that is only added to
+(``"accumulate"``). Compiled networks must learn what Brian2's own spike queues
+learn: bit for bit on one thread (``"serial"``), spike for spike and to rounding
+with two threads (the input currents add in another order), and two runs of one
+binary must agree bit for bit.
+"""
+
+from __future__ import annotations
+
+import brian2
+import numpy as np
+import pytest
+from brian2 import NeuronGroup, Synapses
+from conftest import small_config
+
+from bioopzo import pathways
+from bioopzo.devices import make_simulator
+from bioopzo.network import initial_state, make_epoch_data
+from bioopzo.pathways import pathway_schedule
+
+N_IN, N_OUT, T, N = 48, 4, 8, 12
+
+
+def _synapses(on_pre: str):
+    source = NeuronGroup(3, "p : 1\nE : 1", threshold="p > 0", name="schedule_source*")
+    target = NeuronGroup(2, "I : 1\nv : 1\nE : 1\nsub = 2*v : 1", name="schedule_target*")
+    return Synapses(source, target, "w : 1\nw_acc : 1", on_pre=on_pre, delay=0 * brian2.ms,
+                    name="schedule_syn*")
+
+
+@pytest.mark.parametrize("code,expected", [
+    ("w -= p_pre*E_post", ("synaptic", None)),
+    ("w_acc += p_pre*E_post\nw = w_acc", ("synaptic", None)),
+    ("tmp = w*p_pre\nw -= tmp*E_post", ("synaptic", None)),
+    ("I_post += w*p_pre", ("accumulate", "I_post")),
+    ("I_post -= w\nw -= E_post", ("accumulate", "I_post")),
+    ("I_post = w", (None, None)),                    # an assignment, not a sum
+    ("I_post += w\nv_post += w", (None, None)),      # two accumulated variables
+    ("I_post += w\nI_post += w", (None, None)),      # the same one twice
+    ("I_post += w*I_post", (None, None)),            # reads what it adds to
+    ("v_post += w\nw -= sub_post", (None, None)),    # reads it through a subexpression
+    ("E_pre += w", (None, None)),                    # a presynaptic write
+    ("w -= p_pre\nv_post = 1", (None, None)),
+])
+def test_threads_are_allowed_only_where_it_is_safe(code, expected):
+    syn = _synapses(code)     # the pathway holds its Synapses weakly
+    assert pathway_schedule(syn.pre) == expected
+
+
+def _config(threads: int):
+    return small_config(network={"hidden": [40]}, data={"encoding": "frames", "steps_per_sample": T},
+                        training={"replay_min_synapses": 1000},
+                        device={"name": "cpp_standalone", "threads": threads},
+                        optimizer={"learning_rate": 0.1, "schedule": "sample"})
+
+
+def _epoch(tmp_path, name, threads: int, monkeypatch, ours: bool, data, state):
+    monkeypatch.setattr(pathways, "MIN_PARALLEL_SYNAPSES", 0)
+    monkeypatch.setattr(pathways, "brian2_is_compatible",
+                        (lambda: True) if ours else (lambda: False))   # False: Brian2's queues
+    with make_simulator(_config(threads), N_IN, N_OUT, tmp_path / name) as sim:
+        first = sim.run_epoch(data, state, 5)
+        again = sim.run_epoch(data, state, 5)
+        schedules = dict(sim.network.pathway_schedules)
+    for key in first.state:     # one binary, same seed: bit for bit
+        np.testing.assert_array_equal(again.state[key], first.state[key], err_msg=key)
+    return first, schedules
+
+
+@pytest.fixture
+def epoch_data(rng):
+    frames = (rng.random((N, T, N_IN)) < 0.15) * rng.integers(1, 3, (N, T, N_IN)).astype(float)
+    y = rng.integers(0, N_OUT, N)
+    return make_epoch_data(frames, y, frames[:0], y[:0], 1), initial_state(_config(1), N_IN, N_OUT, 1)
+
+
+@pytest.mark.standalone
+def test_one_thread_without_queues_is_bitwise_brians(tmp_path, monkeypatch, epoch_data):
+    data, state = epoch_data
+    ours, schedules = _epoch(tmp_path, "ours", 1, monkeypatch, True, data, state)
+    brians, none = _epoch(tmp_path, "brians", 1, monkeypatch, False, data, state)
+    assert none == {} and set(schedules.values()) == {"serial"}
+    assert {"forward1_transmit", "forward1_replay0", "forward_out_transmit"} <= set(schedules)
+    assert not np.allclose(brians.state["W1"], state["W1"]), "the hidden weights must learn"
+    assert brians.spike_counts[0].sum() > 0, "the test network must spike"
+    for key, value in brians.state.items():
+        np.testing.assert_array_equal(ours.state[key], value, err_msg=key)
+    np.testing.assert_array_equal(ours.o_sum, brians.o_sum)
+
+
+@pytest.mark.standalone
+def test_two_threads_learn_what_brians_queues_learn(tmp_path, monkeypatch, epoch_data):
+    data, state = epoch_data
+    threaded, schedules = _epoch(tmp_path, "threaded", 2, monkeypatch, True, data, state)
+    master, none = _epoch(tmp_path, "master", 2, monkeypatch, False, data, state)
+    assert none == {}
+    assert schedules["forward1_transmit"] == "accumulate"
+    assert schedules["forward1_replay0"] == "synaptic"
+    (replay0,) = (tmp_path / "threaded" / "code_objects").glob("forward1_replay0_codeobject*.cpp")
+    assert "forward1_replay0.queue[omp_get_thread_num()]" in replay0.read_text()
+    assert master.spike_counts[0].sum() > 0, "the test network must spike"
+    np.testing.assert_array_equal(threaded.spike_counts[0], master.spike_counts[0])
+    assert not np.allclose(master.state["W1"], state["W1"]), "the hidden weights must learn"
+    for key, value in master.state.items():
+        scale = max(np.max(np.abs(value)), 1e-12)
+        np.testing.assert_allclose(threaded.state[key], value, rtol=0, atol=1e-12 * scale,
+                                   err_msg=key)
+
+
+def test_runtime_keeps_brians_templates():
+    brian2.set_device("runtime")
+    assert pathways.assign_schedules([_synapses("w -= p_pre*E_post")], min_synapses=0) == {}
+
+
+def test_another_brian2_keeps_brians_templates(monkeypatch):
+    syn = _synapses("w -= p_pre*E_post")
+    monkeypatch.setattr(pathways, "_threads", lambda: 2)
+    assert pathways.brian2_is_compatible()    # this environment's Brian2 (2.9.0 or 2.10.1)
+    assert pathways.assign_schedules([syn], min_synapses=0) == {syn.pre.name: "synaptic"}
+    assert pathways.assign_schedules([_synapses("v_post = w")], min_synapses=0) != {}
+    monkeypatch.setattr(pathways, "brian2_is_compatible", lambda: False)
+    assert pathways.assign_schedules([_synapses("w -= p_pre*E_post")], min_synapses=0) == {}
