@@ -12,7 +12,8 @@ a scalar delay of zero (``network.no_delays``), so the queue holds exactly the
 synapses of the source's current events: this module gives each such pathway a
 code object whose templates (``bioopzo/templates/``, variants of Brian2's) push
 nothing and walk the source's event space through the per-source synapse lists
-Brian2 prepared. Each pathway gets one schedule:
+Brian2 prepared (once per Synapses and direction: the replayed updates' T
+pathways share the lists of the first). Each pathway gets one schedule:
 
 - ``"serial"``: one thread walks every thread's lists in thread order, which is
   the merged queue's order: bitwise Brian2's result, for any event code.
@@ -198,6 +199,7 @@ def assign_schedules(synapses_groups, min_synapses: int | None = None) -> dict:
     assigned = {}
     for synapses in synapses_groups:
         large = len(synapses.source) * len(synapses.target) >= min_synapses
+        lists = {}     # direction -> the pathway whose prepared synapse lists all share
         for pathway in synapses._pathways:
             delay = pathway.variables["delay"] if "delay" in pathway.variables else None
             if delay is None or not delay.scalar:
@@ -206,7 +208,9 @@ def assign_schedules(synapses_groups, min_synapses: int | None = None) -> dict:
                                      else (None, None))
             schedule = schedule or "serial"
             pathway.codeobj_class = _code_object_class()
-            pathway.template_kwds = dict(pathway.template_kwds or {}, openmp_schedule=schedule)
+            pathway.template_kwds = dict(pathway.template_kwds or {}, openmp_schedule=schedule,
+                                         synapse_lists=lists.setdefault(pathway.prepost,
+                                                                        pathway.name))
             if accumulated is not None:
                 pathway.template_kwds.update(
                     accumulate_variable=accumulated,

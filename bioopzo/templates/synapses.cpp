@@ -1,6 +1,6 @@
 {#
 bioopzo's variant of Brian2's cpp_standalone ``synapses`` template (the event
-code of one synaptic pathway), used for the pathways that bioopzo.openmp gives
+code of one synaptic pathway), used for the pathways that bioopzo.pathways gives
 an ``openmp_schedule``; every other pathway gets Brian2's code below.
 
 No spike queue: such a pathway has one scalar delay of zero, so Brian2's queue
@@ -67,17 +67,17 @@ the queue first (bioopzo's synapses_push_spikes template then pushes nothing).
     {{scalar_code|autoindent}}
 
     {% if _schedule == 'serial' %}
-    // bioopzo.openmp: the source's events, every thread's synapse lists in thread order
+    // bioopzo.pathways: the source's events, every thread's synapse lists in thread order
     for(int _thread=0; _thread<{{ openmp_pragma('get_num_threads') }}; _thread++)
-    {{ _walk_events(pathway.name ~ '.queue[_thread]') }}
+    {{ _walk_events(synapse_lists ~ '.queue[_thread]') }}
     {% elif _schedule == 'synaptic' %}
-    // bioopzo.openmp: synaptic writes only; each thread walks its own synapse lists
+    // bioopzo.pathways: synaptic writes only; each thread walks its own synapse lists
     {{ openmp_pragma('parallel') }}
-    {{ _walk_events(pathway.name ~ '.queue[' ~ openmp_pragma('get_thread_num') ~ ']') }}
+    {{ _walk_events(synapse_lists ~ '.queue[' ~ openmp_pragma('get_thread_num') ~ ']') }}
     {% elif _schedule == 'accumulate' %}
     {% set _acc_ptr = get_array_name(variables[accumulate_variable]) %}
     {% set _acc_type = c_data_type(variables[accumulate_variable].dtype) %}
-    // bioopzo.openmp: {{accumulate_variable}} += ... from every thread's own synapse lists,
+    // bioopzo.pathways: {{accumulate_variable}} += ... from every thread's own synapse lists,
     // into thread 0's target or a per-thread buffer, then summed in thread order
     static std::vector<{{_acc_type}}> _thread_buffers;
     const int _n_threads = {{ openmp_pragma('get_num_threads') }};
@@ -92,7 +92,7 @@ the queue first (bioopzo's synapses_push_spikes template then pushes nothing).
     {
         {{_acc_type}}* __restrict {{_acc_ptr}} = _thread == 0 ? _accumulated
                                                   : _buffers + (size_t)(_thread - 1) * _n_accumulated;
-        {{ _walk_events(pathway.name ~ '.queue[_thread]') }}
+        {{ _walk_events(synapse_lists ~ '.queue[_thread]') }}
     }
     {{ openmp_pragma('barrier') }}
     {{ openmp_pragma('static') }}

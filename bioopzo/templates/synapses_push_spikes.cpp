@@ -1,13 +1,17 @@
 {# USES_VARIABLES { _n_sources, _n_targets, delay, _source_dt} #}
 {#
 bioopzo's variant of Brian2's cpp_standalone ``synapses_push_spikes``
-template: the queue is prepared as in Brian2 (its per-source synapse lists are
-what bioopzo's synapses template walks), but a pathway with an
-``openmp_schedule`` reads its source's events itself, so nothing is pushed.
+template: a pathway with an ``openmp_schedule`` reads its source's events
+itself, so nothing is pushed; its queue is prepared as in Brian2 (the
+per-source synapse lists that bioopzo's synapses template walks) only if it
+is the pathway whose lists the others of its Synapses and direction share.
 #}
 {% extends 'common_group.cpp' %}
 
 {% block before_code %}
+    {% if owner.template_kwds.openmp_schedule and owner.template_kwds.synapse_lists != owner.name %}
+    // bioopzo.pathways: {{owner.name}} walks the synapse lists of {{owner.template_kwds.synapse_lists}}
+    {% else %}
     {% set scalar = c_data_type(variables['delay'].dtype) %}
     std::vector<{{scalar}}> &real_delays = {{get_array_name(variables['delay'], access_data=False)}};
     {{scalar}}* real_delays_data = real_delays.empty() ? 0 : &(real_delays[0]);
@@ -19,11 +23,12 @@ what bioopzo's synapses template walks), but a pathway with an
                            real_delays_data, n_delays, sources,
                            n_synapses,
                            {{_source_dt}});
+    {% endif %}
 {% endblock %}
 
 {% block maincode %}
     {% if owner.template_kwds.openmp_schedule %}
-    // bioopzo.openmp: nothing to queue; {{owner.name}} walks its source's events itself
+    // bioopzo.pathways: nothing to queue; {{owner.name}} walks its source's events itself
     {% else %}
     {% set _eventspace = get_array_name(eventspace_variable) %}
     {{openmp_pragma('parallel')}}
