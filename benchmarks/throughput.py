@@ -206,7 +206,9 @@ def event_floor(args) -> dict:
     per-synapse loop, Brian2's profiler) per synaptic event. An online rule
     (batch 1) touches every synapse of an active input at least twice per sample
     (the forward input and the weight update), so ``2 x events x floor`` bounds
-    the time per sample of any such rule written as Brian2 equations."""
+    the time per sample of any such rule run by Brian2's own pathway code (spike
+    queues) on one thread. bioopzo's pathways (bioopzo/pathways.py) skip the
+    queue and share the threads, so they are not bound by it."""
     import brian2
     from brian2 import NeuronGroup, Synapses, TimedArray, device, ms, second, set_device
 
@@ -360,8 +362,8 @@ def main(argv=None):
         print(f"Brian2 event floor (2312 -> 800 pathway adding w, nmnist events): "
               f"{floor_row['ns_per_event']:.2f} ns per synaptic event; an online rule touches "
               f"{2 * floor_row['events_per_sample'] / 1e6:.2f} M synaptic events per nmnist sample "
-              f"(forward input and update), so it cannot exceed "
-              f"{floor_row['bound_samples_per_s']:.0f} samples/s as Brian2 equations")
+              f"(forward input and update), so with Brian2's own spike queues on one thread "
+              f"it cannot exceed {floor_row['bound_samples_per_s']:.0f} samples/s")
     if "scaling" not in args.skip:
         sc = scaling(args)
         results["scaling"] = sc
