@@ -56,7 +56,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 
 def _statements(code: str) -> list[tuple[str, str, str]] | None:
     """(target, operator, expression) per line of abstract code, or None for
-    code this module does not parse (then the pathway keeps Brian2's template)."""
+    code this module does not parse (then the pathway runs on one thread)."""
     out = []
     for line in code.splitlines():
         line = line.split("#", 1)[0].strip()
@@ -130,12 +130,12 @@ def _code_object_class():
     if _CODE_OBJECT is None:
         from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
 
-        class ThreadedPathwayCodeObject(CPPStandaloneCodeObject):
+        class PathwayCodeObject(CPPStandaloneCodeObject):
             """cpp_standalone code object with bioopzo's pathway templates."""
 
             templater = CPPStandaloneCodeObject.templater.derive("bioopzo")
 
-        _CODE_OBJECT = ThreadedPathwayCodeObject
+        _CODE_OBJECT = PathwayCodeObject
     return _CODE_OBJECT
 
 
@@ -182,12 +182,17 @@ def brian2_is_compatible() -> bool:
 
 
 def assign_schedules(synapses_groups, min_synapses: int | None = None) -> dict:
-    """Give every pathway of ``synapses_groups`` that has a scalar delay (zero,
-    as all of bioopzo's) bioopzo's templates and a schedule: ``"synaptic"`` or
+    """Give every pathway of ``synapses_groups`` that has a scalar delay
+    bioopzo's templates and a schedule: ``"synaptic"`` or
     ``"accumulate"`` where OpenMP runs more than one thread, the Synapses have at
     least ``min_synapses`` (default :data:`MIN_PARALLEL_SYNAPSES`) possible
     synapses and the code allows it; ``"serial"`` otherwise. Only on Brian2's
-    own cpp_standalone device. Returns ``{pathway name: schedule}``."""
+    own cpp_standalone device. Returns ``{pathway name: schedule}``.
+
+    Every scalar delay must be zero: the templates deliver the source's current
+    events. Brian2 standalone cannot read a delay's value before the run, so
+    this is the caller's promise (``network.no_delays`` gives every bioopzo
+    pathway its zero delay)."""
     threads = _threads()
     if threads is None:
         return {}
