@@ -162,7 +162,7 @@ def _threads() -> int | None:
 def brian2_is_compatible() -> bool:
     """Whether this Brian2's templates have what bioopzo's templates rely on
     (checked on Brian2 2.9.0 and 2.10.1): per-thread spike queues with public
-    per-source synapse lists, and the synapses template's master-thread branch.
+    per-source synapse lists, and pathways that peek at those queues.
     Another version keeps Brian2's own templates."""
     from importlib.resources import files
 
@@ -176,7 +176,6 @@ def brian2_is_compatible() -> bool:
         return False
     return ("std::vector< CSpikeQueue * > queue;" in classes
             and "{{pathway.name}}.peek();" in synapses
-            and "{% if _non_synaptic %}" in synapses
             and "vector< vector<int> > synapses;" in queue
             and "int32_t source_end;" in queue)
 

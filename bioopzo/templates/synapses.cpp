@@ -1,7 +1,7 @@
 {#
 bioopzo's variant of Brian2's cpp_standalone ``synapses`` template (the event
 code of one synaptic pathway), used for the pathways that bioopzo.pathways gives
-an ``openmp_schedule``; every other pathway gets Brian2's code below.
+an ``openmp_schedule``; every other pathway keeps Brian2's template.
 
 No spike queue: such a pathway has one scalar delay of zero, so Brian2's queue
 would deliver, in this step, exactly the synapses of the source neurons in the
@@ -24,14 +24,7 @@ the queue first (bioopzo's synapses_push_spikes template then pushes nothing).
 #}
 {% extends 'common_synapses.cpp' %}
 
-{% set _non_synaptic = [] %}
-{% for var in variables %}
-    {% if variable_indices[var] not in ('_idx', '0') %}
-        {# This is a trick to get around the scoping problem #}
-        {% if _non_synaptic.append(1) %}{% endif %}
-    {% endif %}
-{% endfor %}
-{% set _schedule = openmp_schedule|default('') %}
+{% set _schedule = openmp_schedule %}
 
 {% macro _walk_events(lists) %}
     {% set _eventspace_var = pathway.source.variables[pathway.eventspace_name] %}
@@ -105,37 +98,6 @@ the queue first (bioopzo's synapses_push_spikes template then pushes nothing).
             _part = 0;
         }
     }
-    }
-    {% else %}
-    {{ openmp_pragma('parallel') }}
-    {
-    std::vector<int> *_spiking_synapses = {{pathway.name}}.peek();
-    const int _num_spiking_synapses = _spiking_synapses->size();
-
-    {% if _non_synaptic %}
-    {{ openmp_pragma('master') }}
-    {
-        for(int _spiking_synapse_idx=0;
-            _spiking_synapse_idx<_num_spiking_synapses;
-            _spiking_synapse_idx++)
-        {
-            const size_t _idx = (*_spiking_synapses)[_spiking_synapse_idx];
-            const size_t _vectorisation_idx = _idx;
-            {{vector_code|autoindent}}
-        }
-    }
-    {% else %}
-    {{ openmp_pragma('static') }}
-    for(int _spiking_synapse_idx=0;
-        _spiking_synapse_idx<_num_spiking_synapses;
-        _spiking_synapse_idx++)
-    {
-        const size_t _idx = (*_spiking_synapses)[_spiking_synapse_idx];
-        const size_t _vectorisation_idx = _idx;
-        {{vector_code|autoindent}}
-    }
-
-    {% endif %}
     }
     {% endif %}
 {% endblock %}

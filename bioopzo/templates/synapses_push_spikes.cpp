@@ -1,15 +1,16 @@
 {# USES_VARIABLES { _n_sources, _n_targets, delay, _source_dt} #}
 {#
 bioopzo's variant of Brian2's cpp_standalone ``synapses_push_spikes``
-template: a pathway with an ``openmp_schedule`` reads its source's events
-itself, so nothing is pushed; its queue is prepared as in Brian2 (the
-per-source synapse lists that bioopzo's synapses template walks) only if it
-is the pathway whose lists the others of its Synapses and direction share.
+template, for the pathways that bioopzo.pathways gives an ``openmp_schedule``:
+such a pathway reads its source's events itself, so nothing is pushed; its
+queue is prepared as in Brian2 (the per-source synapse lists that bioopzo's
+synapses template walks) only if it is the pathway whose lists the others of
+its Synapses and direction share.
 #}
 {% extends 'common_group.cpp' %}
 
 {% block before_code %}
-    {% if owner.template_kwds.openmp_schedule and owner.template_kwds.synapse_lists != owner.name %}
+    {% if owner.template_kwds.synapse_lists != owner.name %}
     // bioopzo.pathways: {{owner.name}} walks the synapse lists of {{owner.template_kwds.synapse_lists}}
     {% else %}
     {% set scalar = c_data_type(variables['delay'].dtype) %}
@@ -27,14 +28,5 @@ is the pathway whose lists the others of its Synapses and direction share.
 {% endblock %}
 
 {% block maincode %}
-    {% if owner.template_kwds.openmp_schedule %}
     // bioopzo.pathways: nothing to queue; {{owner.name}} walks its source's events itself
-    {% else %}
-    {% set _eventspace = get_array_name(eventspace_variable) %}
-    {{openmp_pragma('parallel')}}
-    {
-        {{owner.name}}.advance();
-        {{owner.name}}.push({{_eventspace}}, {{_eventspace}}[_num{{eventspace_variable.name}}-1]);
-    }
-    {% endif %}
 {% endblock %}
