@@ -123,6 +123,46 @@ def pathway_schedule(pathway) -> tuple[str | None, str | None]:
     return "accumulate", name
 
 
+def dense_schedule(pathway) -> str:
+    """The schedule of ``pathway``'s walk of a dense layout (module docstring):
+    ``"targets"`` where the code writes only synaptic and postsynaptic
+    variables and reads no written postsynaptic variable through another index
+    (as ``v_pre`` in a recurrent Synapses would), ``"serial"`` otherwise."""
+    synapses = pathway.synapses
+    variables, indices = synapses.variables, synapses.variables.indices
+    statements = _statements(pathway.code)
+    if not statements:
+        return "serial"
+    local = {t for t, op, _ in statements if op == "=" and t not in variables}
+    written = []
+    for target, _, _ in statements:
+        if target in local:
+            continue
+        index = indices[target] if target in variables else None
+        if index == "_postsynaptic_idx":
+            written.append(variables[target])
+        elif index != "_idx":
+            return "serial"
+    for _, _, expression in statements:
+        for name in set(_IDENTIFIER.findall(expression)):
+            var = variables.get(name)
+            if (var is not None and indices[name] != "_postsynaptic_idx"
+                    and any(var is w for w in written)):
+                return "serial"
+    return "targets"
+
+
+def _dense_layout_possible(pathway) -> bool:
+    """A presynaptic pathway between whole groups: its Synapses may have
+    ``connect()``'s layout (the compiled code checks it before each run)."""
+    from brian2.groups.subgroup import Subgroup
+
+    synapses = pathway.synapses
+    return (pathway.prepost == "pre"
+            and not isinstance(synapses.source, Subgroup)
+            and not isinstance(synapses.target, Subgroup))
+
+
 def _code_object_class():
     """A cpp_standalone code object class whose ``synapses`` and
     ``synapses_push_spikes`` templates are bioopzo's (every other is Brian2's)."""
@@ -215,6 +255,10 @@ def assign_schedules(synapses_groups, min_synapses: int | None = None) -> dict:
             pathway.template_kwds = dict(pathway.template_kwds or {}, openmp_schedule=schedule,
                                          synapse_lists=lists.setdefault(pathway.prepost,
                                                                         pathway.name))
+            if _dense_layout_possible(pathway):
+                pathway.template_kwds.update(
+                    dense_schedule=dense_schedule(pathway) if threads > 1 and large else "serial",
+                    dense_sources=len(synapses.source), dense_targets=len(synapses.target))
             if accumulated is not None:
                 pathway.template_kwds.update(
                     accumulate_variable=accumulated,

@@ -128,3 +128,80 @@ def test_another_brian2_keeps_brians_templates(monkeypatch):
     assert pathways.assign_schedules([_synapses("v_post = w")], min_synapses=0) != {}
     monkeypatch.setattr(pathways, "brian2_is_compatible", lambda: False)
     assert pathways.assign_schedules([_synapses("w -= p_pre*E_post")], min_synapses=0) == {}
+
+
+def _layout_run(directory, connect: str, ours: bool, monkeypatch):
+    """A 2-thread standalone pathway ``I_post += w x_pre``, ``w -= x_pre E_post``
+    from 30 Poisson-like sources to 40 targets, over 12 steps; returns (W as an
+    (i, j) matrix, I per step, the binary's stdout)."""
+    from brian2 import ms, prefs, set_device, StateMonitor, TimedArray, device
+
+    monkeypatch.setenv("BIOOPZO_PATHWAYS_VERBOSE", "1")
+    monkeypatch.setattr(pathways, "brian2_is_compatible", lambda: ours)
+    device.reinit()
+    set_device("cpp_standalone", directory=str(directory), build_on_run=False)
+    prefs.devices.cpp_standalone.openmp_threads = 2
+    rng = np.random.default_rng(11)
+    n_src, n_tgt, steps = 30, 40, 12
+    stimulus = TimedArray(((rng.random((steps, n_src)) < 0.3)
+                           * rng.integers(1, 3, (steps, n_src))).astype(float), dt=brian2.defaultclock.dt)
+    source = NeuronGroup(n_src, "x = stimulus(t, i) : 1", threshold="x > 0", name="layout_source")
+    target = NeuronGroup(n_tgt, "I : 1\nE : 1", name="layout_target")
+    target.E = rng.normal(0, 1, n_tgt)
+    syn = Synapses(source, target, "w : 1", on_pre="I_post += w*x_pre\nw -= x_pre*E_post",
+                   delay=0 * ms, name="layout_syn")
+    if connect == "connect()":
+        syn.connect()
+    else:     # every pair, in a shuffled order: not connect()'s layout
+        pairs = rng.permutation(n_src * n_tgt)
+        syn.connect(i=pairs // n_tgt, j=pairs % n_tgt)
+    syn.w = "0.1*(i + 1) - 0.05*j"
+    monitor = StateMonitor(target, "I", record=True, when="end")
+    schedules = pathways.assign_schedules([syn], min_synapses=0)
+    net = brian2.Network(source, target, syn, monitor)
+    net.run(steps * brian2.defaultclock.dt, namespace={"stimulus": stimulus})
+    device.build(directory=str(directory), compile=True, run=True, with_output=False)
+    W = np.zeros((n_src, n_tgt))
+    W[np.asarray(syn.i), np.asarray(syn.j)] = np.asarray(syn.w)
+    I = np.asarray(monitor.I).copy()
+    stdout = (directory / "results" / "stdout.txt").read_text()
+    device.reinit()
+    return W, I, stdout, schedules, syn.pre.template_kwds
+
+
+@pytest.mark.standalone
+def test_dense_layout_walks_targets_and_learns_what_brians_queues_learn(tmp_path, monkeypatch):
+    W_ref, I_ref, out_ref, none, _ = _layout_run(tmp_path / "brian", "connect()", False, monkeypatch)
+    assert none == {} and "bioopzo" not in out_ref
+    assert np.abs(I_ref).max() > 0 and np.abs(W_ref - W_ref[0, 0]).max() > 0
+    W, I, out, schedules, kwds = _layout_run(tmp_path / "dense", "connect()", True, monkeypatch)
+    assert schedules == {"layout_syn_pre": "accumulate"} and kwds["dense_schedule"] == "targets"
+    assert "layout_syn_pre: dense layout, targets walked directly" in out
+    # the same additions in the same order per target, on two threads: bit for bit
+    np.testing.assert_array_equal(W, W_ref)
+    np.testing.assert_array_equal(I, I_ref)
+    W, I, out, _, _ = _layout_run(tmp_path / "shuffled", "shuffled", True, monkeypatch)
+    assert "layout_syn_pre: synapse lists walked" in out
+    np.testing.assert_allclose(W, W_ref, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(I, I_ref, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("code,expected", [
+    ("w -= p_pre*E_post", "targets"),
+    ("I_post += w*p_pre\nw -= E_post", "targets"),
+    ("I_post = w*I_post\nv_post += sub_post", "targets"),   # any write at the target's index
+    ("E_pre += w", "serial"),                               # a presynaptic write
+])
+def test_dense_targets_only_where_it_is_safe(code, expected):
+    syn = _synapses(code)
+    assert pathways.dense_schedule(syn.pre) == expected
+
+
+def test_dense_targets_not_for_a_recurrent_read_of_a_written_variable():
+    group = NeuronGroup(3, "v : 1", threshold="v > 1", name="recurrent*")
+    syn = Synapses(group, group, "w : 1", on_pre="v_post += w*v_pre", delay=0 * brian2.ms,
+                   name="recurrent_syn*")
+    assert pathways.dense_schedule(syn.pre) == "serial"
+    syn_ok = Synapses(group, group, "w : 1", on_pre="v_post += w", delay=0 * brian2.ms,
+                      name="recurrent_syn*")
+    assert pathways.dense_schedule(syn_ok.pre) == "targets"

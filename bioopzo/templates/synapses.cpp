@@ -21,10 +21,28 @@ the queue first (bioopzo's synapses_push_spikes template then pushes nothing).
   variable, every other thread into a zeroed buffer of its own; after a barrier
   the buffers are added in thread order. Deterministic for a given thread count;
   the sum's order, and so its last bits, differ from one thread's.
+
+Dense layout (``dense_schedule`` given: a pathway from a whole group's
+presynaptic neurons to a whole group): if, at the start of the run, synapse
+``s`` of the Synapses connects ``s / N_post`` to ``s % N_post`` for every
+``s < N_pre N_post`` (what ``connect()`` creates), the synapses of source ``i``
+are ``i N_post + j``, and the code walks ``j`` directly: no synapse list, no
+pre- or postsynaptic index array is read. The pathway whose lists the others
+share checks the layout once per run (``_bioopzo_dense_<that pathway>``); any
+other layout walks the lists as above.
+
+- ``"serial"``: one thread walks every ``j``.
+- ``"targets"``: the code writes synaptic and postsynaptic variables only;
+  thread t walks a contiguous block of ``j`` for every event, so no two threads
+  touch the same synapse or target.
+Both add into each target in the order of the events, the order of Brian2's
+queue: bitwise the result of one thread's list walk.
 #}
 {% extends 'common_synapses.cpp' %}
 
 {% set _schedule = openmp_schedule %}
+{% set _dense = dense_schedule is defined and dense_schedule %}
+{% set _dense_flag = '_bioopzo_dense_' ~ synapse_lists %}
 
 {% macro _walk_events(lists) %}
     {% set _eventspace_var = pathway.source.variables[pathway.eventspace_name] %}
@@ -50,15 +68,83 @@ the queue first (bioopzo's synapses_push_spikes template then pushes nothing).
     }
 {% endmacro %}
 
+{% macro _walk_targets(first, last) %}
+    {% set _eventspace_var = pathway.source.variables[pathway.eventspace_name] %}
+    {% set _pre_lookup = get_array_name(variables['_synaptic_pre']) ~ '[_idx]' %}
+    {% set _post_lookup = get_array_name(variables['_synaptic_post']) ~ '[_idx]' %}
+    {
+    const int32_t* const _events = {{get_array_name(_eventspace_var, access_data=False)}};
+    const int32_t _n_events = _events[{{_eventspace_var.size - 1}}];
+    const int32_t _first_target = {{first}}, _last_target = {{last}};
+    for(int32_t _event=0; _event<_n_events; _event++)
+    {
+        const int32_t _dense_source = _events[_event];
+        const size_t _row = (size_t)_dense_source * {{dense_targets}};
+        for(int32_t _dense_target=_first_target; _dense_target<_last_target; _dense_target++)
+        {
+            const size_t _idx = _row + _dense_target;
+            const size_t _vectorisation_idx = _idx;
+            {{vector_code|autoindent|replace(_pre_lookup, '_dense_source')|replace(_post_lookup, '_dense_target')}}
+        }
+    }
+    }
+{% endmacro %}
+
+{% block before_code %}
+    {% if _dense and synapse_lists == pathway.name %}
+    // bioopzo.pathways: does synapse s connect s / N_post to s % N_post, for every
+    // s < N_pre N_post (the layout of connect())? Then every pathway of this
+    // Synapses and direction walks the targets directly.
+    extern char {{_dense_flag}};
+    {
+    const std::vector<int32_t>& _pre = {{get_array_name(variables['_synaptic_pre'], access_data=False)}};
+    const std::vector<int32_t>& _post = {{get_array_name(variables['_synaptic_post'], access_data=False)}};
+    const size_t _n_pre = {{dense_sources}}, _n_post = {{dense_targets}};
+    bool _dense = _pre.size() == _n_pre * _n_post && _post.size() == _pre.size();
+    for(size_t _s=0; _dense && _s<_pre.size(); _s++)
+        _dense = (size_t)_pre[_s] == _s / _n_post && (size_t)_post[_s] == _s % _n_post;
+    {{_dense_flag}} = _dense;
+    if (getenv("BIOOPZO_PATHWAYS_VERBOSE"))
+        std::cout << "bioopzo.pathways: {{synapse_lists}}: "
+                  << (_dense ? "dense layout, targets walked directly" : "synapse lists walked")
+                  << std::endl;
+    }
+    {% endif %}
+{% endblock %}
+
 {% block maincode %}
 
     // This is only needed for the _debugmsg function below
-    {# USES_VARIABLES { _synaptic_pre } #}
+    {# USES_VARIABLES { _synaptic_pre, _synaptic_post } #}
 
     // scalar code
     const size_t _vectorisation_idx = -1;
     {{scalar_code|autoindent}}
 
+    {% if _dense %}
+    extern char {{_dense_flag}};
+    if ({{_dense_flag}})
+    {
+    {% if dense_schedule == 'targets' %}
+    // bioopzo.pathways: dense layout; each thread a contiguous block of targets
+    {{ openmp_pragma('parallel') }}
+    {
+    const int _n_threads = {{ openmp_pragma('get_num_threads') }};
+    const int _thread = {{ openmp_pragma('get_thread_num') }};
+    // blocks of whole cache lines (8 doubles)
+    const int32_t _block = (({{dense_targets}} + _n_threads - 1) / _n_threads + 7) / 8 * 8;
+    const int32_t _begin = std::min<int32_t>({{dense_targets}}, _thread * _block);
+    const int32_t _end = std::min<int32_t>({{dense_targets}}, _begin + _block);
+    {{ _walk_targets('_begin', '_end') }}
+    }
+    {% else %}
+    // bioopzo.pathways: dense layout, one thread
+    {{ _walk_targets('0', dense_targets) }}
+    {% endif %}
+    }
+    else
+    {% endif %}
+    {
     {% if _schedule == 'serial' %}
     // bioopzo.pathways: the source's events, every thread's synapse lists in thread order
     for(int _thread=0; _thread<{{ openmp_pragma('get_num_threads') }}; _thread++)
@@ -100,10 +186,15 @@ the queue first (bioopzo's synapses_push_spikes template then pushes nothing).
     }
     }
     {% endif %}
+    }
 {% endblock %}
 
 
 {% block extra_functions_cpp %}
+{% if _dense and synapse_lists == pathway.name %}
+// bioopzo.pathways: whether {{synapse_lists}}'s Synapses have connect()'s layout (set before each run)
+char {{_dense_flag}} = 0;
+{% endif %}
 void _debugmsg_{{codeobj_name}}()
 {
     using namespace brian;
