@@ -1,6 +1,6 @@
 """Training throughput of bioopzo against plain NumPy, side by side in one run.
 
-    python benchmarks/throughput.py            # full benchmark (20 min on 2 cores)
+    python benchmarks/throughput.py            # full benchmark (about 30 min on 2 cores)
     python benchmarks/throughput.py --quick    # fewer samples, no scaling sweep
 
 Workloads (per-sample online learning: one update per sample, batch 1):
@@ -198,7 +198,7 @@ def compare(args, bandwidth: float) -> list[dict]:
     return rows
 
 
-def event_floor(args) -> dict:
+def event_floor(args, ours: bool = False) -> dict:
     """What one synaptic event costs in Brian2's generated event-driven code here:
     a 2312 -> 800 all-to-all Synapses whose only pathway adds w to its target (the
     least an event can do), fired by the nmnist workload's generated events,
@@ -208,7 +208,9 @@ def event_floor(args) -> dict:
     (the forward input and the weight update), so ``2 x events x floor`` bounds
     the time per sample of any such rule run by Brian2's own pathway code (spike
     queues) on one thread. bioopzo's pathways (bioopzo/pathways.py) skip the
-    queue and share the threads, so they are not bound by it."""
+    queue and share the threads, so they are not bound by it; ``ours=True``
+    times the same pathway with bioopzo's templates (one thread: the dense
+    layout's walk of the targets)."""
     import brian2
     from brian2 import NeuronGroup, Synapses, TimedArray, device, ms, second, set_device
 
@@ -234,6 +236,10 @@ def event_floor(args) -> dict:
                            on_event={"transmit": "active"}, delay={"transmit": 0 * ms})
             syn.connect()
             syn.w = 0.001
+            if ours:
+                from bioopzo.pathways import assign_schedules
+
+                assign_schedules([syn])
             net = brian2.Network(inputs, hidden, syn)
             net.run(n * T * ms, profile=True)
             device.build(directory=tmp, compile=True, run=True)
@@ -358,12 +364,18 @@ def main(argv=None):
         print_table(rows)
     if "floor" not in args.skip:
         floor_row = event_floor(args)
+        ours_row = event_floor(args, ours=True)
         results["event_floor"] = floor_row
+        results["event_floor_bioopzo"] = ours_row
         print(f"Brian2 event floor (2312 -> 800 pathway adding w, nmnist events): "
               f"{floor_row['ns_per_event']:.2f} ns per synaptic event; an online rule touches "
               f"{2 * floor_row['events_per_sample'] / 1e6:.2f} M synaptic events per nmnist sample "
               f"(forward input and update), so with Brian2's own spike queues on one thread "
               f"it cannot exceed {floor_row['bound_samples_per_s']:.0f} samples/s")
+        print(f"the same pathway with bioopzo's templates (bioopzo/pathways.py; connect()'s "
+              f"dense layout, 1 thread): {ours_row['ns_per_event']:.2f} ns per synaptic event, "
+              f"{floor_row['ns_per_event'] / ours_row['ns_per_event']:.1f}x less; bound "
+              f"{ours_row['bound_samples_per_s']:.0f} samples/s")
     if "scaling" not in args.skip:
         sc = scaling(args)
         results["scaling"] = sc

@@ -31,6 +31,24 @@ pathways share the lists of the first). Each pathway gets one schedule:
   only the order of the additions into ``X`` (hence rounding in the last bits)
   differs from one thread's.
 
+Dense layout. A presynaptic pathway between whole groups also gets a
+``dense_schedule``: before each run, the pathway whose lists its Synapses share
+checks whether synapse ``s`` connects ``s / N_post`` to ``s % N_post`` for every
+``s < N_pre N_post`` (the layout ``connect()`` creates for all pairs). If so,
+every pathway of that Synapses walks ``idx = i N_post + j`` over the targets
+``j`` of each source event ``i`` and reads no synapse list and no index array:
+for ``I_syn_post += w x_pre`` that leaves 8 bytes per event (the weight) of the
+20 that the list walk reads, in a loop the compiler vectorises. Any other
+layout walks the lists as above.
+
+- ``"serial"``: one thread walks every target.
+- ``"targets"`` (OpenMP, large matrices): the code writes only synaptic and
+  postsynaptic variables, and reads no written postsynaptic variable through
+  another index. Thread t walks one contiguous block of targets for every event:
+  no two threads touch the same synapse or target.
+In both, each target receives its additions in the order of the events, which
+is the order of Brian2's queue: bitwise Brian2's result.
+
 The equations are Brian2's; only the loop that runs them changes. The runtime
 device and the GPU lanes never see these code objects (:func:`assign_schedules`
 does nothing unless the active device is Brian2's own cpp_standalone).
@@ -41,7 +59,7 @@ from __future__ import annotations
 import logging
 import re
 
-__all__ = ["pathway_schedule", "assign_schedules", "brian2_is_compatible",
+__all__ = ["pathway_schedule", "dense_schedule", "assign_schedules", "brian2_is_compatible",
            "MIN_PARALLEL_SYNAPSES"]
 
 log = logging.getLogger("bioopzo.pathways")
@@ -225,8 +243,11 @@ def assign_schedules(synapses_groups, min_synapses: int | None = None) -> dict:
     bioopzo's templates and a schedule: ``"synaptic"`` or
     ``"accumulate"`` where OpenMP runs more than one thread, the Synapses have at
     least ``min_synapses`` (default :data:`MIN_PARALLEL_SYNAPSES`) possible
-    synapses and the code allows it; ``"serial"`` otherwise. Only on Brian2's
-    own cpp_standalone device. Returns ``{pathway name: schedule}``.
+    synapses and the code allows it; ``"serial"`` otherwise. A presynaptic
+    pathway between whole groups also gets the ``dense_schedule`` of its walk
+    of connect()'s layout (template keyword ``dense_schedule``), used when the
+    run finds that layout. Only on Brian2's own cpp_standalone device. Returns
+    ``{pathway name: schedule of the list walk}``.
 
     Every scalar delay must be zero: the templates deliver the source's current
     events. Brian2 standalone cannot read a delay's value before the run, so

@@ -94,9 +94,18 @@ def test_one_thread_without_queues_is_bitwise_brians(tmp_path, monkeypatch, epoc
 @pytest.mark.standalone
 def test_two_threads_learn_what_brians_queues_learn(tmp_path, monkeypatch, epoch_data):
     data, state = epoch_data
-    threaded, schedules = _epoch(tmp_path, "threaded", 2, monkeypatch, True, data, state)
     master, none = _epoch(tmp_path, "master", 2, monkeypatch, False, data, state)
     assert none == {}
+    # connect()'s layout, threads split the targets: bit for bit
+    dense, _ = _epoch(tmp_path, "dense", 2, monkeypatch, True, data, state)
+    (transmit,) = (tmp_path / "dense" / "code_objects").glob("forward1_transmit_codeobject*.cpp")
+    assert "if (_bioopzo_dense_forward1_transmit)" in transmit.read_text()
+    for key, value in master.state.items():
+        np.testing.assert_array_equal(dense.state[key], value, err_msg=key)
+    np.testing.assert_array_equal(dense.o_sum, master.o_sum)
+    # the synapse lists, as for any other layout: threads split the synapses
+    monkeypatch.setattr(pathways, "_dense_layout_possible", lambda pathway: False)
+    threaded, schedules = _epoch(tmp_path, "threaded", 2, monkeypatch, True, data, state)
     assert schedules["forward1_transmit"] == "accumulate"
     assert schedules["forward1_replay0"] == "synaptic"
     code = tmp_path / "threaded" / "code_objects"
