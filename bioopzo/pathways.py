@@ -31,6 +31,9 @@ pathways share the lists of the first). Each pathway gets one schedule:
   only the order of the additions into ``X`` (hence rounding in the last bits)
   differs from one thread's.
 
+Code that calls ``rand()``, ``randn()``, ``poisson()`` or a user function runs
+``"serial"``: on several threads its draws would come in another order.
+
 Dense layout. A presynaptic pathway between whole groups also gets a
 ``dense_schedule``: before each run, the pathway whose lists its Synapses share
 checks whether synapse ``s`` connects ``s / N_post`` to ``s % N_post`` for every
@@ -70,6 +73,7 @@ MIN_PARALLEL_SYNAPSES = 65_536
 
 _STATEMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*([-+*/]?=)\s*(.+?)\s*$")
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+_CALL = re.compile(r"([A-Za-z_]\w*)\s*\(")
 
 
 def _statements(code: str) -> list[tuple[str, str, str]] | None:
@@ -85,6 +89,20 @@ def _statements(code: str) -> list[tuple[str, str, str]] | None:
             return None
         out.append(match.groups())
     return out
+
+
+def _deterministic(statements) -> bool:
+    """Whether the code calls only Brian2's stateless functions (exp, clip, ...):
+    ``rand()``, ``randn()``, ``poisson()`` or a user function (whose state this
+    module cannot see) would draw in another order on several threads."""
+    from brian2.core.functions import DEFAULT_FUNCTIONS
+
+    for _, _, expression in statements:
+        for name in _CALL.findall(expression):
+            function = DEFAULT_FUNCTIONS.get(name)
+            if function is None or not function.stateless:
+                return False
+    return True
 
 
 def _referenced(expression: str, variables, seen=None) -> list:
@@ -113,7 +131,7 @@ def pathway_schedule(pathway) -> tuple[str | None, str | None]:
     synapses = pathway.synapses
     variables, indices = synapses.variables, synapses.variables.indices
     statements = _statements(pathway.code)
-    if not statements:
+    if not statements or not _deterministic(statements):
         return None, None
     local = {t for t, op, _ in statements if op == "=" and t not in variables}
     accumulated = set()
@@ -144,12 +162,13 @@ def pathway_schedule(pathway) -> tuple[str | None, str | None]:
 def dense_schedule(pathway) -> str:
     """The schedule of ``pathway``'s walk of a dense layout (module docstring):
     ``"targets"`` where the code writes only synaptic and postsynaptic
-    variables and reads no written postsynaptic variable through another index
-    (as ``v_pre`` in a recurrent Synapses would), ``"serial"`` otherwise."""
+    variables, reads no written postsynaptic variable through another index
+    (as ``v_pre`` in a recurrent Synapses would) and calls only stateless
+    functions; ``"serial"`` otherwise."""
     synapses = pathway.synapses
     variables, indices = synapses.variables, synapses.variables.indices
     statements = _statements(pathway.code)
-    if not statements:
+    if not statements or not _deterministic(statements):
         return "serial"
     local = {t for t, op, _ in statements if op == "=" and t not in variables}
     written = []

@@ -44,6 +44,9 @@ def _synapses(on_pre: str):
     ("v_post += w\nw -= sub_post", (None, None)),    # reads it through a subexpression
     ("E_pre += w", (None, None)),                    # a presynaptic write
     ("w -= p_pre\nv_post = 1", (None, None)),
+    ("w -= clip(p_pre, 0, 1)*exp(E_post)", ("synaptic", None)),
+    ("w -= p_pre*rand()", (None, None)),            # draws in thread order otherwise
+    ("I_post += w*randn()", (None, None)),
 ])
 def test_threads_are_allowed_only_where_it_is_safe(code, expected):
     syn = _synapses(code)     # the pathway holds its Synapses weakly
@@ -200,6 +203,7 @@ def test_dense_layout_walks_targets_and_learns_what_brians_queues_learn(tmp_path
     ("I_post += w*p_pre\nw -= E_post", "targets"),
     ("I_post = w*I_post\nv_post += sub_post", "targets"),   # any write at the target's index
     ("E_pre += w", "serial"),                               # a presynaptic write
+    ("I_post += w*rand()", "serial"),                       # a random draw
 ])
 def test_dense_targets_only_where_it_is_safe(code, expected):
     syn = _synapses(code)
