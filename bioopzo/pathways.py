@@ -124,21 +124,31 @@ def _referenced(expression: str, variables, seen=None) -> list:
     return found
 
 
+def _writes(pathway):
+    """``(statements, writes)`` of a pathway's code, ``writes`` holding
+    ``(target, operator, index)`` for every variable it writes (its local
+    helpers left out); None for code that must stay on one thread whatever it
+    writes: code this module does not parse, or that is not deterministic."""
+    variables, indices = pathway.synapses.variables, pathway.synapses.variables.indices
+    statements = _statements(pathway.code)
+    if not statements or not _deterministic(statements):
+        return None
+    local = {t for t, op, _ in statements if op == "=" and t not in variables}
+    writes = [(target, op, indices[target] if target in variables else None)
+              for target, op, _ in statements if target not in local]
+    return statements, writes
+
+
 def pathway_schedule(pathway) -> tuple[str | None, str | None]:
     """The threaded schedule a Brian2 ``SynapticPathway``'s code allows, with the
     accumulated variable: ``("synaptic", None)``, ``("accumulate", "X_post")``
     or ``(None, None)`` (one thread only); see the module docstring."""
-    synapses = pathway.synapses
-    variables, indices = synapses.variables, synapses.variables.indices
-    statements = _statements(pathway.code)
-    if not statements or not _deterministic(statements):
+    parsed = _writes(pathway)
+    if parsed is None:
         return None, None
-    local = {t for t, op, _ in statements if op == "=" and t not in variables}
+    statements, writes = parsed
     accumulated = set()
-    for target, op, _ in statements:
-        if target in local:
-            continue
-        index = indices[target] if target in variables else None
+    for target, op, index in writes:
         if index == "_idx":
             continue
         if index == "_postsynaptic_idx" and op in ("+=", "-="):
@@ -152,6 +162,7 @@ def pathway_schedule(pathway) -> tuple[str | None, str | None]:
     (name,) = accumulated
     if sum(target == name for target, _, _ in statements) != 1:
         return None, None
+    variables = pathway.synapses.variables
     target = variables[name]
     if any(var is target for _, _, expression in statements
            for var in _referenced(expression, variables)):
@@ -165,21 +176,14 @@ def dense_schedule(pathway) -> str:
     variables, reads no written postsynaptic variable through another index
     (as ``v_pre`` in a recurrent Synapses would) and calls only stateless
     functions; ``"serial"`` otherwise."""
-    synapses = pathway.synapses
-    variables, indices = synapses.variables, synapses.variables.indices
-    statements = _statements(pathway.code)
-    if not statements or not _deterministic(statements):
+    parsed = _writes(pathway)
+    if parsed is None:
         return "serial"
-    local = {t for t, op, _ in statements if op == "=" and t not in variables}
-    written = []
-    for target, _, _ in statements:
-        if target in local:
-            continue
-        index = indices[target] if target in variables else None
-        if index == "_postsynaptic_idx":
-            written.append(variables[target])
-        elif index != "_idx":
-            return "serial"
+    statements, writes = parsed
+    if any(index not in ("_idx", "_postsynaptic_idx") for _, _, index in writes):
+        return "serial"
+    variables, indices = pathway.synapses.variables, pathway.synapses.variables.indices
+    written = [variables[target] for target, _, index in writes if index == "_postsynaptic_idx"]
     for _, _, expression in statements:
         for name in set(_IDENTIFIER.findall(expression)):
             var = variables.get(name)

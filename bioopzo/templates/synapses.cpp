@@ -44,12 +44,16 @@ queue: bitwise the result of one thread's list walk.
 {% set _dense = dense_schedule is defined and dense_schedule %}
 {% set _dense_flag = '_bioopzo_dense_' ~ synapse_lists %}
 
-{% macro _walk_events(lists) %}
+{% macro _source_events() %}
     {% set _eventspace_var = pathway.source.variables[pathway.eventspace_name] %}
-    {
-    CSpikeQueue* const _lists = {{lists}};
     const int32_t* const _events = {{get_array_name(_eventspace_var, access_data=False)}};
     const int32_t _n_events = _events[{{_eventspace_var.size - 1}}];
+{% endmacro %}
+
+{% macro _walk_events(lists) %}
+    {
+    CSpikeQueue* const _lists = {{lists}};
+    {{ _source_events() }}
     const int32_t _n_sources = _lists->source_end - _lists->source_start;
     for(int32_t _event=0; _event<_n_events; _event++)
     {
@@ -69,12 +73,10 @@ queue: bitwise the result of one thread's list walk.
 {% endmacro %}
 
 {% macro _walk_targets(first, last) %}
-    {% set _eventspace_var = pathway.source.variables[pathway.eventspace_name] %}
     {% set _pre_lookup = get_array_name(variables['_synaptic_pre']) ~ '[_idx]' %}
     {% set _post_lookup = get_array_name(variables['_synaptic_post']) ~ '[_idx]' %}
     {
-    const int32_t* const _events = {{get_array_name(_eventspace_var, access_data=False)}};
-    const int32_t _n_events = _events[{{_eventspace_var.size - 1}}];
+    {{ _source_events() }}
     const int32_t _first_target = {{first}}, _last_target = {{last}};
     for(int32_t _event=0; _event<_n_events; _event++)
     {
