@@ -113,6 +113,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bioopzo.plasticity.command",
     "bioopzo.analysis.cli",
     "bioopzo.sweep_cli",
+    "bioopzo.tuning_cli",
 )
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -49,6 +50,8 @@ __all__ = [
     "ExperimentConfig",
     "load_config",
     "parse_quantity",
+    "feedback_samples",
+    "feedback_momentum_warning",
     "RULE_NAMES",
     "DEVICE_NAMES",
     "ENCODING_NAMES",
@@ -250,15 +253,15 @@ class NeuronConfig:
 class NoiseConfig:
     """Per-step noise alpha z_l[t] injected into every hidden layer.
 
-    ``scale`` is alpha (in threshold units), ``site`` is ``membrane`` (added to
-    u) or ``output`` (added to the activity sent on), ``distribution`` is
+    ``scale`` is alpha (in threshold units), ``site`` is ``output`` (added to
+    the activity sent on; the measured default) or ``membrane`` (added to u), ``distribution`` is
     ``gaussian``, ``rademacher`` or ``sphere`` (uniform on the sphere of radius
     sqrt(n_l), so that E[z z^T] = I for all three). ``antithetic`` pairs z, -z on
     consecutive steps. ``during_evaluation`` keeps the noise on for test samples.
     """
 
-    scale: float = 0.5
-    site: str = "membrane"
+    scale: float = 0.3
+    site: str = "output"
     distribution: str = "gaussian"
     antithetic: bool = False
     during_evaluation: bool = False
@@ -280,15 +283,28 @@ class RuleConfig:
     rho in M <- rho M + (1 - rho) z o~^T (divided by alpha when
     ``divide_by_noise_scale``), ``feedback_init`` is ``zeros`` or ``random``
     (normal, std ``feedback_init_scale``/sqrt(m); DFA always random).
-    ``use_surrogate`` keeps psi in delta = psi * g (off: delta = g).
+    ``feedback_bias_correction`` divides M by the weight its average has
+    gathered, c <- rho c + (1 - rho) (c = 0 at the start with ``zeros``, 1 with
+    ``random``), so the feedback is M / c: an equal-weight mean of the estimates
+    so far while c < 1, as Adam corrects its moments (without it a zero M grows
+    only as 1 - rho^n and the hidden layers barely learn for ~1/(1 - rho) steps).
+    ``use_surrogate`` keeps psi in delta = psi * g (off: delta = g; with membrane
+    noise M already estimates do/du, which contains the noise-smoothed spike
+    nonlinearity, so psi counts it twice).
     ZO: ``baseline_decay`` is beta of the running loss baseline b <- beta b + (1 - beta) l.
+
+    How large rho must be depends on the schedule: M averages about
+    B (1 + rho) / (1 - rho) single-sample estimates (B samples per M update; one
+    update per step). :func:`feedback_momentum_warning` names configs where that
+    is far below what the layers need.
     """
 
     name: str = "opzo"
-    feedback_momentum: float = 0.999
+    feedback_momentum: float = 0.9999
     feedback_init: str = "zeros"
     feedback_init_scale: float = 1.0
-    divide_by_noise_scale: bool = False
+    feedback_bias_correction: bool = True
+    divide_by_noise_scale: bool = True
     use_surrogate: bool = True
     baseline_decay: float = 0.99
 
@@ -301,7 +317,7 @@ class RuleConfig:
         _choice("rule", "feedback_init", self.feedback_init, ("zeros", "random"))
         _number("rule", "feedback_init_scale", self.feedback_init_scale, low=0)
         _number("rule", "baseline_decay", self.baseline_decay, low=0, high=1)
-        for name in ("divide_by_noise_scale", "use_surrogate"):
+        for name in ("divide_by_noise_scale", "use_surrogate", "feedback_bias_correction"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"[rule] {name} must be true or false")
 
@@ -355,6 +371,16 @@ class DataConfig:
     per-step input values x_0[t] come from the data, binned to T steps).
     ``steps_per_sample`` is T.
     ``limit`` keeps a stratified subset of that many samples before splitting.
+    ``split_seed`` draws the train/test split of a data set without an official
+    one (digits); unset, the run's seed draws it, so each seed has its own test
+    set. Set, every seed shares one test set and hyperparameters tuned on any
+    seed's validation split never saw it.
+    ``validation_fraction`` > 0 carves that share of each class out of the
+    training set as a validation set and evaluates on it instead of the test
+    set, which the run then never reads (what ``bioopzo tune`` uses).
+    ``normalization`` of the embedded data: ``minmax`` (intensities in [0, 1])
+    or ``standardize`` (per input, (x - mean) / sd with the training set's
+    statistics; values are signed, so only ``encoding = "direct"`` applies).
 
     Event data sets (``nmnist``, ``shd``, ``dvsgesture``) are read from the
     folder ``data_dir`` (never downloaded), need ``encoding = "frames"``, keep
@@ -377,6 +403,9 @@ class DataConfig:
     latency_cutoff: float = 0.1
     test_fraction: float = 0.2
     limit: int | None = None
+    split_seed: int | None = None
+    validation_fraction: float = 0.0
+    normalization: str = "minmax"
     data_dir: str | None = None
     bin_width: Quantity | None = None
     downsample_to: tuple[int, int] | None = None
@@ -397,6 +426,21 @@ class DataConfig:
             raise ConfigError("[data] test_fraction must be below 1")
         if self.limit is not None:
             _number("data", "limit", self.limit, low=2, integer=True)
+        if self.split_seed is not None:
+            _number("data", "split_seed", self.split_seed, low=0, integer=True)
+        _number("data", "validation_fraction", self.validation_fraction, low=0, high=1)
+        if self.validation_fraction >= 1:
+            raise ConfigError("[data] validation_fraction must be below 1 (a share of the training set)")
+        _choice("data", "normalization", self.normalization, ("minmax", "standardize"))
+        if self.normalization == "standardize" and self.encoding != "direct":
+            raise ConfigError(
+                f"[data] normalization = \"standardize\" gives signed inputs, which encoding = "
+                f"{self.encoding!r} cannot turn into spikes: set encoding = \"direct\" (analog input "
+                "current) or normalization = \"minmax\""
+            )
+        if self.normalization == "standardize" and self.dataset in EVENT_DATASETS:
+            raise ConfigError("[data] normalization applies to the embedded data sets only; "
+                              f"{self.dataset!r} is read as event frames")
         self._check_event_options()
 
     def _check_event_options(self) -> None:
@@ -610,6 +654,37 @@ class ExperimentConfig:
         import tomli_w
 
         return tomli_w.dumps(self.to_dict())
+
+
+#: Below these effective sample counts of M's average (one hidden layer; two or more,
+#: for the layers below the last) OPZO's feedback is far from the Jacobian: measured
+#: cosines of M_l with the same-step Jacobian on digits, analyses/jacobian.py.
+FEEDBACK_SAMPLES_FAR_TOO_FEW = (4_000, 12_000)
+
+
+def feedback_samples(config: "ExperimentConfig", batch: int = 1) -> float:
+    """How many single-step estimates OPZO's M averages: B (1 + rho) / (1 - rho), the
+    effective sample count of an exponential average with weight 1 - rho per update,
+    with B samples per M update (1 in the Brian2 model: one update per step)."""
+    rho = config.rule.feedback_momentum
+    return math.inf if rho >= 1 else batch * (1 + rho) / (1 - rho)
+
+
+def feedback_momentum_warning(config: "ExperimentConfig", batch: int = 1) -> str | None:
+    """A one-line warning when OPZO's rho is far too small for its network, else None."""
+    if config.rule.name != "opzo":
+        return None
+    n = feedback_samples(config, batch)
+    deep = len(config.network.hidden) > 1
+    need = FEEDBACK_SAMPLES_FAR_TOO_FEW[1 if deep else 0]
+    if n >= need:
+        return None
+    rho_min = (need - batch) / (need + batch)
+    return (f"[rule] feedback_momentum = {config.rule.feedback_momentum:g} makes M average only about "
+            f"{n:,.0f} single-step estimates (B (1 + rho) / (1 - rho), B = {batch}); "
+            f"{'the lower layers of ' if deep else ''}a {len(config.network.hidden)}-hidden-layer "
+            f"network need{'' if deep else 's'} at least {need:,}, so the feedback stays far from "
+            f"the Jacobian: set feedback_momentum >= {rho_min:.5f} (0.9999 is the default)")
 
 
 def _deep_merge(base: dict, extra: dict) -> dict:

@@ -402,7 +402,11 @@ class BrianNetwork:
                 raise ConfigError(
                     f"[data] encoding = {self.config.data.encoding!r} needs intensities of shape "
                     f"(samples, inputs), got {x.shape}; per-step data need encoding = 'frames'")
-            check_intensities(x, "sample intensities")
+            if self.config.data.normalization == "standardize":
+                if not np.all(np.isfinite(x)):
+                    raise ConfigError("standardized sample inputs contain NaN or infinite values")
+            else:
+                check_intensities(x, "sample intensities")
         if x.shape[-1] != self.n_inputs:
             raise ValueError(f"the data have {x.shape[-1]} inputs, the network {self.n_inputs}")
 

@@ -9,12 +9,13 @@ k = t mod T the step within the sample and every state reset at k = 0:
     v_l = u_l - theta s_l                                  x_l = s_l (+ alpha z_l)
     a_l = lambda_a a_l + s_l                               psi_l = kappa sig (1 - sig)
     o   = W_o x_L + b_o                                    e = (1-g)(softmax(o) - y) + g (o - y)
-    g_l = M_l e (opzo, M updated first) | B_l e (dfa) | W_{l+1}^T delta_{l+1} (bp)
+    g_l = M_l e / c_l (opzo, M and c updated first) | B_l e (dfa) | W_{l+1}^T delta_{l+1} (bp)
           | (l(o) - b) z_l / alpha (zo)
     delta_l = psi_l g_l,   G_W = learn delta_l a_{l-1}^T,   G_b = learn delta_l
 
-and the schedule/optimizer of updates.py applied to every parameter after the
-step's signals are computed. Samples processed in parallel (``batch`` > 1)
+with c_l the weight M_l's average has gathered (c <- rho c + (1 - rho); 1 when
+``feedback_bias_correction`` is off), and the schedule/optimizer of updates.py
+applied to every parameter after the step's signals are computed. Samples processed in parallel (``batch`` > 1)
 share weights; their contributions are summed (the ``batch`` schedule divides
 by its batch size), the M update uses the batch mean of z o^T and the ZO
 baseline the batch mean of the loss. With ``batch = 1`` the model is step for
@@ -210,11 +211,16 @@ class ReferenceModel:
             for l in (range(L - 1, -1, -1) if name == "bp" else range(L)):
                 if name == "opzo":
                     scale = 1.0 / noise.scale if rule.divide_by_noise_scale else 1.0
+                    rho = rule.feedback_momentum
                     M = st[f"M{l + 1}"]
                     zo_est = scale * (z[l].T @ o) / len(o)
-                    M_new = M + training * (rule.feedback_momentum * M
-                                         + (1 - rule.feedback_momentum) * zo_est - M)
+                    M_new = M + training * (rho * M + (1 - rho) * zo_est - M)
                     updates[f"M{l + 1}"] = M_new
+                    if rule.feedback_bias_correction:
+                        c = st[f"M{l + 1}_weight"]
+                        c_new = c + training * (rho * c + (1 - rho) - c)
+                        updates[f"M{l + 1}_weight"] = c_new
+                        M_new = M_new / np.where(c_new > 0, c_new, 1.0)
                     g = e @ M_new.T
                 elif name == "dfa":
                     g = e @ st[f"B{l + 1}"].T

@@ -5,7 +5,11 @@ samples through the compiled model (in runs of ``training.samples_per_run``
 samples): learning and noise are on for the training samples and gated off
 for the test samples inside the simulation. Training accuracy is the online
 accuracy (predictions made while learning); test accuracy is measured with
-learning off after the epoch's training samples.
+learning off after the epoch's training samples. With
+``data.validation_fraction`` > 0 the evaluation samples are a validation split
+carved from the training set and the test set is never read; the ``test``
+columns then hold validation accuracy and summary.json says
+``"evaluation": "validation"``.
 
 A run folder holds::
 
@@ -43,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bioopzo.config import ConfigError, ExperimentConfig, load_config
+from bioopzo.config import ConfigError, ExperimentConfig, feedback_momentum_warning, load_config
 from bioopzo.data import check_labels, load_dataset
 from bioopzo.devices import epoch_seed, make_simulator
 from bioopzo.files import swap_in_folder
@@ -274,8 +278,13 @@ def _train_into(config, run_dir: Path, checkpoint, *, progress, echo, record_spi
                          record_spikes=record_spikes)
     echo(f"training {cfg.name}: rule {cfg.rule.name}, {dataset.n_inputs}-"
          f"{'-'.join(map(str, cfg.network.hidden))}-{dataset.n_classes}, "
-         f"{len(dataset.y_train)} train / {len(dataset.y_test)} test samples of {T} steps, "
+         f"{len(dataset.y_train)} train / {len(dataset.y_test)} {dataset.evaluation} samples of {T} steps, "
          f"device {cfg.device.name}")
+    # with a validation split, the "test" columns hold validation accuracy (summary: evaluation)
+    evaluated = "test" if dataset.evaluation == "test" else "val"
+    warning = feedback_momentum_warning(cfg)
+    if warning:
+        echo(f"bioopzo: warning: {warning}")
     bar = tqdm(range(first, cfg.training.epochs + 1), desc="epochs", unit="epoch",
                disable=not progress, file=sys.stderr, leave=False)
     with sim:
@@ -307,7 +316,7 @@ def _train_into(config, run_dir: Path, checkpoint, *, progress, echo, record_spi
             note = " (compiled)" if res.compiled else ""
             line = (f"epoch {epoch:>3}  train loss {row['train_loss']:.4f}  "
                     f"train acc {100 * row['train_accuracy']:5.1f} %  "
-                    f"test acc {100 * row['test_accuracy']:5.1f} %  {wall:6.1f} s{note}")
+                    f"{evaluated} acc {100 * row['test_accuracy']:5.1f} %  {wall:6.1f} s{note}")
             if progress:
                 bar.write(line, file=sys.stdout)
             else:
@@ -321,6 +330,7 @@ def _train_into(config, run_dir: Path, checkpoint, *, progress, echo, record_spi
         "final_test_accuracy": rows[-1]["test_accuracy"],
         "best_test_accuracy": max(r["test_accuracy"] for r in rows),
         "final_train_accuracy": rows[-1]["train_accuracy"],
+        "evaluation": dataset.evaluation,
         "wall_seconds": time.perf_counter() - t_start,
         "n_builds": sim.n_builds,
     }
@@ -336,7 +346,8 @@ def _describe(name: str) -> str:
     import re
 
     base, _, suffix = name.partition("_")
-    extra = {"acc": " (accumulated gradient)", "vel": " (momentum)"}.get(suffix, "")
+    extra = {"acc": " (accumulated gradient)", "vel": " (momentum)",
+             "weight": " (weight of its average)"}.get(suffix, "")
     if base in ("Wout", "bout"):
         return f"{name}: readout {'weights' if base == 'Wout' else 'biases'}{extra}"
     if base == "loss":

@@ -82,14 +82,34 @@ def test_variance_zo_far_above_opzo(tmp_path):
 
 
 def test_alignment_momentum_feedback_aligns_better_than_instantaneous(tmp_path):
-    res = alignment.run(tiny(), probe_samples=25, checkpoints_per_epoch=2, echo=None)
+    res = alignment.run(tiny(), rules=("opzo", "dfa", "zo"), probe_samples=25,
+                        checkpoints_per_epoch=2, echo=None)
     _check_outputs(res, tmp_path)
     for layer in (1, 2):
-        opzo, pzo, dfa = (res.final(e, layer)["cosine_mean"] for e in ("opzo", "pzo", "dfa"))
-        print(f"layer {layer}: cos opzo {opzo:.3f}, pzo {pzo:.3f}, dfa {dfa:.3f}")
+        opzo, pzo, dfa, zo = (res.final(e, layer)["cosine_mean"] for e in ("opzo", "pzo", "dfa", "zo"))
+        print(f"layer {layer}: cos opzo {opzo:.3f}, pzo {pzo:.3f}, dfa {dfa:.3f}, zo {zo:.3f}")
         assert opzo > pzo + 0.05
+        assert opzo > zo + 0.05
         assert dfa > 0.1
     assert res.final("opzo", 2)["cosine_mean"] > 0.3
+    # every rule is probed on the same noisy pass, also dfa, which trains without noise
+    assert {r["probe_noise_scale"] for r in res.rows} == {0.5}
+
+
+def test_alignment_opzo_beats_dfa_with_the_default_settings(tmp_path):
+    """Issue check 1 at reduced size: the packaged two-layer model's OPZO settings
+    (output noise, alpha 0.3, rho 0.9999, bias-corrected M) align OPZO's hidden
+    updates with BP's better than DFA's, in both layers, on the same noisy pass."""
+    from bioopzo.cli import resolve_config_path
+    from bioopzo.config import load_config
+
+    cfg = load_config(resolve_config_path("digits_fc2"), {
+        "network": {"hidden": [64, 64]}, "data": {"limit": 600}, "training": {"epochs": 2}})
+    res = alignment.run(cfg, probe_samples=40, checkpoints_per_epoch=1, echo=None)
+    for layer in (1, 2):
+        opzo, dfa = (res.final(e, layer)["cosine_mean"] for e in ("opzo", "dfa"))
+        print(f"layer {layer}: cos(update, BP) opzo {opzo:.3f}, dfa {dfa:.3f}")
+        assert opzo > dfa
 
 
 def test_jacobian_momentum_near_one_estimates_the_jacobian(tmp_path):
@@ -98,7 +118,7 @@ def test_jacobian_momentum_near_one_estimates_the_jacobian(tmp_path):
     _check_outputs(res, tmp_path)
     fin = res.final()
     for layer in (1, 2):
-        near_one, zero = fin[(0.999, 0.5, layer)], fin[(0.0, 0.5, layer)]
+        near_one, zero = fin[(0.999, 0.5, 1, layer)], fin[(0.0, 0.5, 1, layer)]
         print(f"layer {layer}: cos rho .999 {near_one['cosine_M_jacobian']:.3f}, "
               f"rho 0 {zero['cosine_M_jacobian']:.3f}, spread {near_one['jacobian_spread']:.3f}")
         assert near_one["cosine_M_jacobian"] > zero["cosine_M_jacobian"] + 0.2

@@ -37,6 +37,10 @@ def test_wrong_units_are_refused(value, message):
     ({"network": {"hidden": [0]}}, "must be >= 1"),
     ({"data": {"max_rate": "2 ms"}}, "frequency"),
     ({"noise": {"site": "dendrite"}}, "site"),
+    ({"data": {"validation_fraction": 1.0}}, "validation_fraction must be below 1"),
+    ({"data": {"normalization": "standardize"}}, 'set encoding = "direct"'),
+    ({"data": {"normalization": "zscore"}}, "normalization"),
+    ({"rule": {"feedback_bias_correction": 1}}, "true or false"),
 ])
 def test_bad_configs_name_the_problem(raw, message):
     with pytest.raises(ConfigError, match=message):
@@ -58,7 +62,7 @@ def test_packaged_model_configs_load_and_select_rules():
     assert bp.rule.name == "bp" and bp.noise.scale == 0.0   # [per_rule.bp]
     back = bp.with_overrides({"rule": {"name": "opzo"}})
     assert back.noise.scale == cfg.noise.scale
-    for name in ("digits_fc", "digits_fc2", "mnist1d_fc"):
+    for name in ("digits_fc", "digits_fc2", "mnist1d_fc", "mnist1d_fc2"):
         assert load_config(resolve_config_path(name)).name == name
 
 
@@ -99,3 +103,19 @@ def test_explicit_overrides_win_over_per_rule_tables():
     assert chained.rule.name == "bp" and chained.noise.scale == 0.3
     assert chained.with_overrides({"rule": {"name": "opzo"}}).noise.scale == 0.3
     assert load_config(None).with_overrides({"rule": {"name": "dfa"}}).noise.scale == 0.0
+
+
+def test_feedback_momentum_too_small_for_the_schedule_warns_with_the_fix():
+    from bioopzo.config import feedback_momentum_warning, feedback_samples
+
+    cfg = ExperimentConfig.from_dict({"rule": {"name": "opzo", "feedback_momentum": 0.999}})
+    assert feedback_samples(cfg) == pytest.approx(1999)
+    assert feedback_samples(cfg, batch=32) == pytest.approx(32 * 1999)
+    msg = feedback_momentum_warning(cfg)
+    assert "feedback_momentum = 0.999" in msg and "feedback_momentum >= 0.9995" in msg
+    assert feedback_momentum_warning(cfg, batch=32) is None      # 32 samples per update suffice
+    deep = cfg.with_overrides({"network": {"hidden": [64, 64]}, "rule": {"feedback_momentum": 0.9995}})
+    assert "lower layers" in feedback_momentum_warning(deep)
+    for name in ("digits_fc", "digits_fc2", "mnist1d_fc", "mnist1d_fc2"):   # the packaged models fit
+        assert feedback_momentum_warning(load_config(resolve_config_path(name))) is None
+    assert feedback_momentum_warning(cfg.with_overrides({"rule": {"name": "dfa"}})) is None

@@ -58,3 +58,29 @@ def test_encoders(rng):
     assert lat[0, :, 0].sum() == 0
     assert lat[0, 2, 1] == 1 and lat[0, :, 1].sum() == 1
     assert lat[0, 0, 2] == 1 and lat[0, :, 2].sum() == 1
+
+
+def test_validation_split_is_carved_from_the_training_set_only():
+    base = load_dataset(DataConfig(split_seed=0), seed=3)
+    val = load_dataset(DataConfig(split_seed=0, validation_fraction=0.2), seed=3)
+    assert val.evaluation == "validation" and base.evaluation == "test"
+    assert len(val.y_train) + len(val.y_test) == len(base.y_train)
+    rows = {tuple(r) for r in base.x_train}
+    assert all(tuple(r) in rows for r in val.x_test)             # validation inside train
+    # split_seed fixes the test set across seeds; the seed draws the validation split
+    other = load_dataset(DataConfig(split_seed=0), seed=4)
+    np.testing.assert_array_equal(other.x_test, base.x_test)
+    val4 = load_dataset(DataConfig(split_seed=0, validation_fraction=0.2), seed=4)
+    assert not np.array_equal(val4.y_test, val.y_test) or not np.array_equal(val4.x_test, val.x_test)
+    with pytest.raises(ConfigError, match="leaves no"):
+        load_dataset(DataConfig(limit=4, validation_fraction=0.01), seed=1)
+
+
+def test_standardize_uses_training_statistics():
+    cfg = DataConfig(dataset="mnist1d", encoding="direct", normalization="standardize", limit=500)
+    ds = load_dataset(cfg, seed=1)
+    np.testing.assert_allclose(ds.x_train.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(ds.x_train.std(axis=0), 1, atol=1e-12)
+    assert abs(ds.x_test.mean()) < 0.2 and not np.allclose(ds.x_test.mean(axis=0), 0, atol=1e-12)
+    raw = load_dataset(DataConfig(dataset="mnist1d", limit=500), seed=1)
+    np.testing.assert_allclose(ds.x_test, (raw.x_test - raw.x_train.mean(0)) / raw.x_train.std(0))

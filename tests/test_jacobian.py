@@ -65,3 +65,20 @@ def test_feedback_matrices_converge_to_the_jacobian(tmp_path):
           f"rho=0: {np.round(without, 3)}")
     assert min(with_momentum) > 0.9
     assert max(np.abs(without)) < 0.3
+
+
+def test_default_config_feedback_estimates_the_last_layer_jacobian(tmp_path):
+    """Issue check: with learning off on digits at the packaged default config
+    (digits_fc: output noise alpha 0.3, rho 0.9999, bias-corrected M), M's cosine
+    with the same-step Jacobian of the last hidden layer exceeds 0.9."""
+    from bioopzo.analysis import jacobian
+    from bioopzo.config import load_config
+
+    cfg = load_config(None, {"training": {"epochs": 2}})
+    assert cfg.name == "digits_fc" and cfg.rule.feedback_momentum == 0.9999
+    res = jacobian.run(cfg, rhos=(cfg.rule.feedback_momentum,), alphas=(), probe_samples=200,
+                       draws=4, checkpoints_per_epoch=1, echo=None)
+    (last,) = [r for k, r in res.final().items() if k[-1] == len(cfg.network.hidden)]
+    print(f"default config, learning off, {last['step']} steps: cos(M_L, Jacobian) = "
+          f"{last['cosine_M_jacobian']:.3f}")
+    assert last["cosine_M_jacobian"] > 0.9

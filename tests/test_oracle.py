@@ -5,11 +5,11 @@ noise sites, with noise off and with noise on (the noise Brian2 drew is
 recorded and supplied to the reference), a 20-30-20-5 network runs 3 samples
 of 10 steps (2 learning with different learning-rate factors, 1 test) and
 must give identical spikes at every step and learnable state equal to 1e-9
-relative. The runtime test covers every combination (35 networks). The
+relative. The runtime test covers every combination (36 networks). The
 cpp_standalone test compiles a covering set (14 networks: every rule with both
 schedules, both sites and noise on/off where the rule allows it, plus the
 sphere/Rademacher/antithetic/batch/momentum variants) into one project;
-``pytest --full-standalone-oracle`` compiles all 35 instead (20 min here, most of
+``pytest --full-standalone-oracle`` compiles all 36 instead (20 min here, most of
 it in one large objects.cpp).
 
 The once-per-sample updates (updates.py) take their replayed form in the
@@ -42,6 +42,9 @@ def variants():
         if rule in ("opzo", "zo") and not noisy:
             continue   # these rules are defined by their noise
         out.append(dict(rule=rule, schedule=schedule, site=site, noisy=noisy, form="replay"))
+    # OPZO's feedback without the bias correction, undivided by alpha, without psi
+    out.append(dict(rule="opzo", schedule="step", site="membrane", noisy=True, form="replay",
+                    bias_correction=False, surrogate=False))
     # distributions, antithetic pairing, mini-batch schedule and momentum
     out.append(dict(rule="opzo", schedule="batch", site="membrane", noisy=True, form="active",
                     distribution="sphere", antithetic=True, momentum=0.9))
@@ -75,7 +78,9 @@ def _name(v):
 
 def _config(v):
     return small_config(
-        rule={"name": v["rule"]},
+        rule={"name": v["rule"], "feedback_bias_correction": v.get("bias_correction", True),
+              "divide_by_noise_scale": v.get("bias_correction", True),
+              "use_surrogate": v.get("surrogate", True)},
         noise={"scale": 0.3 if v["noisy"] else 0.0, "site": v["site"],
                "distribution": v.get("distribution", "gaussian"),
                "antithetic": v.get("antithetic", False)},

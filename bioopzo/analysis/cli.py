@@ -81,11 +81,12 @@ def run_analysis(args, echo=print):
                             probe_samples=300 if args.full else 100,
                             checkpoints_per_epoch=4 if args.full else 2, echo=echo)
     if a == "alignment":
-        return alignment.run(config, probe_samples=300 if args.full else 100,
+        return alignment.run(config, rules=("opzo", "dfa", "zo"), seeds=seeds,
+                             probe_samples=300 if args.full else 100,
                              checkpoints_per_epoch=4 if args.full else 3, echo=echo)
     if a == "jacobian":
-        return jacobian.run(config, rhos=(0.0, 0.9, 0.99, 0.999, 0.9999) + ((0.99999,) if args.full else ()),
-                            alphas=(0.1, 0.25, 1.0, 2.0) if args.full else (0.25, 1.0),
+        return jacobian.run(config, rhos=(0.0, 0.99, 0.999, 0.9999, 0.99999),
+                            alphas=(0.1, 0.25, 1.0, 2.0) if args.full else (0.1, 1.0), batches=(1, 32),
                             probe_samples=400 if args.full else 200, echo=echo)
     if a == "noise":
         return noise.run(config, datasets=("digits", "mnist1d") if args.full else (config.data.dataset,),
@@ -95,8 +96,8 @@ def run_analysis(args, echo=print):
         rhos = (0.0, 0.5, 0.9, 0.99, 0.999, 0.9999, 0.99999) if args.full else (0.0, 0.9, 0.99, 0.999, 0.9999)
         return momentum.run(config, rhos=rhos, seeds=seeds, backend=args.backend, workers=args.workers,
                             run_root=runs, echo=echo)
-    return depth.run(config, seeds=seeds, backend=args.backend, workers=args.workers, run_root=runs,
-                     echo=echo)
+    return depth.run(config, depths=(1, 2, 3, 4), seeds=seeds, backend=args.backend,
+                     workers=args.workers, run_root=runs, echo=echo)
 
 
 def cmd_analyze(args) -> int:

@@ -32,6 +32,7 @@ import numpy as np
 
 from bioopzo.network import initial_state
 from bioopzo.reference import ReferenceModel, _sigmoid
+from bioopzo.rules.opzo import OPZORule
 
 __all__ = ["ESTIMATORS", "ProbeResult", "probe_pass", "EstimatorStats", "estimator_statistics",
            "cosine"]
@@ -59,6 +60,8 @@ def _feedback_matrices(model: ReferenceModel, name: str) -> list:
     L = len(model.config.network.hidden)
     key = "M" if name == "opzo" else "B"
     if all(f"{key}{l}" in model.state for l in range(1, L + 1)):
+        if name == "opzo":
+            return [OPZORule.feedback_matrix(model.config, model.state, l) for l in range(1, L + 1)]
         return [model.state[f"{key}{l}"] for l in range(1, L + 1)]
     if name == "opzo":
         raise ValueError("the opzo estimate needs the feedback matrices M_l of an OPZO state")

@@ -35,6 +35,8 @@ import numpy as np
 from bioopzo.analysis.estimators import probe_pass
 from bioopzo.analysis.output import REFERENCE_IMPLEMENTATION, AnalysisResult, new_figure, record
 from bioopzo.analysis.training import probe_set, train_reference
+from bioopzo.config import feedback_samples
+from bioopzo.rules.opzo import OPZORule
 
 __all__ = ["run", "JacobianResult", "jacobian_target", "feedback_cosine"]
 
@@ -84,7 +86,7 @@ class JacobianResult(AnalysisResult):
     def final(self):
         out = {}
         for r in self.rows:
-            key = (r["rho"], r["alpha"], r["layer"])
+            key = (r["rho"], r["alpha"], r.get("batch", 1), r["layer"])
             if key not in out or r["step"] > out[key]["step"]:
                 out[key] = r
         return out
@@ -94,8 +96,9 @@ class JacobianResult(AnalysisResult):
         frozen = "forward weights frozen" if not self.meta["arguments"]["learn"] else "network learning"
         lines = [f"cos(M_l, data-averaged same-step Jacobian) at the last checkpoint ({frozen}; "
                  "implementation: reference.py)"]
-        for (rho, alpha, layer), r in sorted(fin.items()):
-            lines.append(f"  rho {rho:<8g} alpha {alpha:<5g} layer {layer}: cos {r['cosine_M_jacobian']:.3f}"
+        for (rho, alpha, batch, layer), r in sorted(fin.items()):
+            lines.append(f"  rho {rho:<8g} alpha {alpha:<5g} batch {batch:<3d} layer {layer}: "
+                         f"cos {r['cosine_M_jacobian']:.3f}"
                          f"   spread of per-sample Jacobians {r['jacobian_spread']:.3f}")
         return lines
 
@@ -107,11 +110,14 @@ class JacobianResult(AnalysisResult):
         rhos = sorted({r["rho"] for r in self.rows if r["alpha"] == base_alpha})
         cmap = __import__("matplotlib").colormaps["viridis"]
         for ax, l in zip(axes, layers):
+            batches = sorted({r.get("batch", 1) for r in self.rows})
             for i, rho in enumerate(rhos):
-                sel = [r for r in self.rows if r["rho"] == rho and r["alpha"] == base_alpha
-                       and r["layer"] == l]
-                ax.plot([r["step"] for r in sel], [r["cosine_M_jacobian"] for r in sel], "o-",
-                        color=cmap(i / max(1, len(rhos) - 1)), label=f"rho {rho:g}")
+                for batch, style in zip(batches, ("o-", "s--", "^:")):
+                    sel = [r for r in self.rows if r["rho"] == rho and r["alpha"] == base_alpha
+                           and r["layer"] == l and r.get("batch", 1) == batch]
+                    ax.plot([r["step"] for r in sel], [r["cosine_M_jacobian"] for r in sel], style,
+                            color=cmap(i / max(1, len(rhos) - 1)),
+                            label=f"rho {rho:g}" + (f", batch {batch}" if batch > 1 else ""))
             ax.set_xscale("log")
             ax.set_ylim(-0.1, 1)
             ax.set_xlabel("training steps")
@@ -122,9 +128,9 @@ class JacobianResult(AnalysisResult):
         fin = self.final()
         base_rho = self.meta["arguments"]["base_rho"]
         for l in layers:
-            ax.plot(alphas, [fin[(base_rho, a, l)]["cosine_M_jacobian"] for a in alphas], "o-",
+            ax.plot(alphas, [fin[(base_rho, a, 1, l)]["cosine_M_jacobian"] for a in alphas], "o-",
                     label=f"cos, layer {l}")
-            ax.plot(alphas, [fin[(base_rho, a, l)]["jacobian_spread"] for a in alphas], "s--",
+            ax.plot(alphas, [fin[(base_rho, a, 1, l)]["jacobian_spread"] for a in alphas], "s--",
                     label=f"spread, layer {l}")
         ax.set_xscale("log")
         ax.set_xlabel("noise scale alpha")
@@ -134,50 +140,58 @@ class JacobianResult(AnalysisResult):
         return fig
 
 
-def run(config, *, rhos=(0.0, 0.9, 0.99, 0.999, 0.9999), alphas=(0.25, 1.0),
+def run(config, *, rhos=(0.0, 0.9, 0.99, 0.999, 0.9999), alphas=(0.25, 1.0), batches=(1,),
         probe_samples: int = 200, draws: int = 4, checkpoints_per_epoch: int = 4, learn: bool = False,
         echo=print) -> JacobianResult:
-    """Train OPZO for every rho (at the config's alpha) and every alpha (at its rho)."""
+    """Train OPZO for every rho and mini-batch size (at the config's alpha) and every
+    alpha (at its rho, batch 1). With batch B, M averages the batch mean of z o~^T
+    once per step, so it gathers about B (1 + rho) / (1 - rho) single-sample estimates."""
     t0 = time.perf_counter()
     base_rho, base_alpha = config.rule.feedback_momentum, config.noise.scale
-    grid = [(r, base_alpha) for r in rhos] + [(base_rho, a) for a in alphas]
-    if (base_rho, base_alpha) not in grid:
-        grid.append((base_rho, base_alpha))
+    grid = [(r, base_alpha, b) for b in batches for r in rhos] + [(base_rho, a, 1) for a in alphas]
+    if (base_rho, base_alpha, 1) not in grid:
+        grid.append((base_rho, base_alpha, 1))
     grid = list(dict.fromkeys(grid))
     ds, x_probe, y_probe = probe_set(config, probe_samples, 47)
     n_train, T = len(ds.y_train), config.data.steps_per_sample
     rows: list[dict] = []
     configs = {}
     targets: dict = {}
-    for rho, alpha in grid:
+    for rho, alpha, batch in grid:
         over = {"rule": {"name": "opzo", "feedback_momentum": rho}, "noise": {"scale": alpha}}
         if not learn:
             over["optimizer"] = {"learning_rate": 0.0, "readout_learning_rate": 0.0}
         cfg = config.with_overrides(over)
-        configs[f"rho{rho:g}_alpha{alpha:g}"] = cfg.to_dict()
+        configs[f"rho{rho:g}_alpha{alpha:g}_batch{batch}"] = cfg.to_dict()
 
-        def probe(model, epoch, fraction, rho=rho, alpha=alpha):
+        def probe(model, epoch, fraction, rho=rho, alpha=alpha, batch=batch, cfg=cfg):
             step = int(round((epoch - 1 + fraction) * n_train * T))
             if learn or alpha not in targets:
                 targets[alpha] = jacobian_target(model, x_probe, y_probe, draws)
             for t in targets[alpha]:
                 l = t["layer"]
-                rows.append({"rho": rho, "alpha": alpha, "epoch": epoch, "fraction": round(fraction, 4),
+                rows.append({"rho": rho, "alpha": alpha, "batch": batch,
+                             "effective_samples": feedback_samples(cfg, batch), "epoch": epoch, "fraction": round(fraction, 4),
                              "step": step, "layer": l,
-                             "cosine_M_jacobian": feedback_cosine(model.state[f"M{l}"], t),
+                             "cosine_M_jacobian": feedback_cosine(
+                                 OPZORule.feedback_matrix(cfg, model.state, l), t),
                              "jacobian_spread": t["spread"], "jacobian_norm": np.sqrt(max(t["norm2"], 0)),
-                             "M_norm": float(np.linalg.norm(model.state[f"M{l}"])),
+                             "M_norm": float(np.linalg.norm(
+                                 OPZORule.feedback_matrix(cfg, model.state, l))),
                              "learning": learn, "probe_samples": len(y_probe), "draws": draws,
                              "implementation": "reference.py"})
 
-        trained = train_reference(cfg, checkpoints_per_epoch=checkpoints_per_epoch, on_checkpoint=probe)
+        trained = train_reference(cfg, checkpoints_per_epoch=checkpoints_per_epoch, on_checkpoint=probe,
+                                  batch=batch)
         if echo:
-            last = [r for r in rows if r["rho"] == rho and r["alpha"] == alpha][-len(cfg.network.hidden):]
-            echo(f"  rho {rho:g}, alpha {alpha:g}: cos(M_l, J) " +
+            last = [r for r in rows if (r["rho"], r["alpha"], r["batch"]) == (rho, alpha, batch)
+                    ][-len(cfg.network.hidden):]
+            echo(f"  rho {rho:g}, alpha {alpha:g}, batch {batch}: cos(M_l, J) " +
                  ", ".join(f"{r['cosine_M_jacobian']:.3f}" for r in last) +
                  (f"; test accuracy {100 * trained.final_accuracy:.1f} %" if learn
                   else " (forward weights frozen)"))
-    meta = record(configs, {"rhos": list(rhos), "alphas": list(alphas), "base_rho": base_rho,
+    meta = record(configs, {"rhos": list(rhos), "alphas": list(alphas), "batches": list(batches),
+                            "base_rho": base_rho,
                             "base_alpha": base_alpha, "probe_samples": probe_samples, "draws": draws,
                             "learn": learn,
                             "checkpoints_per_epoch": checkpoints_per_epoch},

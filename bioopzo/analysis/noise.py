@@ -20,9 +20,9 @@ from bioopzo.analysis.sweeps import implementation, mean_sd, sweep
 __all__ = ["run", "NoiseResult", "DEFAULT_GRID", "FULL_GRID"]
 
 DEFAULT_GRID = {"distributions": ("gaussian", "rademacher", "sphere"), "sites": ("membrane", "output"),
-                "scales": (0.5,), "antithetic": (False, True), "extra_scales": (0.25, 1.0)}
+                "scales": (0.3,), "antithetic": (False, True), "extra_scales": (0.1, 1.0)}
 FULL_GRID = {"distributions": ("gaussian", "rademacher", "sphere"), "sites": ("membrane", "output"),
-             "scales": (0.25, 0.5, 1.0), "antithetic": (False, True), "extra_scales": ()}
+             "scales": (0.1, 0.3, 1.0), "antithetic": (False, True), "extra_scales": ()}
 
 
 class NoiseResult(AnalysisResult):
@@ -110,8 +110,8 @@ def run(config, *, datasets=("digits",), seeds=(1,), grid=None, backend="referen
     base_alpha = grid["scales"][0] if len(grid["scales"]) == 1 else config.noise.scale
     cells = [(dist, site, alpha, anti) for dist, site, alpha, anti in itertools.product(
         grid["distributions"], grid["sites"], grid["scales"], grid["antithetic"])]
-    cells += [("gaussian", "membrane", a, False) for a in grid.get("extra_scales", ())
-              if ("gaussian", "membrane", a, False) not in cells]
+    cells += [("gaussian", site, a, False) for a in grid.get("extra_scales", ())
+              for site in grid["sites"] if ("gaussian", site, a, False) not in cells]
     labelled = []
     for dataset in datasets:
         for dist, site, alpha, anti in cells:

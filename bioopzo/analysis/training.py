@@ -80,8 +80,12 @@ def _finite(state: dict) -> bool:
 
 
 def train_reference(config: ExperimentConfig, *, checkpoints_per_epoch: int = 0,
-                    on_checkpoint=None) -> TrainedRun:
-    """Train ``config`` with reference.py, one sample at a time (see module docstring)."""
+                    on_checkpoint=None, batch: int = 1) -> TrainedRun:
+    """Train ``config`` with reference.py, one sample at a time (see module docstring).
+
+    ``batch`` > 1 runs that many samples in parallel (reference.py's mini-batch:
+    summed updates, the M update with the batch mean of z o~^T); the last
+    samples of each checkpoint interval that do not fill a batch are skipped."""
     t0 = time.perf_counter()
     cfg = config
     seed = cfg.training.seed
@@ -106,9 +110,12 @@ def train_reference(config: ExperimentConfig, *, checkpoints_per_epoch: int = 0,
         correct, loss = 0, 0.0
         with np.errstate(all="ignore"):
             for c in range(n_chunks):
-                rows = slice(bounds[c], bounds[c + 1])
+                stop = bounds[c + 1] - (bounds[c + 1] - bounds[c]) % batch
+                rows = slice(bounds[c], stop)
+                if stop <= bounds[c]:
+                    continue
                 rec = model.run(x[rows], y[rows], np.ones(len(y[rows])), ends[rows],
-                                lr_factor=factors[rows])
+                                lr_factor=factors[rows], batch=batch)
                 correct += int(np.sum(rec.predictions == y[rows]))
                 loss += float(np.sum(rec.loss))
                 if on_checkpoint is not None and checkpoints_per_epoch and _finite(model.state):

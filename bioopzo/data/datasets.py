@@ -11,6 +11,14 @@ per-step inputs.
   10 classes), generated offline by ``mnist1d.data.make_dataset`` with its
   default arguments (seed 42); values min-max scaled to [0, 1] with the
   training set's range.
+
+With ``normalization = "standardize"`` each input is instead shifted and
+scaled by the mean and standard deviation of the (final) training set,
+x' = (x - mean_train) / sd_train, signed values for the ``direct`` encoder.
+With ``validation_fraction`` f > 0, a stratified share f of the training set
+(``default_rng([seed, 13])``) becomes the evaluation set in place of the test
+set (``Dataset.evaluation == "validation"``); the statistics of the
+normalization then come from the remaining training samples only.
 """
 
 from __future__ import annotations
@@ -21,7 +29,8 @@ import numpy as np
 
 from bioopzo.config import EVENT_DATASETS, ConfigError, DataConfig
 
-__all__ = ["Dataset", "load_dataset", "stratified_subset", "stratified_split", "check_labels"]
+__all__ = ["Dataset", "load_dataset", "stratified_subset", "stratified_split", "validation_split",
+           "standardize", "check_labels"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,9 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     n_classes: int
+    #: what x_test / y_test hold: the data set's "test" split, or a "validation"
+    #: split carved from its training set
+    evaluation: str = "test"
 
     @property
     def n_inputs(self) -> int:
@@ -41,7 +53,7 @@ class Dataset:
         return int(self.x_train.shape[-1])
 
     def __repr__(self) -> str:
-        return (f"<Dataset {self.name!r}: {len(self.y_train)} train, {len(self.y_test)} test, "
+        return (f"<Dataset {self.name!r}: {len(self.y_train)} train, {len(self.y_test)} {self.evaluation}, "
                 f"{self.n_inputs} inputs, {self.n_classes} classes>")
 
 
@@ -147,7 +159,8 @@ def load_dataset(config: DataConfig, seed: int) -> Dataset:
         return load_event_dataset(config, seed)
     if config.dataset not in _LOADERS:
         raise ConfigError(f"unknown data set {config.dataset!r}; choose one of {sorted(_LOADERS)}")
-    rng = np.random.default_rng([seed, 7])
+    split_seed = seed if config.split_seed is None else config.split_seed
+    rng = np.random.default_rng([split_seed, 7])
     x, y, n_train = _LOADERS[config.dataset]()
     x = check_intensities(x, f"{config.dataset} inputs")
     n_classes = int(y.max()) + 1
@@ -163,4 +176,31 @@ def load_dataset(config: DataConfig, seed: int) -> Dataset:
             n_tr = max(1, int(round(config.limit * n_train / len(y))))
             train = train[stratified_subset(y[train], n_tr, rng)]
             test = test[stratified_subset(y[test], max(1, config.limit - n_tr), rng)]
-    return Dataset(config.dataset, x[train], y[train], x[test], y[test], n_classes)
+    evaluation = "test"
+    if config.validation_fraction > 0:
+        train, test = validation_split(train, y, config.validation_fraction, seed)
+        evaluation = "validation"
+    x_train, x_test = x[train], x[test]
+    if config.normalization == "standardize":
+        x_train, x_test = standardize(x_train, x_test)
+    return Dataset(config.dataset, x_train, y[train], x_test, y[test], n_classes, evaluation)
+
+
+def validation_split(train: np.ndarray, labels: np.ndarray, fraction: float,
+                     seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``train`` split into (remaining training, validation): a stratified
+    share ``fraction`` of each class, drawn by ``default_rng([seed, 13])``."""
+    rng = np.random.default_rng([seed, 13])
+    keep, val = stratified_split(np.asarray(labels)[train], fraction, rng)
+    if len(keep) == 0 or len(val) == 0:
+        raise ConfigError(f"[data] validation_fraction = {fraction:g} leaves no training or no "
+                          f"validation sample out of {len(train)}; choose a share between them")
+    return train[keep], train[val]
+
+
+def standardize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-input (x - mean) / sd with the training set's statistics (sd 0 -> 1)."""
+    mean = x_train.mean(axis=0)
+    sd = x_train.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    return (x_train - mean) / sd, (x_test - mean) / sd

@@ -310,6 +310,17 @@ def load_event_dataset(config: DataConfig, seed: int, *, cache_megabytes: float 
     binning = Binning.from_config(config, spec.sensor_size)
     rng = np.random.default_rng([seed, 7])
     train, test = _limit_indices(splits, config.limit, rng)
+    if config.validation_fraction > 0:
+        from bioopzo.data.datasets import validation_split
+
+        # evaluate on a share of the official training split; the test split is not read
+        train, val = validation_split(np.asarray(train), splits.y_train, config.validation_fraction, seed)
+        x_train = EventFrames(splits.train.read, train, binning, cache_megabytes=cache_megabytes / 2,
+                              name=f"{config.dataset} train")
+        x_val = EventFrames(splits.train.read, val, binning, cache_megabytes=cache_megabytes / 2,
+                            name=f"{config.dataset} validation")
+        return Dataset(config.dataset, x_train, splits.y_train[train], x_val, splits.y_train[val],
+                       spec.n_classes, "validation")
     x_train = EventFrames(splits.train.read, train, binning, cache_megabytes=cache_megabytes / 2,
                           name=f"{config.dataset} train")
     x_test = EventFrames(splits.test.read, test, binning, cache_megabytes=cache_megabytes / 2,
