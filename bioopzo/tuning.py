@@ -19,13 +19,15 @@ points). A tuning folder holds::
 each seed and reports, on the test set, mean +- sd and the paired difference
 to a baseline rule by seed: mean difference d = mean_s (acc_r(s) - acc_base(s))
 with the 95 % interval d +- t_{0.975, n-1} sd_d / sqrt(n) (Student's t over
-n seeds). A comparison folder holds the sweep plus ``comparison.csv`` and
-``comparison.md``.
+n seeds); ``paired_differences.csv`` has the same for every pair of rules. A
+comparison folder holds the sweep plus ``comparison.csv``,
+``paired_differences.csv`` and ``comparison.md``.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,9 +77,27 @@ def _write_sweep_file(path: Path, name: str, base: Path, fixed: dict, points: li
 
     from bioopzo.files import write_atomic
 
-    doc = {"name": name, "config": str(base.resolve()), "fixed": fixed, "points": points,
-           "grid": {"training.seed": list(seeds)}}
+    doc = {"name": name, "config": _config_reference(base, path.parent), "fixed": fixed,
+           "points": points, "grid": {"training.seed": list(seeds)}}
     write_atomic(path, tomli_w.dumps(doc))
+
+
+def _config_reference(base: Path, folder: Path) -> str:
+    """How a sweep file in ``folder`` names ``base``: a packaged model by its name, any
+    other file by its path relative to ``folder`` (so result folders can move with the
+    repository), absolute only across drives."""
+    from bioopzo.cli import resolve_config_path
+
+    base = base.resolve()
+    try:
+        if Path(resolve_config_path(base.stem)).resolve() == base:
+            return base.stem
+    except ConfigError:
+        pass
+    try:
+        return os.path.relpath(base, folder.resolve())
+    except ValueError:
+        return str(base)
 
 
 def _run(sweep_file: Path, out: Path, workers, echo):
@@ -223,15 +243,21 @@ def compare(config_path: str | Path, out: str | Path, *, rules=RULE_NAMES, seeds
             d = paired_difference(a, b)
             row.update({f"diff_{baseline}_{k}": v for k, v in d.items() if k != "n"})
         rows.append(row)
-    _write_comparison(out, rows, base, seeds, baseline)
+    pairs = []
+    for i, a in enumerate(rules):
+        for b in rules[i + 1:]:
+            d = paired_difference([acc[(a, s)] for s in seeds], [acc[(b, s)] for s in seeds])
+            pairs.append({"rule": a, "minus": b, **{k: v for k, v in d.items() if k != "n"}})
+    _write_comparison(out, rows, pairs, base, seeds, baseline)
     return rows
 
 
-def _write_comparison(out: Path, rows, base, seeds, baseline) -> None:
+def _write_comparison(out: Path, rows, pairs, base, seeds, baseline) -> None:
     from bioopzo.analysis.output import write_csv_atomic
     from bioopzo.files import write_atomic
 
     write_csv_atomic(out / "comparison.csv", rows)
+    write_csv_atomic(out / "paired_differences.csv", pairs)
     hidden = "-".join(map(str, base.network.hidden))
     lines = [f"{base.name} (hidden {hidden}), test accuracy after {base.training.epochs} epochs, "
              f"seeds {' '.join(map(str, seeds))}; paired difference to {baseline} by seed, 95 % "
@@ -246,4 +272,10 @@ def _write_comparison(out: Path, rows, base, seeds, baseline) -> None:
             ci = f"[{100 * r[f'diff_{baseline}_low']:+.1f}, {100 * r[f'diff_{baseline}_high']:+.1f}]"
         lines.append(f"| {r['rule']} | {r['learning_rate']:g} | {100 * r['test_accuracy_mean']:.1f} ± "
                      f"{100 * r['test_accuracy_sd']:.1f} | {diff} | {ci} | {r['last_hidden_rate']:.3f} |")
+    lines += ["", "Every pair, paired by seed (points; the interval excludes zero: *):", "",
+              "| difference | mean | 95 % interval |", "|---|---|---|"]
+    for p in pairs:
+        mark = " *" if p["excludes_zero"] else ""
+        lines.append(f"| {p['rule']} - {p['minus']} | {100 * p['mean']:+.1f}{mark} | "
+                     f"[{100 * p['low']:+.1f}, {100 * p['high']:+.1f}] |")
     write_atomic(out / "comparison.md", "\n".join(lines) + "\n")

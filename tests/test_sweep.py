@@ -100,7 +100,7 @@ def test_cli_typo_exits_2_before_any_work(tmp_path, capsys):
 def test_per_rule_tables_still_apply_where_the_sweep_is_silent(tmp_path):
     path = write_sweep(tmp_path, '[grid]\n"rule.name" = ["bp", "zo", "opzo"]\n')
     bp, zo, opzo = load_sweep(path, out=tmp_path / "out").points
-    assert bp.config.noise.scale == 0.0 and opzo.config.noise.scale == 0.5
+    assert bp.config.noise.scale == 0.0 and opzo.config.noise.scale == 0.3
     assert zo.config.optimizer.learning_rate == 0.0005 and opzo.config.optimizer.learning_rate == 0.005
 
 

@@ -75,6 +75,8 @@ def test_tune_on_validation_then_compare_on_test(tmp_path):
     raw = tomllib.loads(res.tuned_config.read_text())
     assert raw["per_rule"]["readout"]["noise"] == {"scale": 0.0}      # other per-rule keys kept
     assert "| bp |" in (tmp_path / "tune" / "tuning.md").read_text()
+    # the sweep file names the model relative to itself, so result folders can move
+    assert tomllib.loads((tmp_path / "tune" / "tune_sweep.toml").read_text())["config"] == "../tiny.toml"
 
     rows = compare(res.tuned_config, tmp_path / "cmp", rules=("bp", "readout"), seeds=(1, 2),
                    workers=2, echo=lambda *a: None)
@@ -88,6 +90,10 @@ def test_tune_on_validation_then_compare_on_test(tmp_path):
                                                           abs=1e-3)
     summaries = [json.loads(p.read_text()) for p in (tmp_path / "cmp" / "runs").glob("*/summary.json")]
     assert {s["evaluation"] for s in summaries} == {"test"}
+    pairs = list(csv.DictReader((tmp_path / "cmp" / "paired_differences.csv").open()))
+    assert [(p["rule"], p["minus"]) for p in pairs] == [("bp", "readout")]
+    assert float(pairs[0]["mean"]) == pytest.approx(-by["readout"]["diff_bp_mean"])
+    assert "| bp - readout |" in (tmp_path / "cmp" / "comparison.md").read_text()
 
 
 def test_tune_and_compare_refuse_bad_input(tmp_path, capsys):
