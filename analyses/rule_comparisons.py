@@ -53,7 +53,8 @@ def main(argv=None):
     for model in PLAN:
         table = root / model / "compare" / "comparison.md"
         if table.is_file():
-            parts.append(f"### {model}\n\n{table.read_text()}\n{(root / model / 'tune' / 'tuning.md').read_text()}")
+            tuning = (root / model / "tune" / "tuning.md").read_text()
+            parts.append(f"### {model}\n\n{table.read_text()}\n{tuning}")
     write_atomic(Path(args.out) / "rule_comparisons.md", "\n".join(parts))
 
 

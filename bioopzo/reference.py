@@ -15,12 +15,12 @@ k = t mod T the step within the sample and every state reset at k = 0:
 
 with c_l the weight M_l's average has gathered (c <- rho c + (1 - rho); 1 when
 ``feedback_bias_correction`` is off), and the schedule/optimizer of updates.py
-applied to every parameter after the step's signals are computed. Samples processed in parallel (``batch`` > 1)
-share weights; their contributions are summed (the ``batch`` schedule divides
-by its batch size), the M update uses the batch mean of z o^T and the ZO
-baseline the batch mean of the loss. With ``batch = 1`` the model is step for
-step the Brian2 model; given the same inputs and noise they agree spike for
-spike (tests/test_oracle.py).
+applied to every parameter after the step's signals are computed. Samples
+processed in parallel (``batch`` > 1) share weights; their contributions are
+summed (the ``batch`` schedule divides by its batch size), the M update uses
+the batch mean of z o^T and the ZO baseline the batch mean of the loss. With
+``batch = 1`` the model is step for step the Brian2 model; given the same
+inputs and noise they agree spike for spike (tests/test_oracle.py).
 """
 
 from __future__ import annotations

@@ -171,7 +171,8 @@ def run(config, *, rhos=(0.0, 0.9, 0.99, 0.999, 0.9999), alphas=(0.25, 1.0), bat
             for t in targets[alpha]:
                 l = t["layer"]
                 rows.append({"rho": rho, "alpha": alpha, "batch": batch,
-                             "effective_samples": feedback_samples(cfg, batch), "epoch": epoch, "fraction": round(fraction, 4),
+                             "effective_samples": feedback_samples(cfg, batch), "epoch": epoch,
+                             "fraction": round(fraction, 4),
                              "step": step, "layer": l,
                              "cosine_M_jacobian": feedback_cosine(
                                  OPZORule.feedback_matrix(cfg, model.state, l), t),
