@@ -36,7 +36,7 @@ import numpy as np
 
 from bioopzo.config import RULE_NAMES, ConfigError, load_config
 
-__all__ = ["TuningResult", "tune", "compare", "paired_difference", "DEFAULT_FACTORS"]
+__all__ = ["TuningResult", "tune", "compare", "paired_difference", "best_rate", "DEFAULT_FACTORS"]
 
 #: learning-rate factors around each rule's configured rate
 DEFAULT_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -54,6 +54,16 @@ def paired_difference(a, b, confidence: float = 0.95) -> dict:
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
     return {"mean": mean, "sd": sd, "low": mean - half, "high": mean + half, "n": n,
             "excludes_zero": bool(mean - half > 0 or mean + half < 0)}
+
+
+def best_rate(scores: dict) -> float:
+    """The learning rate with the best mean score (``{rate: [scores]}``); a rate with a
+    non-finite score counts as worst; ties go to the smaller rate."""
+    def mean(rate):
+        v = np.asarray(scores[rate], float)
+        return float(v.mean()) if np.all(np.isfinite(v)) else -1.0
+
+    return max(sorted(scores), key=lambda rate: (mean(rate), -rate))
 
 
 def _check_rules(rules) -> tuple[str, ...]:
@@ -152,8 +162,7 @@ def tune(config_path: str | Path, out: str | Path, *, rules=RULE_NAMES, factors=
                 by_lr.setdefault(lr, []).append(float(r["final_test_accuracy"]))
         lrs = sorted(by_lr)
         means = [float(np.mean(by_lr[lr])) if np.all(np.isfinite(by_lr[lr])) else -1.0 for lr in lrs]
-        best = lrs[int(np.argmax(means))]
-        chosen[rule] = best
+        best = chosen[rule] = best_rate(by_lr)
         for lr, mean in zip(lrs, means):
             acc = np.asarray(by_lr[lr])
             rows.append({"rule": rule, "learning_rate": lr, "validation_accuracy_mean": mean,

@@ -14,6 +14,7 @@ import numpy as np
 
 from bioopzo.analysis.output import AnalysisResult, new_figure, record
 from bioopzo.analysis.sweeps import implementation, mean_sd, sweep
+from bioopzo.tuning import best_rate
 
 __all__ = ["run", "DepthResult"]
 
@@ -102,13 +103,12 @@ def run(config, *, depths=(1, 2, 3), rules=RULES, seeds=(1,), backend="reference
         tuning = sweep(grid, backend, workers, run_root, echo)
         for d in depths:
             for rule in rules:
-                sel = [r for r in tuning if r["depth"] == d and r["rule"] == rule]
-                best = max(sel, key=lambda r: (np.nan_to_num(r["test_accuracy"], nan=-1.0),
-                                               -r["learning_rate"]))
-                chosen[(d, rule)] = best["learning_rate"]
+                scores = {r["learning_rate"]: [r["test_accuracy"]] for r in tuning
+                          if r["depth"] == d and r["rule"] == rule}
+                chosen[(d, rule)] = rate = best_rate(scores)
                 if echo:
-                    echo(f"  depth {d}, {rule}: learning rate {best['learning_rate']:g} "
-                         f"(validation {100 * best['test_accuracy']:.1f} %)")
+                    echo(f"  depth {d}, {rule}: learning rate {rate:g} "
+                         f"(validation {100 * scores[rate][0]:.1f} %)")
     labelled = [({"depth": d, "learning_rate": chosen.get((d, rule), cfg(d, rule, seed)
                                                            .optimizer.learning_rate)},
                  cfg(d, rule, seed, **({"optimizer": {"learning_rate": chosen[(d, rule)]}}
