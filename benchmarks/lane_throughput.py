@@ -27,7 +27,8 @@ import numpy as np
 
 from bioopzo.config import load_config
 from bioopzo.devices import make_simulator
-from bioopzo.network import initial_state, make_epoch_data
+from bioopzo.data.epochs import make_epoch_data
+from bioopzo.state import initial_state
 
 N_INPUTS, N_HIDDEN, N_CLASSES, T, P_ACTIVE = 2312, 800, 10, 30, 0.05
 

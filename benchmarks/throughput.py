@@ -42,7 +42,8 @@ from bioopzo.config import load_config
 from bioopzo.data import load_dataset
 from bioopzo.data.encoders import make_encoder
 from bioopzo.devices import make_simulator
-from bioopzo.network import initial_state, make_epoch_data
+from bioopzo.data.epochs import make_epoch_data
+from bioopzo.state import initial_state
 from bioopzo.reference import ReferenceModel
 
 EVENT_PROBABILITY = 0.05
@@ -214,7 +215,7 @@ def event_floor(args, ours: bool = False) -> dict:
     import brian2
     from brian2 import NeuronGroup, Synapses, TimedArray, device, ms, second, set_device
 
-    from bioopzo.devices import configure_make
+    from bioopzo.devices.cpp_standalone import configure_make
 
     n_in, n_hidden, T, n = 2312, 800, 30, args.nmnist_samples
     frames = GeneratedEvents(n, T, n_in)[np.arange(n)].reshape(n * T, n_in).astype(float)
@@ -237,7 +238,7 @@ def event_floor(args, ours: bool = False) -> dict:
             syn.connect()
             syn.w = 0.001
             if ours:
-                from bioopzo.pathways import assign_schedules
+                from bioopzo.devices.cpp_standalone.pathways import assign_schedules
 
                 assign_schedules([syn])
             net = brian2.Network(inputs, hidden, syn)
@@ -301,7 +302,8 @@ def peak_memory(n_samples: int) -> dict:
         "from throughput import GeneratedEvents\n"
         "from bioopzo.config import load_config\n"
         "from bioopzo.devices import make_simulator\n"
-        "from bioopzo.network import initial_state, make_epoch_data\n"
+        "from bioopzo.data.epochs import make_epoch_data\n"
+        "from bioopzo.state import initial_state\n"
         "n = int(sys.argv[1])\n"
         "c = load_config(None, {'network': {'hidden': [32]}, 'data': {'encoding': 'frames', "
         "'steps_per_sample': 30}, 'optimizer': {'schedule': 'sample'}})\n"

@@ -1,8 +1,8 @@
 """Build the Brian2 network of DESIGN.md section 1 from an ExperimentConfig.
 
 Objects and their place in one step (all code blocks in the ``start`` slot,
-``order`` increasing down this list; parameter updates then run as
-clock-driven equations in the ``groups`` slot):
+``order`` increasing down this list, as schedule.py numbers them; parameter
+updates then run as clock-driven equations in the ``groups`` slot):
 
     [weight updates]  accumulated schedules: the previous sample's update (credit E,
                       replay events, replay pathways in step order, dense updaters)
@@ -27,269 +27,54 @@ accumulated schedules end with one extra inert step, in which the last
 sample's update is applied.
 
 Learnable state (weights, biases, feedback matrices, optimizer state) moves in
-and out as a dict of NumPy arrays: weight matrices are (n_post, n_pre) and
-feedback matrices (n_l, m).
+and out as a dict of NumPy arrays (state.py): weight matrices are (n_post,
+n_pre) and feedback matrices (n_l, m). The network reads what the device
+supports from a DeviceCapabilities (devices/base.py); it never asks which
+device is active.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 from brian2 import (Clock, Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses,
-                    TimedArray, defaultclock, linked_var, second)
+                    TimedArray, defaultclock, linked_var)
 
 from bioopzo.config import ConfigError, ExperimentConfig
-from bioopzo.data.datasets import check_intensities, check_labels
 from bioopzo.data.encoders import make_encoder
-from bioopzo.gaussian import GAUSSIAN
+from bioopzo.data.epochs import EpochData
+from bioopzo.data.samples import check_intensities, check_labels
+from bioopzo.devices.base import DeviceCapabilities
 from bioopzo.neurons import (credit_code, hidden_forward_code, hidden_model,
                              hidden_modulation_code, history_code, history_model, input_code,
                              input_model, noise_draw_code, readout_error_code, readout_forward_code,
                              readout_model, sample_events, shared_namespace)
-from bioopzo.pathways import assign_schedules
 from bioopzo.rules import FeedbackContext, make_rule
 from bioopzo.rules.base import all_to_all
+from bioopzo.schedule import (MAX_STEPS_PER_SAMPLE, ORDER_BIASES, ORDER_CREDIT, ORDER_INPUT,
+                              ORDER_INPUT_EVENTS, ORDER_NOISE, ORDER_NOISE_NORM,
+                              ORDER_REPLAY_EVENTS, layer_order, no_delays, run_once_per_sample,
+                              schedule_sample_updates, schedule_summed)
+from bioopzo.state import StateLayout, StateTarget, bias_name, weight_name
 from bioopzo.updates import (frozen_equations, optimizer_state_names, replays_directly,
                              sample_pathways, sample_update_equations, three_factor_gradient,
                              update_equations)
 
-# The once-per-sample weight updates run on a clock of period T dt while the
-# Synapses' transmit pathway runs on its source's clock (by design); Brian2 warns
-# about every such Synapses at each run. Only that message is silenced.
-logging.getLogger("brian2.synapses.synapses.synapses_dt_mismatch").setLevel(logging.ERROR)
-# Spike events without a reset are intended (the membrane resets inside the step's
-# code): no empty resetter is built, so Brian2's reminder about one is silenced.
-logging.getLogger("brian2.groups.neurongroup.only_threshold").setLevel(logging.ERROR)
-
-__all__ = ["EpochData", "SampleInputs", "BrianNetwork", "initial_state", "make_epoch_data",
-           "parameter_names"]
+__all__ = ["BrianNetwork", "silence_expected_warnings"]
 
 
-class SampleInputs:
-    """The inputs of an epoch's samples in streaming order, read on demand.
+def silence_expected_warnings() -> None:
+    """Silence the two Brian2 messages this model's design triggers on purpose.
 
-    ``segments`` is a list of (source, indices): rows ``indices`` of
-    ``source`` (a NumPy array of intensities (N, n) or frames (N, T, n), or a
-    lazy frame source with ``shape`` and ``__getitem__(int array)``), in order.
-    Only :meth:`rows` materialises data, one simulation run's worth at a time.
-    """
-
-    def __init__(self, segments: list):
-        self.segments = [(src, np.asarray(idx, dtype=np.int64)) for src, idx in segments]
-        shapes = {tuple(src.shape[1:]) for src, _ in self.segments}
-        if len(shapes) != 1:
-            raise ValueError(f"sample sources disagree in shape: {sorted(shapes)}")
-        self.sample_shape = shapes.pop()
-
-    def __len__(self) -> int:
-        return sum(len(idx) for _, idx in self.segments)
-
-    @property
-    def shape(self) -> tuple:
-        return (len(self), *self.sample_shape)
-
-    @property
-    def ndim(self) -> int:
-        return 1 + len(self.sample_shape)
-
-    def rows(self, start: int, stop: int) -> np.ndarray:
-        parts, offset = [], 0
-        for src, idx in self.segments:
-            lo, hi = max(start - offset, 0), min(stop - offset, len(idx))
-            if lo < hi:
-                parts.append(np.asarray(src[idx[lo:hi]], dtype=float))
-            offset += len(idx)
-        if not parts:
-            return np.zeros((0, *self.sample_shape))
-        return np.concatenate(parts) if len(parts) > 1 else parts[0]
-
-    def __repr__(self) -> str:
-        return f"<SampleInputs {self.shape} in {len(self.segments)} segment(s)>"
-
-
-@dataclass(frozen=True)
-class EpochData:
-    """Everything a simulation streams, one row per sample.
-
-    ``inputs`` are intensities (N, n_inputs) in [0, 1], frames (N, T, n_inputs)
-    for per-step data, or a :class:`SampleInputs` that reads them on demand.
-    The last ``n_padding`` samples are inert fill (no learning, results
-    dropped) that make a run's length fixed for a compiled model.
-    """
-
-    inputs: np.ndarray | SampleInputs
-    labels: np.ndarray        # (N,) int
-    is_training: np.ndarray   # (N,) 0/1: learning (and noise) on
-    ends_batch: np.ndarray    # (N,) 0/1: accumulated updates applied at this sample's end
-    lr_factor: np.ndarray | None = None   # (N,) learning-rate factor (default 1)
-    n_padding: int = 0
-
-    @property
-    def n_samples(self) -> int:
-        return len(self.labels)
-
-    @property
-    def learning_rate_factors(self) -> np.ndarray:
-        """is_training x lr_factor: what the model reads per sample."""
-        factor = np.ones(self.n_samples) if self.lr_factor is None else self.lr_factor
-        return np.asarray(self.is_training, float) * np.asarray(factor, float)
-
-    def input_rows(self, start: int = 0, stop: int | None = None) -> np.ndarray:
-        stop = self.n_samples if stop is None else stop
-        if isinstance(self.inputs, SampleInputs):
-            return self.inputs.rows(start, stop)
-        return np.asarray(self.inputs[start:stop], dtype=float)
-
-    def chunk(self, start: int, stop: int, size: int | None = None) -> "EpochData":
-        """Samples start..stop with materialised inputs, padded with inert
-        samples to ``size``."""
-        size = stop - start if size is None else size
-        pad = size - (stop - start)
-        if pad < 0:
-            raise ValueError(f"{stop - start} samples do not fit a run of {size}")
-        x = self.input_rows(start, stop)
-        factor = (np.ones(self.n_samples) if self.lr_factor is None
-                  else np.asarray(self.lr_factor, float))
-
-        def fill(a, value=0.0):
-            a = np.asarray(a)[start:stop]
-            return np.concatenate([a, np.full(pad, value, dtype=a.dtype)]) if pad else a
-
-        if pad:
-            x = np.concatenate([x, np.zeros((pad, *x.shape[1:]))])
-        return EpochData(x, fill(self.labels, 0), fill(self.is_training), fill(self.ends_batch),
-                         fill(factor, 1.0), pad)
-
-    def chunks(self, size: int):
-        """Consecutive runs of ``size`` samples (the last one padded)."""
-        for start in range(0, self.n_samples, size):
-            yield self.chunk(start, min(start + size, self.n_samples), size)
-
-
-def make_epoch_data(x_train, y_train, x_test, y_test, samples_per_update: int,
-                    order: np.ndarray | None = None, lr_factor: np.ndarray | None = None
-                    ) -> EpochData:
-    """Training samples (in ``order``, with learning-rate factors ``lr_factor``)
-    followed by test samples; inputs are read from ``x_train`` / ``x_test`` on
-    demand (arrays or lazy frame sources)."""
-    if order is None:
-        order = np.arange(len(y_train))
-    order = np.asarray(order, dtype=np.int64)
-    x = SampleInputs([(x_train, order), (x_test, np.arange(len(y_test)))])
-    y = np.concatenate([np.asarray(y_train)[order], np.asarray(y_test)])
-    n_train = len(order)
-    training = np.zeros(len(y))
-    training[:n_train] = 1
-    ends = np.zeros(len(y))
-    k = np.arange(n_train)
-    ends[:n_train] = ((k + 1) % samples_per_update == 0) | (k == n_train - 1)
-    factor = np.ones(len(y))
-    if lr_factor is not None:
-        factor[:n_train] = lr_factor
-    if np.any(factor[:n_train] <= 0):
-        raise ValueError("learning-rate factors of training samples must be positive")
-    return EpochData(x, np.asarray(y, np.int64), training, ends, factor)
-
-
-def parameter_names(config: ExperimentConfig) -> list[str]:
-    """Forward parameters in layer order: W1, b1, ..., Wout, bout."""
-    names = []
-    for l in range(1, len(config.network.hidden) + 1):
-        names += [f"W{l}", f"b{l}"]
-    return names + ["Wout", "bout"]
-
-
-def initial_state(config: ExperimentConfig, n_inputs: int, n_classes: int,
-                  seed: int | None = None) -> dict[str, np.ndarray]:
-    """Random initial weights (seeded), zero biases and zero optimizer state.
-
-    W_l ~ U(-g/sqrt(n_{l-1}), g/sqrt(n_{l-1})), g = ``network.weight_init_gain``
-    (``readout_init_gain`` for W_o); feedback matrices as the rule defines them.
-    """
-    seed = config.training.seed if seed is None else seed
-    rng = np.random.default_rng([seed, 11])
-    sizes = [n_inputs, *config.network.hidden, n_classes]
-    L = len(config.network.hidden)
-    state: dict[str, np.ndarray] = {}
-    for l in range(1, L + 2):
-        name = f"W{l}" if l <= L else "Wout"
-        bias = f"b{l}" if l <= L else "bout"
-        gain = config.network.weight_init_gain if l <= L else config.network.readout_init_gain
-        bound = gain / np.sqrt(sizes[l - 1])
-        state[name] = rng.uniform(-bound, bound, (sizes[l], sizes[l - 1]))
-        state[bias] = np.zeros(sizes[l])
-    rule = make_rule(config)
-    for name in list(state):
-        for suffix in optimizer_state_names(config.optimizer):
-            state[f"{name}_{suffix}"] = np.zeros_like(state[name])
-    if rule.trains_hidden:
-        for l in range(L):
-            state.update(rule.initial_feedback_state(l, sizes[l + 1], n_classes, rng))
-    if rule.needs_loss_baseline:
-        state["loss_baseline"] = np.zeros(n_classes)
-    return state
-
-
-# Schedule slots (``start``, increasing order)
-_ORDER_INPUT = 0
-_ORDER_NOISE = 1
-_ORDER_NOISE_NORM = 2
-_ORDER_INPUT_EVENTS = 3
-# accumulated schedules, before the new sample's first step: the biases' updates,
-# the credit E of the postsynaptic groups, the presynaptic once-per-sample events,
-# their pathways (one order per step of the sample, so the additions run in step
-# order), the dense updaters
-_ORDER_BIASES = -4000
-_ORDER_CREDIT = -3000
-_ORDER_REPLAY_EVENTS = -2000
-_ORDER_REPLAY = -1000           # + step k of the sample (T < 990)
-_ORDER_SAMPLE_UPDATES = -10
-
-
-def _layer_order(l: int) -> int:       # l = 1..L, L+1 for the readout
-    return 10 * l
-
-
-def no_delays(pathways) -> dict:
-    """Synapses keyword ``delay``: every pathway without delay, as one scalar each
-    (without it Brian2 keeps a per-synapse delay array for every pathway, which
-    the standalone binary allocates, reads and writes at each run)."""
-    return {name: 0 * second for name in pathways}
-
-
-def run_once_per_sample(runner, clock, order: int) -> None:
-    """Move a Brian2 code runner (a pathway, a thresholder, a state updater) onto the
-    sample clock ``clock`` (period T dt), in the ``start`` slot at ``order``. Brian2
-    gives these runners their group's clock and has no argument to choose another."""
-    runner._clock = clock
-    runner.when = "start"
-    runner.order = order
-
-
-def schedule_sample_updates(synapses, pathways: tuple = ()) -> None:
-    """Run a once-per-sample weight update before everything else in the step
-    that starts the next sample (the histories still hold the last sample).
-
-    ``pathways`` names the Synapses' once-per-sample pathways (updates.py): they
-    move from their source's clock onto the Synapses' own (period T dt), so that
-    they push and run once per sample, in step order, before the dense updater."""
-    updater = getattr(synapses, "state_updater", None)
-    if updater is not None:
-        updater.when = "start"
-        updater.order = _ORDER_SAMPLE_UPDATES
-    for name in pathways:
-        step = name.removeprefix("replay")
-        run_once_per_sample(getattr(synapses, name), synapses.clock,
-                            _ORDER_REPLAY + (int(step) if step.isdigit() else 0))
-
-
-def _schedule_summed(synapses, variable: str, order: int) -> None:
-    """Move a summed-variable updater into the ``start`` slot at ``order``."""
-    updater = synapses.summed_updaters[variable]
-    updater.when = "start"
-    updater.order = order
+    The once-per-sample weight updates run on a clock of period T dt while the
+    Synapses' transmit pathway runs on its source's clock, about which Brian2
+    warns for every such Synapses at each run; spike events without a reset are
+    intended (the membrane resets inside the step's code), about which Brian2
+    reminds. Only these two messages are silenced; simulators call this before
+    building a network."""
+    logging.getLogger("brian2.synapses.synapses.synapses_dt_mismatch").setLevel(logging.ERROR)
+    logging.getLogger("brian2.groups.neurongroup.only_threshold").setLevel(logging.ERROR)
 
 
 class BrianNetwork:
@@ -311,42 +96,39 @@ class BrianNetwork:
     prefix : str
         Prepended to every Brian2 object name, so that several networks can
         live in one standalone project.
-    summed_lag : int
-        Steps by which each summed hop lags on the target device (0: the schedule
-        above is honoured; 1 on brian2genn, docs/lanes/genn.md). Hidden layer l then
-        keeps in ``z`` the noise drawn ``summed_lag * (L + 1 - l)`` steps earlier, the
-        draw whose effect reaches the readout at the current step.
-    event_driven : bool
-        Forward input as ``transmit`` events of the active presynaptic neurons
-        (default); False builds dense summed variables instead (devices without
-        custom events: the genn lane).
-    replay : bool
-        Accumulated schedules: the once-per-sample updates use the presynaptic
-        activity (updates.py; default, needs ``event_driven``): matrices of at least
-        ``training.replay_min_synapses`` synapses replay the sample's events, smaller
-        ones sum over the synapses of presynaptic neurons active in the sample.
-        Layer 1 under the ``direct`` encoding (every input active every step), and
-        every matrix when False, sum the T-term dense form over every synapse.
-    fast_gaussian : bool
-        Gaussian noise from ``gaussian()`` (gaussian.py: a ziggurat, cheaper than
-        Brian2's C++ ``randn()``; default). False keeps ``randn()`` (devices for
-        which gaussian.py has no implementation: the GPU lanes).
+    capabilities : DeviceCapabilities
+        What the device supports (devices/base.py); the default is Brian2's own
+        facilities (randn() noise, spike queues). ``summed_lag``: each summed hop
+        lags that many steps (brian2genn); hidden layer l then keeps in ``z`` the
+        noise drawn ``summed_lag * (L + 1 - l)`` steps earlier, the draw whose
+        effect reaches the readout at the current step. Without
+        ``custom_events`` the forward input is a dense summed variable instead of
+        ``transmit`` events of the active presynaptic neurons. Accumulated
+        schedules replay the sample's events (matrices of at least
+        ``training.replay_min_synapses`` synapses) or sum over the synapses of
+        presynaptic neurons active in the sample (smaller ones), both needing
+        custom events and ``sample_clock_pathways``; layer 1 under the ``direct``
+        encoding (every input active every step), and every matrix without them,
+        sum the T-term dense form over every synapse. ``gaussian``: the device's
+        fast ``gaussian()`` draw (else ``randn()``); ``pathway_templates``: the
+        device's pathway code (cpp_standalone).
     """
 
     def __init__(self, config: ExperimentConfig, n_inputs: int, n_classes: int,
                  data: EpochData, state: dict, *, record_spikes: bool = False,
-                 record_states: tuple = (), prefix: str = "", summed_lag: int = 0,
-                 event_driven: bool = True, replay: bool = True, fast_gaussian: bool = True):
+                 record_states: tuple = (), prefix: str = "",
+                 capabilities: DeviceCapabilities = DeviceCapabilities()):
         self.config = config
         self.n_inputs, self.n_classes = n_inputs, n_classes
         self.prefix = prefix
-        self.summed_lag = summed_lag
+        self.capabilities = capabilities
+        self.summed_lag = capabilities.summed_lag
         self.rule = make_rule(config)
         self.dt = config.neuron.dt
         self.steps = config.data.steps_per_sample
         self.encoder = make_encoder(config.data, self.dt)
         data = data.chunk(0, data.n_samples)
-        self._check_data(data)
+        self.check_data(data)
         self.n_samples = data.n_samples
         #: accumulated schedules: weights change once per sample, from step histories
         self.accumulated = config.optimizer.schedule != "step"
@@ -359,12 +141,12 @@ class BrianNetwork:
         self._clock = {} if defaultclock.dt == self.dt else {"dt": self.dt}
         #: forward input as transmit events of active presynaptic neurons (x != 0);
         #: False: a dense summed variable (devices without custom events)
-        self.event_driven = event_driven
-        self.replay = replay and event_driven
-        self.gaussian = "gaussian" if fast_gaussian else "randn"
-        if self.accumulated and self.steps > -_ORDER_REPLAY - 10:
+        self.event_driven = capabilities.custom_events
+        self.replay = capabilities.sample_clock_pathways and self.event_driven
+        self.gaussian = "randn" if capabilities.gaussian is None else "gaussian"
+        if self.accumulated and self.steps > MAX_STEPS_PER_SAMPLE:
             raise ConfigError(f"steps_per_sample = {self.steps} is too many for the once-per-sample "
-                              f"updates (at most {-_ORDER_REPLAY - 10}); use schedule = 'step'")
+                              f"updates (at most {MAX_STEPS_PER_SAMPLE}); use schedule = 'step'")
         #: the clock of the once-per-sample updates (period T dt)
         self.sample_clock = (Clock(dt=self.update_dt, name=self._name("sample_clock"))
                              if self.accumulated else None)
@@ -379,15 +161,18 @@ class BrianNetwork:
         monitors = self._build_monitors(record_spikes, record_states)
         objects = [self.inputs, *self.layers, *self._noise_objects, self.readout, softmax,
                    *self.forward, *[p.synapses for p in self.feedback], *monitors]
-        #: {pathway: schedule} of the pathways that walk their events without a spike
-        #: queue, on one or every OpenMP thread (pathways.py; cpp_standalone only)
-        self.pathway_schedules = assign_schedules(
-            [obj for obj in objects if isinstance(obj, Synapses)])
+        #: {pathway: schedule} of the pathways given the device's own code (cpp_standalone:
+        #: without a spike queue, on one or every OpenMP thread; devices/cpp_standalone/)
+        self.pathway_schedules = ({} if capabilities.pathway_templates is None else
+                                  capabilities.pathway_templates(
+                                      [obj for obj in objects if isinstance(obj, Synapses)]))
         self.network = Network(objects)
-        self._views = self._state_views()
+        #: where each name of the learnable state lives in this network
+        self.state_layout = self._state_layout()
         self.set_state(state)
 
-    def _check_data(self, data: EpochData) -> None:
+    def check_data(self, data: EpochData) -> None:
+        """The data fit this network: labels, input shape and values for its encoding."""
         check_labels(data.labels, self.n_classes, "sample labels")
         x = data.inputs
         if self.encoder.per_step:
@@ -410,7 +195,7 @@ class BrianNetwork:
         if x.shape[-1] != self.n_inputs:
             raise ValueError(f"the data have {x.shape[-1]} inputs, the network {self.n_inputs}")
 
-    def _streams(self, data: EpochData) -> dict[str, np.ndarray]:
+    def streams(self, data: EpochData) -> dict[str, np.ndarray]:
         """Values of the TimedArrays, plus one inert sample for the final step of
         the accumulated schedules."""
         extra = int(self.accumulated)
@@ -439,9 +224,10 @@ class BrianNetwork:
         self.timed_arrays = {
             key: TimedArray(values, dt=self.dt if key == "input_frame" else sample_dt,
                             name=self._name(key))
-            for key, values in self._streams(data).items()}
+            for key, values in self.streams(data).items()}
         ns = shared_namespace(cfg)
-        ns["gaussian"] = GAUSSIAN
+        if self.capabilities.gaussian is not None:
+            ns["gaussian"] = self.capabilities.gaussian
         ns.update(self.timed_arrays)
         ns.update(self.encoder.brian_namespace())
         ns.update({
@@ -507,7 +293,7 @@ class BrianNetwork:
         sample clock."""
         form = self._update_form(l + 1)
         for name in sample_events(form, self.steps) if form else ():
-            run_once_per_sample(group.thresholder[name], self.sample_clock, _ORDER_REPLAY_EVENTS)
+            run_once_per_sample(group.thresholder[name], self.sample_clock, ORDER_REPLAY_EVENTS)
 
     def _active_event(self, group, l: int, order: int) -> None:
         """Detect group l's transmit event right after the group's code."""
@@ -523,8 +309,8 @@ class BrianNetwork:
                              namespace=dict(self.namespace), **self._events(0),
                              name=self._name("inputs"), **self._clock)
         inputs.run_regularly(input_code(self.encoder.brian_statement(), history), when="start",
-                             order=_ORDER_INPUT)
-        self._active_event(inputs, 0, _ORDER_INPUT_EVENTS)
+                             order=ORDER_INPUT)
+        self._active_event(inputs, 0, ORDER_INPUT_EVENTS)
         self._sample_events_once_per_sample(inputs, 0)
         return inputs
 
@@ -547,7 +333,7 @@ class BrianNetwork:
 
     def _update_biases_once_per_sample(self, group, learns: bool) -> None:
         if learns and self._biases_once_per_sample:
-            run_once_per_sample(group.state_updater, self.sample_clock, _ORDER_BIASES)
+            run_once_per_sample(group.state_updater, self.sample_clock, ORDER_BIASES)
 
     def _build_hidden(self, l: int):
         cfg = self.config
@@ -564,19 +350,19 @@ class BrianNetwork:
                             **self._events(l), namespace=dict(self.namespace),
                             name=self._name(f"hidden{l}"), **self._clock)
         group.run_regularly(hidden_forward_code(cfg, n, delay, self.gaussian) + history,
-                            when="start", order=_layer_order(l) + 1)
-        self._active_event(group, l, _layer_order(l) + 2)
+                            when="start", order=layer_order(l) + 1)
+        self._active_event(group, l, layer_order(l) + 2)
         self._update_biases_once_per_sample(group, trains)
         self._sample_events_once_per_sample(group, l)
         if sphere:
             # gaussian draw, then its squared norm summed onto a one-neuron group
             group.run_regularly(noise_draw_code(cfg, self.gaussian), when="start",
-                                order=_ORDER_NOISE)
+                                order=ORDER_NOISE)
             norm = NeuronGroup(1, "sumsq : 1", name=self._name(f"noise_norm{l}"), **self._clock)
             to_norm = Synapses(group, norm, "sumsq_post = z_raw_pre**2 : 1 (summed)",
                                name=self._name(f"noise_norm_sum{l}"), **self._clock)
             to_norm.connect()
-            _schedule_summed(to_norm, "sumsq_post", _ORDER_NOISE_NORM)
+            schedule_summed(to_norm, "sumsq_post", ORDER_NOISE_NORM)
             group.z_sumsq = linked_var(norm, "sumsq", index=np.zeros(n, dtype=int))
             self._noise_objects += [norm, to_norm]
         return group
@@ -592,7 +378,7 @@ class BrianNetwork:
         readout = NeuronGroup(self.n_classes, model, method="euler", threshold="sample_end > 0.5",
                               namespace=dict(self.namespace), name=self._name("readout"), **self._clock)
         self._update_biases_once_per_sample(readout, True)
-        order = _layer_order(len(self.layers) + 1)
+        order = layer_order(len(self.layers) + 1)
         readout.run_regularly(readout_forward_code(cfg), when="start", order=order + 1)
         softmax = Synapses(readout, readout,
                            "softmax_denominator_post = exp(o_pre - o_post) : 1 (summed)",
@@ -601,7 +387,7 @@ class BrianNetwork:
         # the value for o = 0; read before it is first summed only where the summed
         # updater's schedule is not honoured (brian2genn, docs/lanes/genn.md)
         readout.softmax_denominator = self.n_classes
-        _schedule_summed(softmax, "softmax_denominator_post", order + 2)
+        schedule_summed(softmax, "softmax_denominator_post", order + 2)
         settle = self.summed_lag * (len(self.sizes))    # input -> readout hops, + the softmax
         readout.run_regularly(readout_error_code(cfg, zo, history, settle), when="start", order=order + 3)
         return readout, softmax
@@ -640,16 +426,16 @@ class BrianNetwork:
         syn.connect(i=i, j=j)
         if self.event_driven:
             syn.transmit.when = "start"
-            syn.transmit.order = _layer_order(l)
+            syn.transmit.order = layer_order(l)
         else:
-            _schedule_summed(syn, "I_syn_post", _layer_order(l))
+            schedule_summed(syn, "I_syn_post", layer_order(l))
         if once_per_sample:
             schedule_sample_updates(syn, tuple(sample_updates))
         if form == "replay":
             # the postsynaptic history becomes the credit E (times eta apply when direct)
             scale = f"{rate}*apply" if replays_directly(opt) else ""
             groups[l].run_regularly(credit_code(self.steps, scale), clock=self.sample_clock,
-                                    when="start", order=_ORDER_CREDIT)
+                                    when="start", order=ORDER_CREDIT)
         return syn
 
     @property
@@ -664,12 +450,12 @@ class BrianNetwork:
         ctx = FeedbackContext(self.config, self.layers, self.readout, self.forward,
                               self.namespace, self.prefix, self.update_dt,
                               [self._update_form(l) for l in range(1, len(self.sizes))])
-        base = _layer_order(L + 2)
+        base = layer_order(L + 2)
         pathways = []
         for l0 in range(L):
             rank = l0 if self.rule.feedback_order == "parallel" else L - 1 - l0
             pathway = self.rule.build_feedback(ctx, l0)
-            _schedule_summed(pathway.synapses, "g_post", base + 2 * rank)
+            schedule_summed(pathway.synapses, "g_post", base + 2 * rank)
             history = (history_code("learn_delta", "learn*delta", self.steps)
                        if self.accumulated else "")
             self.layers[l0].run_regularly(hidden_modulation_code(self.config, history), when="start",
@@ -694,97 +480,66 @@ class BrianNetwork:
         return [self.sample_monitor, *self.spike_monitors, *self.state_monitors.values()]
 
     # ------------------------------------------------------------------ state I/O
-    def _state_views(self) -> dict[str, list[tuple]]:
-        """saved name -> [(brian object, variable, layout)], first entry is read back.
+    def _state_layout(self) -> StateLayout:
+        """Saved name -> the variables holding it (state.py): the forward Synapses'
+        ``w`` (``post_pre``), the groups' ``b`` (``neuron``), each with its optimizer
+        state, the rule's feedback state, and bp's transposed copies ``w_T``
+        (``pre_post``) of the forward matrices it mirrors."""
+        L = len(self.config.network.hidden)
+        targets: dict[str, list[StateTarget]] = {}
+        suffixes = optimizer_state_names(self.config.optimizer)
 
-        layout 'post_pre': the saved (n_post, n_pre) matrix of a pre-major
-        all-to-all Synapses; 'pre_post': its transpose (bp's mirrors);
-        'neuron': a per-neuron vector.
-        """
-        cfg = self.config
-        L = len(cfg.network.hidden)
-        views: dict[str, list[tuple]] = {}
-        suffixes = optimizer_state_names(cfg.optimizer)
+        def add(name, owner, variable, layout):
+            targets.setdefault(name, []).append(StateTarget(owner, variable, layout))
+            for sfx in suffixes:
+                targets.setdefault(f"{name}_{sfx}", []).append(
+                    StateTarget(owner, f"{variable}_{sfx}", layout))
+
         for l, syn in enumerate(self.forward, start=1):
-            name = f"W{l}" if l <= L else "Wout"
-            views[name] = [(syn, "w", "post_pre")]
-            for sfx in suffixes:
-                views[f"{name}_{sfx}"] = [(syn, f"w_{sfx}", "post_pre")]
+            add(weight_name(l, L), syn, "w", "post_pre")
         for l, group in enumerate([*self.layers, self.readout], start=1):
-            name = f"b{l}" if l <= L else "bout"
-            views[name] = [(group, "b", "neuron")]
-            for sfx in suffixes:
-                views[f"{name}_{sfx}"] = [(group, f"b_{sfx}", "neuron")]
+            add(bias_name(l, L), group, "b", "neuron")
         for pathway in self.feedback:
             syn = pathway.synapses
             for saved, var in pathway.state.items():
-                views[saved] = [(syn, var, "post_pre")]
+                targets[saved] = [StateTarget(syn, var, "post_pre")]
             if pathway.mirror_of is not None:
                 l = self.forward.index(pathway.mirror_of) + 1
-                name = f"W{l}" if l <= L else "Wout"
-                views[name].append((syn, "w_T", "pre_post"))
-                for sfx in suffixes:
-                    views[f"{name}_{sfx}"].append((syn, f"w_T_{sfx}", "pre_post"))
+                add(weight_name(l, L), syn, "w_T", "pre_post")
         if self.rule.needs_loss_baseline:
-            views["loss_baseline"] = [(self.readout, "loss_baseline", "neuron")]
-        return views
+            targets["loss_baseline"] = [StateTarget(self.readout, "loss_baseline", "neuron")]
+        return StateLayout(targets)
 
     @property
     def state_names(self) -> list[str]:
-        return list(self._views)
-
-    @staticmethod
-    def _flat(value: np.ndarray, layout: str) -> np.ndarray:
-        value = np.asarray(value, dtype=float)
-        if layout == "post_pre":
-            return value.T.ravel()
-        if layout == "pre_post":
-            return value.ravel()
-        return value
-
-    def _check_state(self, state: dict) -> None:
-        missing = set(self._views) - set(state)
-        if missing:
-            raise ValueError(f"state lacks {sorted(missing)}; it must hold {sorted(self._views)}")
+        return self.state_layout.names
 
     def set_state(self, state: dict) -> None:
         """Assign learnable state directly (runtime device, or initial values)."""
-        self._check_state(state)
-        for name, targets in self._views.items():
-            for obj, var, layout in targets:
-                getattr(obj, var)[:] = self._flat(state[name], layout)
+        self.state_layout.assign(state)
+
+    def check_run_data(self, data: EpochData) -> EpochData:
+        """``data`` with materialised inputs, checked to fit this network and the
+        fixed number of samples a compiled model streams per run."""
+        data = data.chunk(0, data.n_samples)
+        self.check_data(data)
+        if data.n_samples != self.n_samples:
+            raise ValueError(f"the compiled model streams {self.n_samples} samples per run, "
+                             f"got {data.n_samples}")
+        return data
 
     def run_args(self, state: dict, data: EpochData | None = None) -> dict:
         """``run_args`` for a compiled standalone binary: state and (new) data."""
-        self._check_state(state)
-        args = {}
-        for name, targets in self._views.items():
-            for obj, var, layout in targets:
-                args[getattr(obj, var)] = self._flat(state[name], layout)
+        args = self.state_layout.run_args(state)
         if data is not None:
-            data = data.chunk(0, data.n_samples)
-            self._check_data(data)
-            if data.n_samples != self.n_samples:
-                raise ValueError(f"the compiled model streams {self.n_samples} samples per run, "
-                                 f"got {data.n_samples}")
-            for name, values in self._streams(data).items():
+            data = self.check_run_data(data)
+            for name, values in self.streams(data).items():
                 args[self.timed_arrays[name]] = values
         return args
 
     def get_state(self) -> dict[str, np.ndarray]:
         """Read learnable state back (after a run)."""
-        sizes = [self.n_inputs, *self.config.network.hidden, self.n_classes]
-        out = {}
-        for name, targets in self._views.items():
-            obj, var, layout = targets[0]
-            flat = np.array(getattr(obj, var)[:], dtype=float)
-            if layout == "neuron":
-                out[name] = flat
-            else:
-                n_pre, n_post = len(obj.source), len(obj.target)
-                out[name] = flat.reshape(n_pre, n_post).T.copy()
-        del sizes
-        return out
+        return self.state_layout.read()
 
     # ------------------------------------------------------------------- results
     def sample_results(self) -> tuple[np.ndarray, np.ndarray]:

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bioopzo.config import ExperimentConfig
-from bioopzo.data.datasets import check_labels
-from bioopzo.network import initial_state, parameter_names
+from bioopzo.data.samples import check_labels
+from bioopzo.state import initial_state, parameter_names
 from bioopzo.rules import make_rule
 
 __all__ = ["ReferenceModel", "RunRecord"]
@@ -65,7 +65,7 @@ class ReferenceModel:
     n_inputs, n_classes : int
     state : dict, optional
         Learnable state (same names and shapes as the Brian2 model);
-        :func:`bioopzo.network.initial_state` by default.
+        :func:`bioopzo.state.initial_state` by default.
     seed : int, optional
         Seed of the reference's own noise generator (used when no noise is supplied).
     """
@@ -97,7 +97,7 @@ class ReferenceModel:
         """Stream samples through the model (learning where ``is_training``).
 
         inputs : (N, T, n_0) encoded inputs x_0; labels : (N,)
-        is_training, ends_batch : (N,) 0/1 flags as in :class:`bioopzo.network.EpochData`
+        is_training, ends_batch : (N,) 0/1 flags as in :class:`bioopzo.data.epochs.EpochData`
             (default: all training, every sample ends an update batch)
         lr_factor : (N,) learning-rate factors of the samples (default 1)
         noise : optional list (one per hidden layer) of (N, T, n_l) unscaled

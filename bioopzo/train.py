@@ -51,7 +51,8 @@ from bioopzo.config import ConfigError, ExperimentConfig, feedback_momentum_warn
 from bioopzo.data import check_labels, load_dataset
 from bioopzo.devices import epoch_seed, make_simulator
 from bioopzo.files import swap_in_folder
-from bioopzo.network import initial_state, make_epoch_data
+from bioopzo.data.epochs import make_epoch_data
+from bioopzo.state import initial_state
 from bioopzo.updates import learning_rate_factors
 
 __all__ = ["train", "resume", "evaluate", "simulate", "TrainingResult", "RunFolderError",

@@ -20,7 +20,7 @@ from bioopzo.analysis.estimators import ESTIMATORS, estimator_statistics, probe_
 from bioopzo.analysis.training import train_reference
 from bioopzo.config import ExperimentConfig
 from bioopzo.data import load_dataset, make_encoder
-from bioopzo.network import initial_state
+from bioopzo.state import initial_state
 from bioopzo.reference import ReferenceModel
 
 

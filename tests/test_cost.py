@@ -168,7 +168,7 @@ def test_quantisation_gates_small_traces():
 def test_simulated_counts_equal_hand_counts():
     """A tiny Brian2 network whose spikes are fixed by its inputs and weights, counted by hand."""
     from bioopzo.cost.record import record_activity
-    from bioopzo.network import initial_state
+    from bioopzo.state import initial_state
 
     config = ExperimentConfig.from_dict({
         "name": "tiny", "network": {"hidden": [2]}, "rule": {"name": "dfa"},
@@ -200,7 +200,7 @@ def test_training_epoch_recording_counts_what_it_recorded():
     """learning=True records a training epoch (noise on, OPZO learning); the counts are those
     of the recorded arrays."""
     from bioopzo.cost.record import record_activity
-    from bioopzo.network import initial_state
+    from bioopzo.state import initial_state
 
     config = ExperimentConfig.from_dict({
         "name": "tiny", "network": {"hidden": [5, 4], "weight_init_gain": 3.0},

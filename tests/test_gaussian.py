@@ -1,4 +1,5 @@
-"""gaussian(): the ziggurat's tables and the C++ draws are standard normal."""
+"""gaussian(): the ziggurat's tables, the C++ draws (cpp_standalone) and the NumPy draws
+(runtime) are standard normal."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import brian2
 import numpy as np
 import pytest
 
-from bioopzo.gaussian import GAUSSIAN, LAYERS, R, V, ziggurat_tables
+from bioopzo.devices.gaussian import GAUSSIAN, LAYERS, R, V, ziggurat_tables
 
 
 def test_layers_have_equal_area():
@@ -45,12 +46,14 @@ def _check_standard_normal(z):
 def test_cpp_standalone_draws_are_standard_normal_and_seeded(tmp_path):
     from brian2 import NeuronGroup, StateMonitor, device, ms, set_device
 
+    from bioopzo.devices.cpp_standalone.gaussian import CPP_GAUSSIAN
+
     set_device("cpp_standalone", directory=str(tmp_path), build_on_run=False)
     try:
         device.reinit()
         device.activate(directory=str(tmp_path), build_on_run=False)
         brian2.defaultclock.dt = 1 * ms
-        group = NeuronGroup(1000, "z : 1", namespace={"gaussian": GAUSSIAN})
+        group = NeuronGroup(1000, "z : 1", namespace={"gaussian": CPP_GAUSSIAN})
         group.run_regularly("z = gaussian()", when="start")
         monitor = StateMonitor(group, "z", record=True)
         brian2.seed(5)

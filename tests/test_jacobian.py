@@ -15,7 +15,7 @@ import pytest
 
 from bioopzo.config import ExperimentConfig
 from bioopzo.data import load_dataset, make_encoder
-from bioopzo.network import initial_state
+from bioopzo.state import initial_state
 from bioopzo.reference import ReferenceModel
 from bioopzo.train import train
 

@@ -25,14 +25,15 @@ training and 359 test samples):
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from bioopzo.config import load_config
 from bioopzo.devices import DeviceUnavailableError, make_simulator
-from bioopzo.lanes import cuda as cuda_lane
-from bioopzo.lanes import genn as genn_lane
+from bioopzo.devices import cuda as cuda_lane
+from bioopzo.devices import genn as genn_lane
 
 GENN_MISSING = genn_lane.lane_missing()
 EPOCHS = 12                  # models/digits_fc.toml as it is
@@ -76,7 +77,10 @@ def test_summed_lag_delays_the_noise_the_feedback_reads(antithetic):
     import brian2
     from conftest import small_config
 
-    from bioopzo.network import BrianNetwork, initial_state, make_epoch_data
+    from bioopzo.data.epochs import make_epoch_data
+    from bioopzo.devices.runtime import RUNTIME_CAPABILITIES
+    from bioopzo.network import BrianNetwork
+    from bioopzo.state import initial_state
 
     config = small_config(noise={"antithetic": antithetic})
     rng = np.random.default_rng(0)
@@ -87,7 +91,7 @@ def test_summed_lag_delays_the_noise_the_feedback_reads(antithetic):
     brian2.defaultclock.dt = config.neuron.dt
     record = (("hidden1", "z"), ("hidden1", "z_now"), ("hidden2", "z"), ("hidden2", "z_now"))
     net = BrianNetwork(config, 12, 5, data, initial_state(config, 12, 5), record_states=record,
-                       summed_lag=1)
+                       capabilities=replace(RUNTIME_CAPABILITIES, summed_lag=1))
     brian2.seed(3)
     net.network.run(net.duration, namespace={})
     for layer, delay in (("hidden1", 2), ("hidden2", 1)):
@@ -113,7 +117,8 @@ def reference_training(config) -> list[dict]:
     NumPy reference: the default lane's schedule. Per epoch: test accuracy, hidden rate."""
     from bioopzo.data import load_dataset
     from bioopzo.data.encoders import make_encoder
-    from bioopzo.network import initial_state, make_epoch_data
+    from bioopzo.data.epochs import make_epoch_data
+    from bioopzo.state import initial_state
     from bioopzo.reference import ReferenceModel
     from bioopzo.updates import learning_rate_factors
 
@@ -153,7 +158,7 @@ def reference_forward(config, state, x, y) -> tuple[float, float]:
 @pytest.mark.skipif(GENN_MISSING is not None, reason=str(GENN_MISSING))
 def test_genn_trains_digits_like_the_default_schedule(tmp_path):
     from bioopzo.data import load_dataset
-    from bioopzo.network import initial_state
+    from bioopzo.state import initial_state
     from bioopzo.train import simulate, train
 
     config = _digits("genn", training={"epochs": EPOCHS})
@@ -180,7 +185,8 @@ def test_genn_trains_digits_like_the_default_schedule(tmp_path):
 @pytest.mark.skipif(CUDA_COMPILE_MISSING is not None, reason=str(CUDA_COMPILE_MISSING))
 def test_cuda_standalone_compiles_the_opzo_network(tmp_path):
     from bioopzo.data import load_dataset
-    from bioopzo.network import initial_state, make_epoch_data
+    from bioopzo.data.epochs import make_epoch_data
+    from bioopzo.state import initial_state
 
     config = _digits("cuda_standalone", network={"hidden": [16]}, data={"limit": 60})
     ds = load_dataset(config.data, 1)

@@ -23,13 +23,17 @@ files.
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from conftest import small_config
 
-from bioopzo.network import BrianNetwork, initial_state, make_epoch_data
+from bioopzo.data.epochs import make_epoch_data
+from bioopzo.devices.runtime import RUNTIME_CAPABILITIES
+from bioopzo.network import BrianNetwork
 from bioopzo.reference import ReferenceModel
+from bioopzo.state import initial_state
 
 N_IN, N_OUT, T, N = 20, 5, 10, 3
 
@@ -101,11 +105,11 @@ def _data(cfg):
 RECORD = [("inputs", "x")] + [(f"hidden{l}", v) for l in (1, 2) for v in ("z", "s")]
 
 
-def _build(v, prefix=""):
+def _build(v, prefix="", capabilities=RUNTIME_CAPABILITIES):
     cfg = _config(v)
     state = initial_state(cfg, N_IN, N_OUT)
     net = BrianNetwork(cfg, N_IN, N_OUT, _data(cfg), state, record_states=RECORD, prefix=prefix,
-                       replay=v["form"] != "dense")
+                       capabilities=replace(capabilities, sample_clock_pathways=v["form"] != "dense"))
     return cfg, state, net
 
 
@@ -157,14 +161,15 @@ def _check_standalone(tmp_path, chosen):
     import brian2
     from brian2 import Network, device, set_device
 
-    from bioopzo.devices import configure_make
+    from bioopzo.devices.cpp_standalone import configure_make, standalone_capabilities
 
     configure_make()
     set_device("cpp_standalone", directory=str(tmp_path / "build"), build_on_run=False)
     device.reinit()
     device.activate(directory=str(tmp_path / "build"), build_on_run=False)
     brian2.defaultclock.dt = 1 * brian2.ms
-    built = [(_name(v), *_build(v, prefix=f"v{k}_")) for k, v in enumerate(chosen)]
+    built = [(_name(v), *_build(v, prefix=f"v{k}_", capabilities=standalone_capabilities()))
+             for k, v in enumerate(chosen)]
     net = Network(*[obj for _, _, _, b in built for obj in b.network.objects])
     brian2.seed(5)
     net.run(built[0][3].duration, namespace={})

@@ -16,10 +16,11 @@ import pytest
 from brian2 import NeuronGroup, Synapses
 from conftest import small_config
 
-from bioopzo import pathways
+from bioopzo.devices.cpp_standalone import pathways
 from bioopzo.devices import make_simulator
-from bioopzo.network import initial_state, make_epoch_data
-from bioopzo.pathways import pathway_schedule
+from bioopzo.data.epochs import make_epoch_data
+from bioopzo.state import initial_state
+from bioopzo.devices.cpp_standalone.pathways import pathway_schedule
 
 N_IN, N_OUT, T, N = 48, 4, 8, 12
 

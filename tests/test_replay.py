@@ -13,11 +13,15 @@ momentum); bp's transposed copy must stay equal to the forward weights.
 from __future__ import annotations
 
 import brian2
+from dataclasses import replace
 import numpy as np
 import pytest
 from conftest import small_config
 
-from bioopzo.network import BrianNetwork, initial_state, make_epoch_data
+from bioopzo.data.epochs import make_epoch_data
+from bioopzo.devices.runtime import RUNTIME_CAPABILITIES
+from bioopzo.network import BrianNetwork
+from bioopzo.state import initial_state
 
 N_IN, N_OUT, T, N = 14, 4, 8, 6
 
@@ -29,7 +33,8 @@ def _forms(net) -> list:
 def _run(cfg, data, state, replay):
     brian2.prefs.codegen.target = "numpy"
     brian2.defaultclock.dt = cfg.neuron.dt
-    net = BrianNetwork(cfg, N_IN, N_OUT, data, state, replay=replay,
+    net = BrianNetwork(cfg, N_IN, N_OUT, data, state,
+                       capabilities=replace(RUNTIME_CAPABILITIES, sample_clock_pathways=replay),
                        record_states=[("hidden1", "s"), ("hidden2", "s")])
     brian2.seed(3)
     net.network.run(net.duration, namespace={})

@@ -13,7 +13,9 @@ from conftest import small_config
 
 from bioopzo.config import ConfigError
 from bioopzo.devices import make_simulator
-from bioopzo.network import BrianNetwork, initial_state, make_epoch_data
+from bioopzo.data.epochs import make_epoch_data
+from bioopzo.network import BrianNetwork
+from bioopzo.state import initial_state
 from bioopzo.reference import ReferenceModel
 
 N_IN, N_OUT = 12, 3

@@ -75,7 +75,7 @@ def test_existing_run_is_refused_and_kept_when_overwrite_fails(tmp_path, capsys,
     assert main(["train", "--config", str(cfg), "--out", str(out), "--quiet"]) == 2
     assert "already holds a run" in capsys.readouterr().err
     # a failing --overwrite run leaves the old run untouched
-    import bioopzo.devices as devices
+    import bioopzo.devices.runtime as devices
 
     def boom(self, *args, **kwargs):
         raise RuntimeError("simulated crash")
@@ -129,7 +129,9 @@ def test_negative_noise_scale_and_gpu_lanes_are_clear_errors(tmp_path, capsys):
 
 
 def test_labels_outside_the_classes_are_refused():
-    from bioopzo.network import BrianNetwork, initial_state, make_epoch_data
+    from bioopzo.data.epochs import make_epoch_data
+    from bioopzo.network import BrianNetwork
+    from bioopzo.state import initial_state
     from conftest import small_config
 
     cfg = small_config()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bioopzo.config import OptimizerConfig
-from bioopzo.network import make_epoch_data
+from bioopzo.data.epochs import make_epoch_data
 from bioopzo.updates import learning_rate_factors, optimizer_state_names, update_equations
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bioopzo.network import initial_state
+from bioopzo.state import initial_state
 from bioopzo.reference import ReferenceModel, _sigmoid
 from bioopzo.rules.opzo import OPZORule
 

@@ -5,7 +5,7 @@ sample at a time (``batch = 1``), which is step for step the algorithm of the
 Brian2 model (tests/test_oracle.py): the same epoch order
 (``default_rng([seed, 23])`` permutations), per-sample learning-rate factors
 (``bioopzo.updates.learning_rate_factors``), update schedule and initial state
-(``bioopzo.network.initial_state``). Only the random streams of the input
+(``bioopzo.state.initial_state``). Only the random streams of the input
 encoding and of the injected noise differ from a Brian2 run with the same seed.
 Test accuracy is measured after every epoch with learning and noise off.
 ``on_checkpoint(model, epoch, fraction)`` is called ``checkpoints_per_epoch``
@@ -29,7 +29,7 @@ import numpy as np
 
 from bioopzo.config import ExperimentConfig
 from bioopzo.data import load_dataset, make_encoder
-from bioopzo.network import initial_state
+from bioopzo.state import initial_state
 from bioopzo.reference import ReferenceModel
 from bioopzo.updates import learning_rate_factors
 

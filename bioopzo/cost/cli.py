@@ -70,7 +70,7 @@ def _train_short(args, out: Path) -> Path:
         import numpy as np
 
         from bioopzo.data import load_dataset
-        from bioopzo.network import initial_state
+        from bioopzo.state import initial_state
         from bioopzo.train import versions
 
         ds = load_dataset(config.data, config.training.seed)

@@ -11,7 +11,7 @@ on every per-step variable the counts read (nothing in the network changes):
 ``learning=False`` (default) runs the samples as test samples: learning and noise off,
 the feedback pathway still computes g and delta. ``learning=True`` runs them as one
 training epoch (noise on, weights, biases and feedback matrices changing every update
-event), as :class:`bioopzo.devices.RuntimeSimulator` does during training; weights for the
+event), as :class:`bioopzo.devices.runtime.RuntimeSimulator` does during training; weights for the
 counts are then those before the epoch. The result is an :class:`~bioopzo.cost.counts.Activity`.
 """
 
@@ -70,8 +70,8 @@ def record_activity(config: ExperimentConfig, state: dict, intensities, labels, 
                     learning: bool = False, seed: int = 0) -> Activity:
     """Run ``intensities`` (N, n_inputs) through the network on the runtime device and
     return the recorded activity (exact, per step)."""
-    from bioopzo.devices import RuntimeSimulator
-    from bioopzo.network import make_epoch_data
+    from bioopzo.devices.runtime import RuntimeSimulator
+    from bioopzo.data.epochs import make_epoch_data
     from bioopzo.train import _recorded, _run_without_learning
 
     intensities = np.asarray(intensities, float)
@@ -102,7 +102,7 @@ def record_activity(config: ExperimentConfig, state: dict, intensities, labels, 
 def _add_dfa_feedback(config: ExperimentConfig, act: Activity) -> None:
     """DFA's B_l are fixed: add the ones a DFA run of this config and seed would draw, so that
     DFA's factor-gated counts of a network trained with another rule use real matrices."""
-    from bioopzo.network import initial_state
+    from bioopzo.state import initial_state
 
     L = len(act.sizes) - 2
     if config.rule.name == "dfa" or all(f"B{l}" in act.feedback for l in range(1, L + 1)):

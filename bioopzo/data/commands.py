@@ -64,7 +64,7 @@ def dataset_statistics(splits, binning, max_samples: int | None = None, seed: in
     in the T bins, and the sum and nonzero count of the per-step input values."""
     from tqdm import tqdm
 
-    from bioopzo.data.datasets import stratified_subset
+    from bioopzo.data.samples import stratified_subset
 
     rng = np.random.default_rng(seed)
     out = {}

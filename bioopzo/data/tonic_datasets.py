@@ -33,6 +33,7 @@ import numpy as np
 
 from bioopzo.config import EVENT_DATASETS, DataConfig
 from bioopzo.data.errors import CorruptEventFileError, DatasetFilesError
+from bioopzo.data.samples import Dataset, check_labels, stratified_subset, validation_split
 
 __all__ = ["EventDatasetSpec", "SPECS", "EventSplits", "open_event_dataset", "load_event_dataset",
            "find_dataset_folder"]
@@ -252,8 +253,6 @@ class EventSplits:
 
 def open_event_dataset(name: str, data_dir: str | Path | None) -> EventSplits:
     """Check the folder, then open both splits with tonic (no recording is read)."""
-    from bioopzo.data.datasets import check_labels
-
     if name not in SPECS:
         raise DatasetFilesError(f"unknown event data set {name!r}; choose one of {', '.join(SPECS)}")
     spec = SPECS[name]
@@ -287,8 +286,6 @@ def open_event_dataset(name: str, data_dir: str | Path | None) -> EventSplits:
 
 
 def _limit_indices(splits: EventSplits, limit: int | None, rng) -> tuple[np.ndarray, np.ndarray]:
-    from bioopzo.data.datasets import stratified_subset
-
     n_train, n_test = len(splits.y_train), len(splits.y_test)
     train, test = np.arange(n_train), np.arange(n_test)
     if limit is not None and limit < n_train + n_test:
@@ -300,9 +297,8 @@ def _limit_indices(splits: EventSplits, limit: int | None, rng) -> tuple[np.ndar
 
 
 def load_event_dataset(config: DataConfig, seed: int, *, cache_megabytes: float = 256.0):
-    """A :class:`~bioopzo.data.datasets.Dataset` whose inputs are lazy frame sources
+    """A :class:`~bioopzo.data.samples.Dataset` whose inputs are lazy frame sources
     of shape (N, T, n_inputs), with the official split (or a stratified ``limit``)."""
-    from bioopzo.data.datasets import Dataset
     from bioopzo.data.frames import Binning, EventFrames
 
     splits = open_event_dataset(config.dataset, config.data_dir)
@@ -311,8 +307,6 @@ def load_event_dataset(config: DataConfig, seed: int, *, cache_megabytes: float 
     rng = np.random.default_rng([seed, 7])
     train, test = _limit_indices(splits, config.limit, rng)
     if config.validation_fraction > 0:
-        from bioopzo.data.datasets import validation_split
-
         # evaluate on a share of the official training split; the test split is not read
         train, val = validation_split(np.asarray(train), splits.y_train, config.validation_fraction, seed)
         x_train = EventFrames(splits.train.read, train, binning, cache_megabytes=cache_megabytes / 2,

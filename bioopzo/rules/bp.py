@@ -17,6 +17,7 @@ The copy is re-synchronised from the forward weights at every epoch start.
 from __future__ import annotations
 
 from bioopzo.rules.base import FeedbackContext, FeedbackPathway, LearningRule
+from bioopzo.schedule import no_delays, schedule_sample_updates
 from bioopzo.updates import (sample_pathways, sample_update_equations, three_factor_gradient,
                              update_equations)
 
@@ -43,15 +44,11 @@ class BPRule(LearningRule):
         model = "g_post = w_T*delta_pre : 1 (summed)\n" + updates
         pathways = {}
         if sample_updates:
-            from bioopzo.network import no_delays
-
             pathways = {"on_post": sample_updates, "on_event": {n: n for n in sample_updates},
                         "delay": no_delays(sample_updates)}
         syn = ctx.synapses(upper, layer, model, "feedback_bp", method="euler", dt=ctx.update_dt,
                            **pathways)
         if opt.schedule != "step":
-            from bioopzo.network import schedule_sample_updates
-
             schedule_sample_updates(syn, tuple(sample_updates))
         # loaded from the forward synapses' saved state, in the transposed layout
         return FeedbackPathway(syn, {}, mirror_of=forward)

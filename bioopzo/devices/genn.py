@@ -32,11 +32,13 @@ from pathlib import Path
 import numpy as np
 
 from bioopzo.config import ConfigError
-from bioopzo.devices import DeviceUnavailableError, Simulator
+from bioopzo.devices.base import DeviceCapabilities, DeviceUnavailableError, Simulator
+from bioopzo.devices.brian2_compat import last_run_time, static_array_file
+from bioopzo.network import BrianNetwork, silence_expected_warnings
 
 __all__ = ["GeNNSimulator", "genn_path", "lane_missing"]
 
-log = logging.getLogger("bioopzo.lanes.genn")
+log = logging.getLogger("bioopzo.devices.genn")
 
 DOC = "docs/lanes/genn.md"
 
@@ -96,6 +98,13 @@ class GeNNSimulator(Simulator):
         #: builds the model unchanged (to measure the misalignment).
         self.summed_lag = int(os.environ.get("BIOOPZO_GENN_SUMMED_LAG", "1"))
 
+    @property
+    def capabilities(self) -> DeviceCapabilities:
+        """No custom events (dense summed forward input), summed hops lagging
+        ``summed_lag`` steps, ``randn()`` noise (devices/gaussian.py has no GeNN
+        implementation)."""
+        return DeviceCapabilities(custom_events=False, summed_lag=self.summed_lag)
+
     def run_epoch(self, data, state, seed):
         """The whole epoch in one run (the project is rebuilt per epoch anyway)."""
         t0 = time.perf_counter()
@@ -115,22 +124,20 @@ class GeNNSimulator(Simulator):
         import brian2genn  # noqa: F401  (registers the 'genn' device)
         from brian2 import device, set_device
 
-        from bioopzo.network import BrianNetwork
-
         if self.build_dir.exists():
             if any(self.build_dir.iterdir()) and not (self.build_dir / "magicnetwork_model.cpp").exists():
                 raise ConfigError(f"build directory {self.build_dir} is not empty and not a "
                                   "brian2genn project; choose an empty or new folder")
             shutil.rmtree(self.build_dir)
         self.build_dir.parent.mkdir(parents=True, exist_ok=True)
+        silence_expected_warnings()
         set_device("genn", directory=str(self.build_dir), use_GPU=self.use_gpu)
         device.reinit()
         device.activate(directory=str(self.build_dir), use_GPU=self.use_gpu)
         brian2.defaultclock.dt = self.config.neuron.dt
         net = BrianNetwork(self.config, self.n_inputs, self.n_classes, data, state,
                            record_spikes=self.record_spikes, record_states=self.record_states,
-                           summed_lag=self.summed_lag, event_driven=False,
-                           fast_gaussian=False)   # gaussian.py has no GeNN implementation
+                           capabilities=self.capabilities)
         self.network = net
         self.n_builds += 1
         log.info("generating, compiling and running the GeNN project in %s", self.build_dir)
@@ -145,20 +152,11 @@ class GeNNSimulator(Simulator):
         The same values ``BrianNetwork.run_args`` gives on brian2 >= 2.6 (whose
         VariableView keys brian2 2.5.4 cannot hash)."""
         net, device = self.network, _device()
-        net._check_state(state)
-        net._check_data(data)
-        if data.n_samples != net.n_samples:
-            raise ValueError(f"the compiled model streams {net.n_samples} samples per run, "
-                             f"got {data.n_samples}")
+        data = net.check_run_data(data)
         folder = self.build_dir / "static_arrays"
-        files = {}
-        for name, targets in net._views.items():
-            for obj, var, layout in targets:
-                variable = obj.variables[var]
-                array = "_static_array_" + device.get_array_name(variable, access_data=False)
-                files[folder / array] = np.asarray(net._flat(state[name], layout),
-                                                   dtype=variable.dtype).ravel()
-        streams = net._streams(data)
+        files = net.state_layout.files(
+            state, lambda target: folder / static_array_file(device, target.model_variable))
+        streams = net.streams(data)
         for key, timed_array in net.timed_arrays.items():
             values = np.ascontiguousarray(np.asarray(streams[key], dtype=np.float64)).ravel()
             files[folder / f"{timed_array.name}_values"] = values
@@ -200,7 +198,7 @@ def _device():
 
 def _binary_seconds(device, fallback: float) -> float:
     """Seconds the compiled binary ran (brian2genn records them), else ``fallback``."""
-    seconds = getattr(device, "_last_run_time", None)
+    seconds = last_run_time(device)
     try:
         return float(seconds) if seconds else fallback
     except (TypeError, ValueError):

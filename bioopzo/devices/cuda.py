@@ -33,12 +33,14 @@ import time
 from pathlib import Path
 
 from bioopzo.config import ConfigError
-from bioopzo.devices import DeviceUnavailableError, StandaloneSimulator, configure_make
+from bioopzo.devices.base import DeviceCapabilities, DeviceUnavailableError
+from bioopzo.devices.cpp_standalone.simulator import StandaloneSimulator, configure_make
+from bioopzo.network import BrianNetwork, silence_expected_warnings
 
 __all__ = ["CUDASimulator", "configure_cuda", "lane_missing", "gpu_present", "nvcc_path",
            "cuda_root", "compile_project"]
 
-log = logging.getLogger("bioopzo.lanes.cuda")
+log = logging.getLogger("bioopzo.devices.cuda")
 
 DOC = "docs/lanes/cuda.md"
 
@@ -148,25 +150,29 @@ class CUDASimulator(StandaloneSimulator):
         self.compile_only = compile_only
         self.compile_seconds: float | None = None
 
+    @property
+    def capabilities(self) -> DeviceCapabilities:
+        """No pathways on the sample clock (the replayed once-per-sample update moves
+        pathways onto it, which was never compiled on brian2cuda), ``randn()``
+        noise (cuRAND; devices/gaussian.py has no CUDA implementation), Brian2's own
+        pathway code; new state and data as ``run_args`` (docs/lanes/cuda.md)."""
+        return DeviceCapabilities(sample_clock_pathways=False, run_args=True)
+
     def _build(self, data, state):
         import brian2
         import brian2cuda  # noqa: F401  (registers the 'cuda_standalone' device)
         from brian2 import NeuronGroup, device, set_device
 
-        from bioopzo.network import BrianNetwork
-
+        silence_expected_warnings()
         set_device("cuda_standalone", directory=str(self.build_dir), build_on_run=False)
         device.reinit()
         device.activate(directory=str(self.build_dir), build_on_run=False)
         configure_make()
         configure_cuda(gpu=False if self.compile_only else None)
         brian2.defaultclock.dt = self.config.neuron.dt
-        # replay=False: the replayed once-per-sample update moves pathways onto the
-        # sample clock, which was never compiled on brian2cuda; fast_gaussian=False:
-        # gaussian.py has no CUDA implementation, cuRAND's randn() is used (docs/lanes/cuda.md)
         net = BrianNetwork(self.config, self.n_inputs, self.n_classes, data, state,
                            record_spikes=self.record_spikes, record_states=self.record_states,
-                           replay=False, fast_gaussian=False)
+                           capabilities=self.capabilities)
         # the seed variable travels in run_args like on cpp_standalone, but cuRAND ignores it
         holder = NeuronGroup(1, "rng_seed : 1", name="rng_seed_holder")
         net.network.add(holder)

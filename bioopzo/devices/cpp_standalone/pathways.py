@@ -8,9 +8,10 @@ contiguous part of the synapses), merges the threads' queues, and runs the
 event code on OpenMP's master thread alone as soon as it touches a pre- or
 postsynaptic variable, as the forward input ``I_syn_post += w x_pre`` and the
 replayed update ``w -= p_pre E_post`` (updates.py) do. Every bioopzo pathway has
-a scalar delay of zero (``network.no_delays``), so the queue holds exactly the
+a scalar delay of zero (``schedule.no_delays``), so the queue holds exactly the
 synapses of the source's current events: this module gives each such pathway a
-code object whose templates (``bioopzo/templates/``, variants of Brian2's) push
+code object whose templates (``templates/`` next to this module, variants of
+Brian2's) push
 nothing and walk the source's event space through the per-source synapse lists
 Brian2 prepared (once per Synapses and direction: the replayed updates' T
 pathways share the lists of the first). Each pathway gets one schedule:
@@ -52,53 +53,77 @@ layout walks the lists as above.
 In both, each target receives its additions in the order of the events, which
 is the order of Brian2's queue: bitwise Brian2's result.
 
-The equations are Brian2's; only the loop that runs them changes. The runtime
-device and the GPU lanes never see these code objects (:func:`assign_schedules`
+The equations are Brian2's; only the loop that runs them changes. The code is
+read with Brian2's own parser (``parse_statement``, ``get_identifiers``). The
+runtime device and the GPU lanes never see these code objects (their
+``DeviceCapabilities`` have no pathway templates, and :func:`assign_schedules`
 does nothing unless the active device is Brian2's own cpp_standalone).
 """
 
 from __future__ import annotations
 
+import ast
 import logging
-import re
+
+import brian2
+from brian2 import get_device, prefs
+from brian2.core.functions import DEFAULT_FUNCTIONS
+from brian2.core.variables import Subexpression
+from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+from brian2.groups.subgroup import Subgroup
+from brian2.parsing.statements import parse_statement
+from brian2.utils.stringtools import get_identifiers
+
+from bioopzo.devices.brian2_compat import (brian2_source_text, derived_code_object_class,
+                                           synaptic_pathways)
 
 __all__ = ["pathway_schedule", "dense_schedule", "assign_schedules", "brian2_is_compatible",
            "MIN_PARALLEL_SYNAPSES"]
 
-log = logging.getLogger("bioopzo.pathways")
+log = logging.getLogger("bioopzo.devices.cpp_standalone.pathways")
 
 #: Pathways of smaller Synapses run ``"serial"``: their few events per step
 #: cost less than waking a second thread.
 MIN_PARALLEL_SYNAPSES = 65_536
 
-_STATEMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*([-+*/]?=)\s*(.+?)\s*$")
-_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
-_CALL = re.compile(r"([A-Za-z_]\w*)\s*\(")
+#: the assignment operators whose target this module can reason about
+_OPERATORS = ("=", "+=", "-=", "*=", "/=")
 
 
 def _statements(code: str) -> list[tuple[str, str, str]] | None:
-    """(target, operator, expression) per line of abstract code, or None for
-    code this module does not parse (then the pathway runs on one thread)."""
+    """(target, operator, expression) per line of abstract code, read with
+    Brian2's ``parse_statement``, or None for code this module does not follow
+    (then the pathway runs on one thread)."""
     out = []
     for line in code.splitlines():
-        line = line.split("#", 1)[0].strip()
-        if not line:
+        if not line.split("#", 1)[0].strip():
             continue
-        match = _STATEMENT.match(line)
-        if match is None:
+        try:
+            target, operator, expression, _ = parse_statement(line)
+        except ValueError:
             return None
-        out.append(match.groups())
+        if operator not in _OPERATORS:
+            return None
+        out.append((target, operator, expression))
     return out
+
+
+def _called(expression: str) -> set[str]:
+    """Names of the functions an expression calls."""
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError:
+        return {"<unparsed>"}
+    return {node.func.id if isinstance(node.func, ast.Name) else "<unnamed>"
+            for node in ast.walk(tree) if isinstance(node, ast.Call)}
 
 
 def _deterministic(statements) -> bool:
     """Whether the code calls only Brian2's stateless functions (exp, clip, ...):
     ``rand()``, ``randn()``, ``poisson()`` or a user function (whose state this
     module cannot see) would draw in another order on several threads."""
-    from brian2.core.functions import DEFAULT_FUNCTIONS
-
     for _, _, expression in statements:
-        for name in _CALL.findall(expression):
+        for name in _called(expression):
             function = DEFAULT_FUNCTIONS.get(name)
             if function is None or not function.stateless:
                 return False
@@ -109,11 +134,9 @@ def _referenced(expression: str, variables, seen=None) -> list:
     """The Brian2 variables an expression reads, subexpressions expanded
     (Brian2 rewrites a pre- or postsynaptic subexpression into names of its own
     that it also adds to the Synapses' variables)."""
-    from brian2.core.variables import Subexpression
-
     seen = set() if seen is None else seen
     found = []
-    for name in set(_IDENTIFIER.findall(expression)):
+    for name in get_identifiers(expression):
         var = variables.get(name)
         if var is None:
             continue
@@ -185,7 +208,7 @@ def dense_schedule(pathway) -> str:
     variables, indices = pathway.synapses.variables, pathway.synapses.variables.indices
     written = [variables[target] for target, _, index in writes if index == "_postsynaptic_idx"]
     for _, _, expression in statements:
-        for name in set(_IDENTIFIER.findall(expression)):
+        for name in get_identifiers(expression):
             var = variables.get(name)
             if (var is not None and indices[name] != "_postsynaptic_idx"
                     and any(var is w for w in written)):
@@ -196,8 +219,6 @@ def dense_schedule(pathway) -> str:
 def _dense_layout_possible(pathway) -> bool:
     """A presynaptic pathway between whole groups: its Synapses may have
     ``connect()``'s layout (the compiled code checks it before each run)."""
-    from brian2.groups.subgroup import Subgroup
-
     synapses = pathway.synapses
     return (pathway.prepost == "pre"
             and not isinstance(synapses.source, Subgroup)
@@ -209,32 +230,17 @@ def _code_object_class():
     ``synapses_push_spikes`` templates are bioopzo's (every other is Brian2's)."""
     global _CODE_OBJECT
     if _CODE_OBJECT is None:
-        from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
-
-        class PathwayCodeObject(CPPStandaloneCodeObject):
-            """cpp_standalone code object with bioopzo's pathway templates."""
-
-            templater = CPPStandaloneCodeObject.templater.derive("bioopzo")
-
-        _CODE_OBJECT = PathwayCodeObject
+        _CODE_OBJECT = derived_code_object_class("bioopzo.devices.cpp_standalone",
+                                                 "PathwayCodeObject")
     return _CODE_OBJECT
 
 
 _CODE_OBJECT = None
 
 
-def _brian2_version() -> str:
-    import brian2
-
-    return brian2.__version__
-
-
 def _threads() -> int | None:
     """OpenMP threads of Brian2's own cpp_standalone device (0: no OpenMP), or
     None on any other device (runtime, genn, cuda)."""
-    from brian2 import get_device, prefs
-    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
-
     if type(get_device()) is not CPPStandaloneDevice:
         return None
     return int(prefs.devices.cpp_standalone.openmp_threads)
@@ -245,15 +251,12 @@ def brian2_is_compatible() -> bool:
     (checked on Brian2 2.9.0 and 2.10.1): per-thread spike queues with public
     per-source synapse lists, and pathways that peek at those queues.
     Another version keeps Brian2's own templates."""
-    from importlib.resources import files
-
-    templates = files("brian2.devices.cpp_standalone") / "templates"
-    queues = [files("brian2.synapses") / name for name in ("spikequeue.h", "cspikequeue.cpp")]
-    try:
-        classes = (templates / "synapses_classes.cpp").read_text()
-        synapses = (templates / "synapses.cpp").read_text()
-        queue = next(path for path in queues if path.is_file()).read_text()
-    except (OSError, StopIteration):
+    templates = "brian2.devices.cpp_standalone.templates"
+    classes = brian2_source_text(templates, "synapses_classes.cpp")
+    synapses = brian2_source_text(templates, "synapses.cpp")
+    queue = (brian2_source_text("brian2.synapses", "spikequeue.h")
+             or brian2_source_text("brian2.synapses", "cspikequeue.cpp"))
+    if classes is None or synapses is None or queue is None:
         return False
     return ("std::vector< CSpikeQueue * > queue;" in classes
             and "{{pathway.name}}.peek();" in synapses
@@ -274,21 +277,21 @@ def assign_schedules(synapses_groups, min_synapses: int | None = None) -> dict:
 
     Every scalar delay must be zero: the templates deliver the source's current
     events. Brian2 standalone cannot read a delay's value before the run, so
-    this is the caller's promise (``network.no_delays`` gives every bioopzo
+    this is the caller's promise (``schedule.no_delays`` gives every bioopzo
     pathway its zero delay)."""
     threads = _threads()
     if threads is None:
         return {}
     if not brian2_is_compatible():
         log.info("Brian2 %s: pathways keep Brian2's spike queues (bioopzo's templates "
-                 "are checked on 2.9.0 and 2.10.1)", _brian2_version())
+                 "are checked on 2.9.0 and 2.10.1)", brian2.__version__)
         return {}
     min_synapses = MIN_PARALLEL_SYNAPSES if min_synapses is None else min_synapses
     assigned = {}
     for synapses in synapses_groups:
         large = len(synapses.source) * len(synapses.target) >= min_synapses
         lists = {}     # direction -> the pathway whose prepared synapse lists all share
-        for pathway in synapses._pathways:
+        for pathway in synaptic_pathways(synapses):
             delay = pathway.variables["delay"] if "delay" in pathway.variables else None
             if delay is None or not delay.scalar:
                 continue

@@ -1,0 +1,145 @@
+"""An epoch's data as the simulation streams them, one row per sample.
+
+The training samples come first (in the epoch's order, each with its
+learning-rate factor), then the evaluation samples with learning and noise
+gated off. Per sample the model reads its input (intensities (n,) in [0, 1],
+or frames (T, n)), its label, ``is_training x lr_factor`` and the batch-end
+flag (1 at the end of every ``samples_per_update`` training samples and of the
+last one: the accumulated schedules apply their update there). Inputs are read
+on demand, one simulation run's worth at a time; a run's last chunk is padded
+with inert samples (no learning, results dropped) to the run's fixed length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["SampleInputs", "EpochData", "make_epoch_data"]
+
+
+class SampleInputs:
+    """The inputs of an epoch's samples in streaming order, read on demand.
+
+    ``segments`` is a list of (source, indices): rows ``indices`` of
+    ``source`` (a NumPy array of intensities (N, n) or frames (N, T, n), or a
+    lazy frame source with ``shape`` and ``__getitem__(int array)``), in order.
+    Only :meth:`rows` materialises data, one simulation run's worth at a time.
+    """
+
+    def __init__(self, segments: list):
+        self.segments = [(src, np.asarray(idx, dtype=np.int64)) for src, idx in segments]
+        shapes = {tuple(src.shape[1:]) for src, _ in self.segments}
+        if len(shapes) != 1:
+            raise ValueError(f"sample sources disagree in shape: {sorted(shapes)}")
+        self.sample_shape = shapes.pop()
+
+    def __len__(self) -> int:
+        return sum(len(idx) for _, idx in self.segments)
+
+    @property
+    def shape(self) -> tuple:
+        return (len(self), *self.sample_shape)
+
+    @property
+    def ndim(self) -> int:
+        return 1 + len(self.sample_shape)
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        parts, offset = [], 0
+        for src, idx in self.segments:
+            lo, hi = max(start - offset, 0), min(stop - offset, len(idx))
+            if lo < hi:
+                parts.append(np.asarray(src[idx[lo:hi]], dtype=float))
+            offset += len(idx)
+        if not parts:
+            return np.zeros((0, *self.sample_shape))
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+    def __repr__(self) -> str:
+        return f"<SampleInputs {self.shape} in {len(self.segments)} segment(s)>"
+
+
+@dataclass(frozen=True)
+class EpochData:
+    """Everything a simulation streams, one row per sample.
+
+    ``inputs`` are intensities (N, n_inputs) in [0, 1], frames (N, T, n_inputs)
+    for per-step data, or a :class:`SampleInputs` that reads them on demand.
+    The last ``n_padding`` samples are inert fill (no learning, results
+    dropped) that make a run's length fixed for a compiled model.
+    """
+
+    inputs: np.ndarray | SampleInputs
+    labels: np.ndarray        # (N,) int
+    is_training: np.ndarray   # (N,) 0/1: learning (and noise) on
+    ends_batch: np.ndarray    # (N,) 0/1: accumulated updates applied at this sample's end
+    lr_factor: np.ndarray | None = None   # (N,) learning-rate factor (default 1)
+    n_padding: int = 0
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.labels)
+
+    @property
+    def learning_rate_factors(self) -> np.ndarray:
+        """is_training x lr_factor: what the model reads per sample."""
+        factor = np.ones(self.n_samples) if self.lr_factor is None else self.lr_factor
+        return np.asarray(self.is_training, float) * np.asarray(factor, float)
+
+    def input_rows(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        stop = self.n_samples if stop is None else stop
+        if isinstance(self.inputs, SampleInputs):
+            return self.inputs.rows(start, stop)
+        return np.asarray(self.inputs[start:stop], dtype=float)
+
+    def chunk(self, start: int, stop: int, size: int | None = None) -> "EpochData":
+        """Samples start..stop with materialised inputs, padded with inert
+        samples to ``size``."""
+        size = stop - start if size is None else size
+        pad = size - (stop - start)
+        if pad < 0:
+            raise ValueError(f"{stop - start} samples do not fit a run of {size}")
+        x = self.input_rows(start, stop)
+        factor = (np.ones(self.n_samples) if self.lr_factor is None
+                  else np.asarray(self.lr_factor, float))
+
+        def fill(a, value=0.0):
+            a = np.asarray(a)[start:stop]
+            return np.concatenate([a, np.full(pad, value, dtype=a.dtype)]) if pad else a
+
+        if pad:
+            x = np.concatenate([x, np.zeros((pad, *x.shape[1:]))])
+        return EpochData(x, fill(self.labels, 0), fill(self.is_training), fill(self.ends_batch),
+                         fill(factor, 1.0), pad)
+
+    def chunks(self, size: int):
+        """Consecutive runs of ``size`` samples (the last one padded)."""
+        for start in range(0, self.n_samples, size):
+            yield self.chunk(start, min(start + size, self.n_samples), size)
+
+
+def make_epoch_data(x_train, y_train, x_test, y_test, samples_per_update: int,
+                    order: np.ndarray | None = None, lr_factor: np.ndarray | None = None
+                    ) -> EpochData:
+    """Training samples (in ``order``, with learning-rate factors ``lr_factor``)
+    followed by test samples; inputs are read from ``x_train`` / ``x_test`` on
+    demand (arrays or lazy frame sources)."""
+    if order is None:
+        order = np.arange(len(y_train))
+    order = np.asarray(order, dtype=np.int64)
+    x = SampleInputs([(x_train, order), (x_test, np.arange(len(y_test)))])
+    y = np.concatenate([np.asarray(y_train)[order], np.asarray(y_test)])
+    n_train = len(order)
+    training = np.zeros(len(y))
+    training[:n_train] = 1
+    ends = np.zeros(len(y))
+    k = np.arange(n_train)
+    ends[:n_train] = ((k + 1) % samples_per_update == 0) | (k == n_train - 1)
+    factor = np.ones(len(y))
+    if lr_factor is not None:
+        factor[:n_train] = lr_factor
+    if np.any(factor[:n_train] <= 0):
+        raise ValueError("learning-rate factors of training samples must be positive")
+    return EpochData(x, np.asarray(y, np.int64), training, ends, factor)

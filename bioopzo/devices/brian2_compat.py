@@ -1,0 +1,94 @@
+"""Every use of a Brian2 internal, in one place.
+
+bioopzo builds its model from Brian2's public API. The few things that API
+does not offer reach into Brian2's internals, and only through this module:
+
+- ``set_runner_clock``: a code runner (a pathway, a thresholder, a state
+  updater) onto another clock; Brian2 gives each runner its group's clock and
+  has no argument to choose another (``CodeRunner._clock``).
+- ``synaptic_pathways``: a Synapses' pathways (``Synapses._pathways``).
+- ``derived_code_object_class``: a cpp_standalone code object class whose
+  templater looks up templates in a package of ours first
+  (``CPPStandaloneCodeObject.templater.derive``).
+- ``brian2_source_text``: the text of a file shipped with Brian2 (its
+  cpp_standalone templates, its spike queue), to check what our templates
+  rely on.
+- ``last_run_time``: seconds the last standalone binary ran, as the device
+  records them (``Device._last_run_time``).
+- ``RANDOM_GENERATORS`` and ``seed_generators_code``: the C++ name of
+  Brian2's per-thread random generators in a standalone project
+  (``brian::_random_generators``) and code that seeds them from a variable.
+- ``static_array_file``: the file name under ``static_arrays/`` from which a
+  standalone binary reads a variable's initial values (``_static_array_`` +
+  the device's array name).
+
+Checked on Brian2 2.9.0 (this environment), 2.5.4 (the genn lane, with
+brian2genn 1.7.0) and 2.10.1 (the cuda lane, with brian2cuda 1.0b1); see
+docs/lanes/*.md. Brian2 is imported inside the functions, so importing this
+module loads nothing of Brian2.
+"""
+
+from __future__ import annotations
+
+__all__ = ["set_runner_clock", "synaptic_pathways", "derived_code_object_class",
+           "brian2_source_text", "last_run_time", "RANDOM_GENERATORS", "seed_generators_code",
+           "static_array_file", "CHECKED_VERSIONS"]
+
+#: Brian2 versions this module was checked on: this environment's, the genn lane's, the cuda lane's
+CHECKED_VERSIONS = ("2.9.0", "2.5.4", "2.10.1")
+
+#: C++ name of Brian2's random generators (one per OpenMP thread) in a standalone project
+RANDOM_GENERATORS = "brian::_random_generators"
+
+
+def set_runner_clock(runner, clock) -> None:
+    """Run the Brian2 code runner ``runner`` on ``clock`` instead of its group's."""
+    runner._clock = clock
+
+
+def synaptic_pathways(synapses) -> list:
+    """The ``SynapticPathway`` objects of a Brian2 ``Synapses``."""
+    return list(synapses._pathways)
+
+
+def derived_code_object_class(package: str, name: str):
+    """A subclass of Brian2's ``CPPStandaloneCodeObject`` named ``name`` whose
+    templates are looked up in ``package``'s ``templates`` folder first, then in
+    Brian2's."""
+    from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
+
+    templater = CPPStandaloneCodeObject.templater.derive(package, templates_dir="templates")
+    return type(name, (CPPStandaloneCodeObject,), {"templater": templater,
+                                                   "__doc__": f"cpp_standalone code object "
+                                                              f"with {package}'s templates."})
+
+
+def brian2_source_text(package: str, name: str) -> str | None:
+    """The text of file ``name`` of the Brian2 package ``package`` (e.g.
+    ``brian2.synapses``, ``spikequeue.h``), or None where it is absent."""
+    from importlib.resources import files
+
+    try:
+        path = files(package) / name
+        return path.read_text() if path.is_file() else None
+    except (OSError, ModuleNotFoundError):
+        return None
+
+
+def last_run_time(device):
+    """What the standalone ``device`` recorded as its last binary run's duration
+    in seconds (None where it recorded nothing)."""
+    return getattr(device, "_last_run_time", None)
+
+
+def seed_generators_code(array: str) -> str:
+    """C++ for ``main``: seed every thread's random generator ``k`` with
+    ``brian::<array>[0] + k`` (``array``: the device's name of a one-element array)."""
+    return (f"for (int _i = 0; _i < (int){RANDOM_GENERATORS}.size(); _i++)\n"
+            f"    {RANDOM_GENERATORS}[_i].seed((unsigned long)brian::{array}[0] + _i);")
+
+
+def static_array_file(device, variable) -> str:
+    """Name of the file under the project's ``static_arrays/`` from which the
+    binary reads ``variable``'s initial values."""
+    return "_static_array_" + device.get_array_name(variable, access_data=False)

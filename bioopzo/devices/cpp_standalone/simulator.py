@@ -1,0 +1,162 @@
+"""The ``cpp_standalone`` simulator: compile once, re-run the binary with ``run_args``.
+
+C++ code is generated and compiled once per network
+(``device.build(run=False)``); every simulation run re-runs the same binary
+with the run's data, the previous run's state and a fresh seed passed as
+``run_args`` (Brian2 >= 2.6). ``seed()`` is compiled into a binary, so the
+per-run seed is read from a variable set through ``run_args`` by code inserted
+into ``main`` (every thread's generator k is seeded with seed + k).
+
+What this device supports of the model: custom events and pathways on the
+sample clock, ``gaussian()`` as a C++ ziggurat (gaussian.py), pathways without
+spike queues on one or every OpenMP thread (pathways.py, templates/), and
+``run_args``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+
+import brian2
+import numpy as np
+from brian2 import NeuronGroup, TimedArray, device, prefs, set_device
+from brian2.units.fundamentalunits import fail_for_dimension_mismatch
+
+from bioopzo.devices.base import DeviceCapabilities, Simulator
+from bioopzo.devices.brian2_compat import last_run_time, seed_generators_code
+from bioopzo.devices.cpp_standalone.gaussian import CPP_GAUSSIAN
+from bioopzo.devices.cpp_standalone.pathways import assign_schedules
+from bioopzo.network import BrianNetwork, silence_expected_warnings
+
+__all__ = ["StandaloneSimulator", "standalone_capabilities", "configure_make"]
+
+# the devices' log (training reports compilations and re-runs from it)
+log = logging.getLogger("bioopzo.devices")
+
+
+def standalone_capabilities(threads: int = 1) -> DeviceCapabilities:
+    """What cpp_standalone supports of the model with ``threads`` OpenMP threads
+    (1 or fewer: no OpenMP): everything, ``gaussian()`` in C++ and pathways
+    without spike queues included."""
+    return DeviceCapabilities(gaussian=CPP_GAUSSIAN, pathway_templates=assign_schedules,
+                              openmp_threads=threads if threads > 1 else 0, run_args=True)
+
+
+class StandaloneSimulator(Simulator):
+    """Brian2 cpp_standalone: compile once, re-run the binary with ``run_args``."""
+
+    name = "cpp_standalone"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.build_dir is None:
+            raise ValueError("cpp_standalone needs a build directory")
+        self._seed_holder = None
+        self._runs = 0
+
+    @property
+    def capabilities(self) -> DeviceCapabilities:
+        return standalone_capabilities(self.config.device.threads)
+
+    def _build(self, data, state):
+        silence_expected_warnings()
+        set_device("cpp_standalone", directory=str(self.build_dir), build_on_run=False)
+        device.reinit()
+        device.activate(directory=str(self.build_dir), build_on_run=False)
+        capabilities = self.capabilities
+        prefs.devices.cpp_standalone.openmp_threads = capabilities.openmp_threads
+        configure_make()
+        brian2.defaultclock.dt = self.config.neuron.dt
+        net = BrianNetwork(self.config, self.n_inputs, self.n_classes, data, state,
+                           record_spikes=self.record_spikes, record_states=self.record_states,
+                           capabilities=capabilities)
+        holder = NeuronGroup(1, "rng_seed : 1", name="rng_seed_holder")
+        net.network.add(holder)
+        device.apply_run_args()
+        array = device.get_array_name(holder.variables["rng_seed"])
+        device.insert_code("main", seed_generators_code(array))
+        net.network.run(net.duration, namespace={})
+        if self.build_dir.exists():
+            if any(self.build_dir.iterdir()) and not (self.build_dir / "main.cpp").exists():
+                raise ValueError(f"build directory {self.build_dir} is not empty and not a "
+                                 "Brian2 project; choose an empty or new folder")
+            shutil.rmtree(self.build_dir)   # a stale project of an earlier build
+        t = time.perf_counter()
+        device.build(directory=str(self.build_dir), compile=True, run=False)
+        log.info("compiled the Brian2 C++ project in %s (%.1f s)", self.build_dir,
+                 time.perf_counter() - t)
+        self.network, self._seed_holder = net, holder
+        self.n_builds += 1
+
+    def _run_samples(self, data, state, seed):
+        t0 = time.perf_counter()
+        compiled = self.network is None
+        if compiled:
+            self._build(data, state)
+        else:
+            log.info("re-running the compiled binary in %s (no recompilation)", self.build_dir)
+        net = self.network
+        args = net.run_args(state, data)
+        args[self._seed_holder.rng_seed] = np.array([float(seed)])
+        self._runs += 1
+        t1 = time.perf_counter()
+        files = []
+        try:
+            device.run(directory=str(self.build_dir), with_output=False,
+                       run_args=self._run_arguments(args, files),
+                       results_directory=f"results_{self._runs}")
+        finally:
+            for path in files:
+                path.unlink(missing_ok=True)
+        sim_time = time.perf_counter() - t1
+        result = self._collect(net, sim_time, t0, compiled)
+        seconds = last_run_time(device)
+        result.network_time = float("nan") if seconds is None else float(seconds)
+        previous = self.build_dir / f"results_{self._runs - 1}"
+        if previous.exists():
+            shutil.rmtree(previous, ignore_errors=True)
+        return result
+
+    def _run_arguments(self, args: dict, files: list) -> list[str]:
+        """Brian2's ``run_args`` as command-line strings, arrays written to files
+        of fixed names (appended to ``files``). Brian2's own conversion of a dict
+        hashes every array (0.7 ms per N-MNIST sample) and keeps one file per
+        distinct content, so an epoch of new data per run would fill the disk."""
+        out = []
+        for key, value in args.items():
+            if isinstance(key, TimedArray):
+                name, dtype, shape = f"{key.name}.values", key.values.dtype, key.values.shape
+            else:
+                name, dtype = f"{key.group_name}.{key.name}", key.dtype
+                shape = None if key.variable.dynamic else (key.shape[0],)
+            fail_for_dimension_mismatch(key.dim, value)
+            array = np.asarray(value, dtype=dtype)
+            if array.size == 1:
+                out.append(f"{name}={array.item()!r}")
+                continue
+            if shape is not None and array.shape != tuple(shape):
+                raise ValueError(f"run argument {name}: shape {array.shape}, the compiled "
+                                 f"model has {tuple(shape)}")
+            path = self.build_dir / "static_arrays" / f"run_{name}.dat"
+            files.append(path)
+            array.ravel().tofile(path)
+            out.append(f"{name}={path.relative_to(self.build_dir)}")
+        return out
+
+    def close(self):
+        if self.network is not None:
+            device.reinit()
+            set_device("runtime")
+            self.network = None
+
+
+def configure_make(jobs: int | None = None) -> None:
+    """Limit ``make``'s parallel jobs to the CPU count (Brian2's default ``-j``
+    starts one compiler per source file at once, which exhausts memory on
+    large projects)."""
+    jobs = jobs or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                       else (os.cpu_count() or 1))
+    prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{jobs}"]
