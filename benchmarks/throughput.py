@@ -208,7 +208,7 @@ def event_floor(args, ours: bool = False) -> dict:
     (batch 1) touches every synapse of an active input at least twice per sample
     (the forward input and the weight update), so ``2 x events x floor`` bounds
     the time per sample of any such rule run by Brian2's own pathway code (spike
-    queues) on one thread. bioopzo's pathways (bioopzo/pathways.py) skip the
+    queues) on one thread. bioopzo's pathways (bioopzo/devices/cpp_standalone/pathways.py) skip the
     queue and share the threads, so they are not bound by it; ``ours=True``
     times the same pathway with bioopzo's templates (one thread: the dense
     layout's walk of the targets)."""
@@ -374,7 +374,8 @@ def main(argv=None):
               f"{2 * floor_row['events_per_sample'] / 1e6:.2f} M synaptic events per nmnist sample "
               f"(forward input and update), so with Brian2's own spike queues on one thread "
               f"it cannot exceed {floor_row['bound_samples_per_s']:.0f} samples/s")
-        print(f"the same pathway with bioopzo's templates (bioopzo/pathways.py; connect()'s "
+        print(f"the same pathway with bioopzo's templates (bioopzo/devices/cpp_standalone/"
+              f"pathways.py; connect()'s "
               f"dense layout, 1 thread): {ours_row['ns_per_event']:.2f} ns per synaptic event, "
               f"{floor_row['ns_per_event'] / ours_row['ns_per_event']:.1f}x less; bound "
               f"{ours_row['bound_samples_per_s']:.0f} samples/s")

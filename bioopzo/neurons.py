@@ -19,7 +19,7 @@ the per-step loss l = (1 - gamma) CE + gamma MSE with respect to o:
 softmax is computed without overflow as p_i = 1 / sum_j exp(o_j - o_i); the sum
 comes from an all-to-all readout-to-readout Synapses (a summed variable).
 
-Noise z_l[t] is fresh every step: gaussian (``gaussian()`` of gaussian.py, or
+Noise z_l[t] is fresh every step: gaussian (``gaussian()`` of devices/gaussian.py, or
 Brian2's ``randn()`` where that has no implementation), rademacher +-1, or
 uniform on the sphere of radius sqrt(n_l) (a gaussian draw divided by its norm,
 which a one-neuron group sums). With antithetic noise, z_l[t] = -z_l[t-1] on odd
@@ -28,7 +28,7 @@ steps. Noise is on for training samples (and for test samples only when
 (``learn``; the schedule of ``optimizer.lr_schedule``, 0 for test samples).
 
 Everything is written as ``run_regularly`` code blocks in the ``start`` slot;
-network.py gives each block its ``order`` so that layer 1 runs before layer 2,
+schedule.py gives each block its ``order`` so that layer 1 runs before layer 2,
 before the readout, before the errors and the feedback (DESIGN.md section 3).
 I_syn is accumulated by the forward Synapses' ``transmit`` events (only inputs
 with x != 0 send one) and cleared once the layer has read it.

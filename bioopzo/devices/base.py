@@ -19,7 +19,6 @@ A device describes what it supports of the model in a
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,8 +31,6 @@ from bioopzo.data.epochs import EpochData
 
 __all__ = ["DeviceCapabilities", "EpochResult", "Simulator", "DeviceUnavailableError",
            "epoch_seed", "run_seed"]
-
-log = logging.getLogger("bioopzo.devices")
 
 
 class DeviceUnavailableError(ConfigError):
@@ -114,9 +111,13 @@ def run_seed(seed: int, run: int) -> int:
 
 
 class Simulator:
-    """Base class: build the model for a config and run epochs on one device."""
+    """Base class: build the model for a config and run epochs on one device.
+
+    ``capabilities`` (a class attribute or property of each device) is what the
+    device supports of the model; its simulator builds the network with it."""
 
     name = ""
+    capabilities = DeviceCapabilities()
 
     def __init__(self, config: ExperimentConfig, n_inputs: int, n_classes: int,
                  build_dir: str | Path | None = None, *, record_spikes: bool = False,
