@@ -149,7 +149,7 @@ def resolve_sweep_path(text: str) -> Path:
 
 
 def _resolve_base(text: Any, sweep_path: Path) -> Path:
-    from bioopzo.cli import resolve_config_path
+    from bioopzo.config import resolve_config_path
 
     if not isinstance(text, str):
         raise ConfigError(f"{sweep_path}: config = {text!r} must be a path or a model name "
@@ -187,20 +187,20 @@ def point_config(base: Path, overrides: dict) -> ExperimentConfig:
     :func:`~bioopzo.config.load_config` applies after its overrides), so that a sweep over
     ``noise.scale`` also changes the noise of a rule whose per-rule table sets it.
     """
-    from bioopzo.config import _deep_merge
+    from bioopzo.config import deep_merge
 
     nested = _nest(overrides)
     try:
         raw = tomllib.loads(base.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{base} is not valid TOML: {exc}") from None
-    raw = _deep_merge(raw, nested)
+    raw = deep_merge(raw, nested)
     per_rule = raw.get("per_rule")
     if isinstance(per_rule, dict):
         sections = {k: v for k, v in nested.items() if k not in ("name", "rule", "per_rule")}
         if "rule" in nested:
             sections["rule"] = {k: v for k, v in nested["rule"].items() if k != "name"}
-        raw["per_rule"] = {rule: _deep_merge(table, sections) if isinstance(table, dict) else table
+        raw["per_rule"] = {rule: deep_merge(table, sections) if isinstance(table, dict) else table
                            for rule, table in per_rule.items()}
     return ExperimentConfig.from_dict(raw, origin=str(base))
 

@@ -85,7 +85,7 @@ def _write_sweep_file(path: Path, name: str, base: Path, fixed: dict, points: li
                       seeds: tuple[int, ...]) -> None:
     import tomli_w
 
-    from bioopzo.files import write_atomic
+    from bioopzo.runs import write_atomic
 
     doc = {"name": name, "config": _config_reference(base, path.parent), "fixed": fixed,
            "points": points, "grid": {"training.seed": list(seeds)}}
@@ -96,7 +96,7 @@ def _config_reference(base: Path, folder: Path) -> str:
     """How a sweep file in ``folder`` names ``base``: a packaged model by its name, any
     other file by its path relative to ``folder`` (so result folders can move with the
     repository), absolute only across drives."""
-    from bioopzo.cli import resolve_config_path
+    from bioopzo.config import resolve_config_path
 
     base = base.resolve()
     try:
@@ -178,7 +178,7 @@ def tune(config_path: str | Path, out: str | Path, *, rules=RULE_NAMES, factors=
 def _write_tuned(config_path: Path, path: Path, chosen: dict, fraction, factors, seeds) -> None:
     import tomli_w
 
-    from bioopzo.files import write_atomic
+    from bioopzo.runs import write_atomic
 
     raw = tomllib.loads(config_path.read_text())
     per_rule = raw.setdefault("per_rule", {})
@@ -191,8 +191,8 @@ def _write_tuned(config_path: Path, path: Path, chosen: dict, fraction, factors,
 
 
 def _write_tuning_tables(out: Path, rows, name, fraction, seeds, factors) -> None:
-    from bioopzo.analysis.output import write_csv_atomic
-    from bioopzo.files import write_atomic
+    from bioopzo.runs import write_csv_atomic
+    from bioopzo.runs import write_atomic
 
     write_csv_atomic(out / "tuning.csv", rows)
     lines = [f"Learning rates of {name} tuned on a validation split ({fraction:g} of the training "
@@ -262,8 +262,8 @@ def compare(config_path: str | Path, out: str | Path, *, rules=RULE_NAMES, seeds
 
 
 def _write_comparison(out: Path, rows, pairs, base, seeds, baseline) -> None:
-    from bioopzo.analysis.output import write_csv_atomic
-    from bioopzo.files import write_atomic
+    from bioopzo.runs import write_csv_atomic
+    from bioopzo.runs import write_atomic
 
     write_csv_atomic(out / "comparison.csv", rows)
     write_csv_atomic(out / "paired_differences.csv", pairs)

@@ -13,7 +13,7 @@ from bioopzo.tuning import DEFAULT_FACTORS
 
 
 def cmd_tune(args) -> int:
-    from bioopzo.cli import resolve_config_path
+    from bioopzo.config import resolve_config_path
     from bioopzo.tuning import tune
 
     result = tune(resolve_config_path(args.config), args.out, rules=args.rules, factors=args.factors,
@@ -30,7 +30,7 @@ def cmd_tune(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from bioopzo.cli import resolve_config_path
+    from bioopzo.config import resolve_config_path
     from bioopzo.tuning import compare
 
     compare(resolve_config_path(args.config), args.out, rules=args.rules, seeds=args.seeds,

@@ -25,7 +25,7 @@ from bioopzo.reference import ReferenceModel
 
 
 def tiny(hidden=(48, 32), **sections):
-    from bioopzo.config import _deep_merge
+    from bioopzo.config import deep_merge
 
     base = {
         "name": "tiny",
@@ -37,7 +37,7 @@ def tiny(hidden=(48, 32), **sections):
         "training": {"epochs": 1, "seed": 1},
         "per_rule": {"bp": {"noise": {"scale": 0.0}}, "dfa": {"noise": {"scale": 0.0}}},
     }
-    return ExperimentConfig.from_dict(_deep_merge(base, sections))
+    return ExperimentConfig.from_dict(deep_merge(base, sections))
 
 
 def _check_outputs(result, tmp_path):
@@ -100,7 +100,7 @@ def test_alignment_opzo_beats_dfa_with_the_default_settings(tmp_path):
     """Issue check 1 at reduced size: the packaged two-layer model's OPZO settings
     (output noise, alpha 0.3, rho 0.9999, bias-corrected M) align OPZO's hidden
     updates with BP's better than DFA's, in both layers, on the same noisy pass."""
-    from bioopzo.cli import resolve_config_path
+    from bioopzo.config import resolve_config_path
     from bioopzo.config import load_config
 
     cfg = load_config(resolve_config_path("digits_fc2"), {

@@ -4,7 +4,7 @@ import pytest
 from brian2 import Hz, ms
 
 from bioopzo.config import ConfigError, ExperimentConfig, load_config, parse_quantity
-from bioopzo.cli import resolve_config_path
+from bioopzo.config import resolve_config_path
 
 
 def test_quantities_parse_with_units():

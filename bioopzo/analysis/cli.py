@@ -52,17 +52,16 @@ def register(subparsers) -> None:
 
 
 def make_config(args):
-    from bioopzo.cli import resolve_config_path
-    from bioopzo.config import _deep_merge, load_config
+    from bioopzo.config import deep_merge, load_config, resolve_config_path
 
     model, default_over, full_over, (epochs, full_epochs) = DEFAULTS[args.analysis]
-    over = _deep_merge(full_over if args.full else default_over, {}) if args.config is None else {}
+    over = deep_merge(full_over if args.full else default_over, {}) if args.config is None else {}
     path = resolve_config_path(args.config or model)
     epochs = args.epochs or (full_epochs if args.full else epochs)
     if epochs is not None:
-        over = _deep_merge(over, {"training": {"epochs": epochs}})
+        over = deep_merge(over, {"training": {"epochs": epochs}})
     if args.limit is not None:
-        over = _deep_merge(over, {"data": {"limit": args.limit}})
+        over = deep_merge(over, {"data": {"limit": args.limit}})
     return load_config(path, over)
 
 

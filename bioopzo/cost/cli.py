@@ -52,8 +52,7 @@ def register(subparsers) -> None:
 
 
 def _train_short(args, out: Path) -> Path:
-    from bioopzo.cli import resolve_config_path
-    from bioopzo.config import load_config
+    from bioopzo.config import load_config, resolve_config_path
     from bioopzo.train import train
 
     if args.epochs < 0:
@@ -71,7 +70,7 @@ def _train_short(args, out: Path) -> Path:
 
         from bioopzo.data import load_dataset
         from bioopzo.network import initial_state
-        from bioopzo.train import versions
+        from bioopzo.runs import versions
 
         ds = load_dataset(config.data, config.training.seed)
         state = initial_state(config, ds.n_inputs, ds.n_classes, config.training.seed)
