@@ -100,12 +100,12 @@ def cmd_models(args) -> int:
 #: Modules that add their own subcommands: each defines ``register(subparsers)``,
 #: which adds a parser and sets its ``func`` (``func(args) -> exit status``).
 COMMAND_MODULES: tuple[str, ...] = (
-    "bioopzo.data.commands",
-    "bioopzo.cost.cli",
+    "bioopzo.data.command",
+    "bioopzo.cost.command",
     "bioopzo.plasticity.command",
-    "bioopzo.analysis.cli",
-    "bioopzo.sweep_cli",
-    "bioopzo.tuning_cli",
+    "bioopzo.analysis.command",
+    "bioopzo.sweep.command",
+    "bioopzo.tuning.command",
 )
 
 

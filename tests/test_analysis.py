@@ -197,7 +197,7 @@ def test_feedback_alignment_notebook(tmp_path):
 
 
 def test_cli_defaults_and_bad_arguments(capsys):
-    from bioopzo.analysis.cli import make_config
+    from bioopzo.analysis.command import make_config
     from bioopzo.cli import build_parser, main
 
     parser = build_parser()
