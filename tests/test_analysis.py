@@ -168,6 +168,18 @@ def test_unknown_training_backend_is_refused():
         train_many([tiny()], backend="gpu")
 
 
+def test_train_many_in_worker_processes_gives_the_serial_results():
+    pytest.importorskip("distributed", reason="parallel training runs on the sweep's dask cluster")
+    from bioopzo.analysis.training import train_many
+
+    configs = [tiny(hidden=(16,), data={"limit": 40}, training={"seed": s}) for s in (1, 2, 3)]
+    seen = []
+    serial = train_many(configs, workers=1)
+    parallel = train_many(configs, workers=2, echo=seen.append)
+    assert [r.rows for r in parallel] == [r.rows for r in serial]
+    assert [r.config.training.seed for r in seen] == [1, 2, 3]
+
+
 def test_training_breakdown_is_reported():
     run = train_reference(tiny(hidden=(16,), rule={"name": "bp"}, noise={"scale": 0.0}, data={"limit": 40},
                                optimizer={"learning_rate": 1e300, "lr_schedule": "constant"}))

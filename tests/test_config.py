@@ -86,6 +86,15 @@ def test_missing_and_invalid_files(tmp_path):
         resolve_config_path("no_such_model")
 
 
+def test_load_config_takes_a_packaged_model_name():
+    from bioopzo.config import packaged_models
+
+    assert "digits_fc" in packaged_models()
+    assert load_config("digits_fc") == load_config(resolve_config_path("digits_fc"))
+    with pytest.raises(ConfigError, match="named models: .*digits_fc"):
+        load_config("no_such_model")
+
+
 def test_default_config_is_the_packaged_digits_model():
     cfg = load_config()
     assert cfg.name == "digits_fc"
