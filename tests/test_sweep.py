@@ -1,4 +1,4 @@
-"""`bioopzo sweep` (issue 8): validation before work, a local dask cluster that loses a
+"""`bioopzo sweep`: validation before work, a local dask cluster that loses a
 worker mid-task, exactly-once run folders and table, resume, failures, SLURM/PBS dry runs."""
 
 from __future__ import annotations
