@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from bioopzo.analysis.estimators import estimator_statistics
-from bioopzo.runs import write_atomic, write_csv_atomic
 from bioopzo.analysis.training import probe_set, train_reference
 from bioopzo.config import load_config
 from bioopzo.config import resolve_config_path as resolve_model
+from bioopzo.runs import write_atomic, write_csv_atomic
 
 VARIANTS = {  # name: (noise site, keep psi, bias-corrected M)
     "membrane+psi": ("membrane", True, True),
