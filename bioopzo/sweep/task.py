@@ -1,9 +1,8 @@
 """The dask task of a sweep: one point, trained in a child process, claimed exactly once.
 
-The task itself never runs Brian2 in the worker
-process: each point's child process ``python -m bioopzo.sweep.point`` does, in
-isolation (importing this module still imports the ``bioopzo`` package, and with it
-Brian2's units, once per worker).
+The task itself never runs Brian2 in the worker process: each point's child process
+``python -m bioopzo.sweep.point`` does, in isolation (importing this module still
+imports the ``bioopzo`` package, and with it Brian2's units, once per worker).
 
 Claim protocol: an attempt trains into ``attempts/<point>.<attempt>`` and renames that
 folder to ``runs/<point>``. ``rename(2)`` is atomic on one file system and fails when
