@@ -27,8 +27,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=4000, help="events per recording")
     args = parser.parse_args()
 
-    from bioopzo.cli import resolve_config_path
-    from bioopzo.config import load_config
+    from bioopzo.config import load_config, resolve_config_path
     from bioopzo.data import load_dataset
     from bioopzo.data.event_writers import random_nmnist_events, write_nmnist
 

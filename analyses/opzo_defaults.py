@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from bioopzo.analysis.estimators import estimator_statistics
-from bioopzo.analysis.output import write_csv_atomic, write_text_atomic
 from bioopzo.analysis.training import probe_set, train_reference
 from bioopzo.config import load_config
-from bioopzo.cli import resolve_config_path as resolve_model
+from bioopzo.config import resolve_config_path as resolve_model
+from bioopzo.runs import write_atomic, write_csv_atomic
 
 VARIANTS = {  # name: (noise site, keep psi, bias-corrected M)
     "membrane+psi": ("membrane", True, True),
@@ -96,7 +96,7 @@ def main(argv=None):
         acc = 100 * np.mean([x["validation_accuracy"] for x in sel])
         cos = [np.mean([x[f"cos_bp_layer{l}"] for x in sel]) for l in range(1, L + 1)]
         lines.append(f"| {v} | {a:g} | {r:g} | {acc:.1f} | " + " | ".join(f"{c:.3f}" for c in cos) + " |")
-    write_text_atomic(out / f"{name}.md", "\n".join(lines) + "\n")
+    write_atomic(out / f"{name}.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bioopzo.cli import resolve_config_path
-from bioopzo.files import write_atomic
+from bioopzo.config import resolve_config_path
+from bioopzo.runs import write_atomic
 from bioopzo.tuning import compare, tune
 
 #: model -> rules compared on it

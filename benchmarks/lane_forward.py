@@ -2,7 +2,7 @@
 
     python benchmarks/lane_forward.py RUN_DIR --device genn [--out predictions.npz]
 
-Reloads RUN_DIR's weights (``bioopzo.train.load_run``) and runs its test samples with
+Reloads RUN_DIR's weights (``bioopzo.runs.load_run``) and runs its test samples with
 learning and noise off (``bioopzo.train.simulate``, seed 0) on ``--device``; prints one
 JSON line: test accuracy and hidden rate (spikes per hidden neuron per step of the
 first hidden layer). docs/lanes/genn.md compares devices with it on the same weights.
@@ -17,7 +17,8 @@ import time
 import numpy as np
 
 from bioopzo.data import load_dataset
-from bioopzo.train import load_run, simulate
+from bioopzo.runs import load_run
+from bioopzo.train import simulate
 
 
 def main(argv=None) -> int:

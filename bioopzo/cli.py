@@ -15,33 +15,25 @@ import argparse
 import logging
 import sys
 import time
-from importlib.resources import files
 from pathlib import Path
 
-from bioopzo.config import DEVICE_NAMES, RULE_NAMES, ConfigError, command_status, load_config
+from bioopzo.config import (DEVICE_NAMES, RULE_NAMES, ConfigError, load_config, packaged_models,
+                            resolve_config_path)
 
 
-def _packaged_models() -> dict[str, Path]:
-    folder = files("bioopzo").joinpath("models")
-    return {Path(p.name).stem: Path(str(p)) for p in folder.iterdir() if p.name.endswith(".toml")}
-
-
-def resolve_config_path(text: str | None) -> Path | None:
-    """A path, or the name of a packaged model config (``digits_fc``)."""
-    if text is None:
-        return None
-    path = Path(text)
-    if path.is_file():
-        return path
-    models = _packaged_models()
-    if text in models:
-        return models[text]
-    if path.stem in models and not path.exists() and path.parent.name == "models":
-        return models[path.stem]
-    raise ConfigError(
-        f"config {text!r} is neither a file nor a named model; named models: "
-        f"{', '.join(sorted(models))}"
-    )
+def command_status(command) -> int:
+    """Run ``command()`` (a command-line entry point returning its exit status) and
+    turn the errors a user can act on into a message and a status: 2 for bad input
+    (:class:`~bioopzo.config.ConfigError`), 3 for a diverged run (FloatingPointError,
+    e.g. :class:`bioopzo.train.TrainingDiverged`)."""
+    try:
+        return command()
+    except ConfigError as exc:
+        print(f"bioopzo: error: {exc}", file=sys.stderr)
+        return 2
+    except FloatingPointError as exc:
+        print(f"bioopzo: error: {exc}", file=sys.stderr)
+        return 3
 
 
 def _overrides(args) -> dict:
@@ -98,7 +90,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_models(args) -> int:
-    for name, path in sorted(_packaged_models().items()):
+    for name, path in sorted(packaged_models().items()):
         config = load_config(path)
         print(f"{name:16s} {config.data.dataset:10s} hidden {list(config.network.hidden)} "
               f"rule {config.rule.name}")
@@ -108,12 +100,12 @@ def cmd_models(args) -> int:
 #: Modules that add their own subcommands: each defines ``register(subparsers)``,
 #: which adds a parser and sets its ``func`` (``func(args) -> exit status``).
 COMMAND_MODULES: tuple[str, ...] = (
-    "bioopzo.data.commands",
-    "bioopzo.cost.cli",
+    "bioopzo.data.command",
+    "bioopzo.cost.command",
     "bioopzo.plasticity.command",
-    "bioopzo.analysis.cli",
-    "bioopzo.sweep_cli",
-    "bioopzo.tuning_cli",
+    "bioopzo.analysis.command",
+    "bioopzo.sweep.command",
+    "bioopzo.tuning.command",
 )
 
 

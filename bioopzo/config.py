@@ -49,6 +49,9 @@ __all__ = [
     "TrainingConfig",
     "ExperimentConfig",
     "load_config",
+    "packaged_models",
+    "resolve_config_path",
+    "deep_merge",
     "parse_quantity",
     "feedback_samples",
     "feedback_momentum_warning",
@@ -69,23 +72,6 @@ ENCODING_NAMES = ("rate", "direct", "latency", "frames")
 
 class ConfigError(ValueError):
     """A configuration value is missing, unknown, of the wrong type or unit."""
-
-
-def command_status(command) -> int:
-    """Run ``command()`` (a command-line entry point returning its exit status) and
-    turn the errors a user can act on into a message and a status: 2 for bad input
-    (:class:`ConfigError`), 3 for a diverged run (FloatingPointError, e.g.
-    ``train.TrainingDiverged``)."""
-    import sys
-
-    try:
-        return command()
-    except ConfigError as exc:
-        print(f"bioopzo: error: {exc}", file=sys.stderr)
-        return 2
-    except FloatingPointError as exc:
-        print(f"bioopzo: error: {exc}", file=sys.stderr)
-        return 3
 
 
 # --------------------------------------------------------------------------- units
@@ -589,10 +575,10 @@ class ExperimentConfig:
         for rule_name, table in per_rule.items():
             if rule_name not in RULE_NAMES:
                 raise ConfigError(f"{origin}: [per_rule.{rule_name}] names an unknown rule")
-        rule_name = _deep_merge(raw, overrides).get("rule", {}).get("name", RuleConfig.name)
+        rule_name = deep_merge(raw, overrides).get("rule", {}).get("name", RuleConfig.name)
         if rule_name in per_rule:
-            raw = _deep_merge(raw, per_rule[rule_name])
-        raw = _deep_merge(raw, overrides)
+            raw = deep_merge(raw, per_rule[rule_name])
+        raw = deep_merge(raw, overrides)
         unknown = set(raw) - set(_SECTIONS) - {"name"}
         if unknown:
             raise ConfigError(f"{origin}: unknown section(s) {sorted(unknown)} in the overrides; "
@@ -647,8 +633,8 @@ class ExperimentConfig:
         instead, and explicit overrides always win over per-rule tables.
         """
         if self.source is None:
-            return ExperimentConfig.from_dict(_deep_merge(self.to_dict(), overrides))
-        return ExperimentConfig.from_dict(self.source, overrides=_deep_merge(self.overrides, overrides))
+            return ExperimentConfig.from_dict(deep_merge(self.to_dict(), overrides))
+        return ExperimentConfig.from_dict(self.source, overrides=deep_merge(self.overrides, overrides))
 
     def to_toml(self) -> str:
         import tomli_w
@@ -687,18 +673,55 @@ def feedback_momentum_warning(config: "ExperimentConfig", batch: int = 1) -> str
             f"the Jacobian: set feedback_momentum >= {rho_min:.5f} (0.9999 is the default)")
 
 
-def _deep_merge(base: dict, extra: dict) -> dict:
+def deep_merge(base: dict, extra: dict) -> dict:
+    """A copy of ``base`` with ``extra`` merged in, table by table (``extra`` wins)."""
     out = copy.deepcopy(base)
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
+            out[key] = deep_merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
     return out
 
 
+def packaged_models() -> dict[str, Path]:
+    """The model configs shipped with bioopzo (``bioopzo/models/*.toml``) by name."""
+    from importlib.resources import files
+
+    folder = files("bioopzo").joinpath("models")
+    return {Path(p.name).stem: Path(str(p)) for p in folder.iterdir() if p.name.endswith(".toml")}
+
+
+def _packaged_path(text: str) -> Path | None:
+    """The packaged model ``text`` names (``digits_fc`` or ``models/digits_fc.toml``), if any."""
+    models = packaged_models()
+    path = Path(text)
+    if text in models:
+        return models[text]
+    if path.stem in models and not path.exists() and path.parent.name == "models":
+        return models[path.stem]
+    return None
+
+
+def resolve_config_path(text: str | Path | None) -> Path | None:
+    """A path, or the name of a packaged model config (``digits_fc``)."""
+    if text is None:
+        return None
+    path = Path(text)
+    if path.is_file():
+        return path
+    named = _packaged_path(str(text))
+    if named is not None:
+        return named
+    raise ConfigError(
+        f"config {str(text)!r} is neither a file nor a named model; named models: "
+        f"{', '.join(sorted(packaged_models()))}"
+    )
+
+
 def load_config(path: str | Path | None = None, overrides: dict | None = None) -> ExperimentConfig:
-    """Read a TOML model file (or the packaged default) and apply overrides.
+    """Read a TOML model file, a packaged model by name (``"digits_fc"``, see
+    :func:`packaged_models`) or the packaged default, and apply overrides.
 
     ``overrides`` is a nested dict such as ``{"training": {"epochs": 2}}``; a
     ``rule.name`` override selects that rule's ``[per_rule]`` table, and the
@@ -713,7 +736,11 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
     else:
         path = Path(path)
         if not path.is_file():
-            raise ConfigError(f"config file {str(path)!r} does not exist")
+            named = _packaged_path(str(path))
+            if named is None:
+                raise ConfigError(f"config file {str(path)!r} does not exist (named models: "
+                                  f"{', '.join(sorted(packaged_models()))})")
+            path = named
         text = path.read_text()
         origin = str(path)
     try:

@@ -29,16 +29,19 @@ last complete epoch and ends with the same weights, bit for bit, as a run
 that was never interrupted (per-epoch seeds derive from the run's seed).
 A run whose weights, feedback matrices or loss become NaN or infinite stops
 with an error naming the epoch and the layer, and keeps its last good
-checkpoint.
+checkpoint. The run-folder, checkpoint and atomic-write helpers are in
+:mod:`bioopzo.runs`.
+
+:func:`run_samples` runs given samples through a network with given learnable
+state, as test samples (learning and noise off) or as one training epoch, and
+records hidden spikes and per-step variables; :func:`evaluate` (a run's test
+accuracy) and :func:`simulate` (spike rasters) are built on it.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
-import os
-import platform
 import shutil
 import sys
 import time
@@ -47,26 +50,20 @@ from pathlib import Path
 
 import numpy as np
 
-from bioopzo.config import ConfigError, ExperimentConfig, feedback_momentum_warning, load_config
+from bioopzo.config import ExperimentConfig, feedback_momentum_warning, load_config
 from bioopzo.data import check_labels, load_dataset
 from bioopzo.devices import epoch_seed, make_simulator
-from bioopzo.files import swap_in_folder
+from bioopzo.runs import (CHECKPOINT, RunFolderError, check_out_folder, load_checkpoint, load_run,
+                          partial_folder, swap_in_folder, versions, write_checkpoint,
+                          write_csv_atomic)
 from bioopzo.data.epochs import make_epoch_data
 from bioopzo.state import initial_state
 from bioopzo.updates import learning_rate_factors
 
-__all__ = ["train", "resume", "evaluate", "simulate", "TrainingResult", "RunFolderError",
-           "TrainingDiverged", "versions", "load_run", "load_checkpoint"]
+__all__ = ["train", "resume", "evaluate", "simulate", "run_samples", "SampleRun", "TrainingResult",
+           "TrainingDiverged"]
 
 log = logging.getLogger("bioopzo.train")
-
-RUN_FILES = ("config.toml", "metrics.csv", "weights.npz", "summary.json")
-CHECKPOINT = "checkpoint.npz"
-
-
-class RunFolderError(ConfigError):
-    """The output folder cannot be used (it holds a run, or is not a folder)."""
-
 
 class TrainingDiverged(FloatingPointError):
     """Learnable state or loss became NaN or infinite."""
@@ -82,57 +79,6 @@ class TrainingResult:
     @property
     def test_accuracy(self) -> float:
         return float(self.metrics[-1]["test_accuracy"])
-
-
-def versions(config: ExperimentConfig | None = None) -> dict:
-    import brian2
-
-    import bioopzo
-
-    out = {
-        "bioopzo": bioopzo.__version__,
-        "brian2": brian2.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "command": " ".join(sys.argv),
-    }
-    if config is not None:
-        out["device"] = config.device.name
-        from bioopzo.config import EVENT_DATASETS
-
-        if config.data.dataset in EVENT_DATASETS:   # the event files are read by tonic
-            import tonic
-
-            out["tonic"] = tonic.__version__
-    return out
-
-
-def _partial(out: Path) -> Path:
-    return out.with_name(out.name + ".partial")
-
-
-def _check_out_dir(out: Path, overwrite: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise RunFolderError(f"output path {str(out)!r} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()):
-        if any((out / name).exists() for name in RUN_FILES):
-            if not overwrite:
-                raise RunFolderError(
-                    f"{str(out)!r} already holds a run; choose another --out, or pass "
-                    "--overwrite to replace it (the old run is kept until the new one finishes)"
-                )
-        else:
-            raise RunFolderError(
-                f"{str(out)!r} is not empty and holds no bioopzo run; choose an empty or new folder"
-            )
-    partial = _partial(out)
-    if (partial / CHECKPOINT).exists() and not overwrite:
-        epoch = _checkpoint_epoch(partial)
-        raise RunFolderError(
-            f"{str(partial)!r} holds an interrupted run (checkpoint after epoch {epoch}); "
-            f"continue it with `bioopzo train --resume {out}`, or pass --overwrite to discard it"
-        )
 
 
 def _epoch_metrics(o_sum, loss, data, T):
@@ -160,8 +106,8 @@ def train(config: ExperimentConfig, out: str | Path, *, overwrite: bool = False,
     keeps its last checkpoint for :func:`resume`.
     """
     out = Path(out)
-    _check_out_dir(out, overwrite)
-    partial = _partial(out)
+    check_out_folder(out, overwrite)
+    partial = partial_folder(out)
     if partial.exists():
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
@@ -176,7 +122,7 @@ def resume(run_dir: str | Path, *, progress: bool = True, echo=print,
     run_dir = Path(run_dir)
     out = run_dir.with_name(run_dir.name[: -len(".partial")]) if run_dir.name.endswith(".partial") \
         else run_dir
-    partial = _partial(out)
+    partial = partial_folder(out)
     if not partial.is_dir():
         if (out / "summary.json").exists():
             raise RunFolderError(f"{str(out)!r} is a finished run; there is nothing to resume")
@@ -198,7 +144,7 @@ def resume(run_dir: str | Path, *, progress: bool = True, echo=print,
 
 
 def _run(config, out: Path, checkpoint, *, progress, echo, record_spikes, keep_build):
-    partial = _partial(out)
+    partial = partial_folder(out)
     try:
         result = _train_into(config, partial, checkpoint, progress=progress, echo=echo,
                              record_spikes=record_spikes)
@@ -212,39 +158,6 @@ def _run(config, out: Path, checkpoint, *, progress, echo, record_spikes, keep_b
     swap_in_folder(partial, out)   # an old run is only removed once the new one is complete
     result.run_dir = out
     return result
-
-
-# ------------------------------------------------------------------ checkpoints
-def _write_checkpoint(run_dir: Path, epoch: int, state: dict, rng, rows: list[dict]) -> None:
-    """Atomically replace ``checkpoint.npz`` (temporary file, then rename)."""
-    meta = {"epoch": epoch, "rng_state": rng.bit_generator.state, "metrics": rows}
-    tmp = run_dir / (CHECKPOINT + ".tmp")
-    with open(tmp, "wb") as fh:
-        np.savez(fh, **{f"state/{k}": v for k, v in state.items()},
-                 meta=np.array(json.dumps(meta)))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, run_dir / CHECKPOINT)
-
-
-def load_checkpoint(run_dir: str | Path) -> dict:
-    """``{"epoch", "state", "rng_state", "metrics"}`` of a run folder's checkpoint."""
-    path = Path(run_dir) / CHECKPOINT
-    try:
-        with np.load(path) as f:
-            meta = json.loads(str(f["meta"]))
-            state = {k[len("state/"):]: f[k] for k in f.files if k.startswith("state/")}
-    except Exception as exc:
-        raise RunFolderError(f"checkpoint {path} cannot be read ({exc}); start the run again "
-                             "with --overwrite") from None
-    return {**meta, "state": state}
-
-
-def _checkpoint_epoch(run_dir: Path) -> int | str:
-    try:
-        return load_checkpoint(run_dir)["epoch"]
-    except RunFolderError:
-        return "?"
 
 
 def _train_into(config, run_dir: Path, checkpoint, *, progress, echo, record_spikes) -> TrainingResult:
@@ -312,8 +225,8 @@ def _train_into(config, run_dir: Path, checkpoint, *, progress, echo, record_spi
             for l, counts in enumerate(res.spike_counts, start=1):
                 row[f"rate_hidden{l}"] = float(np.sum(counts)) / (len(counts) * steps)
             rows.append(row)
-            _write_metrics(run_dir / "metrics.csv", rows)
-            _write_checkpoint(run_dir, epoch, state, rng, rows)
+            write_csv_atomic(run_dir / "metrics.csv", rows)
+            write_checkpoint(run_dir, epoch, state, rng, rows)
             note = " (compiled)" if res.compiled else ""
             line = (f"epoch {epoch:>3}  train loss {row['train_loss']:.4f}  "
                     f"train acc {100 * row['train_accuracy']:5.1f} %  "
@@ -376,16 +289,6 @@ def _check_finite(state: dict, loss: np.ndarray, epoch: int, run_dir: Path | Non
         )
 
 
-def _write_metrics(path: Path, rows: list[dict]) -> None:
-    fields = list(rows[0])
-    tmp = path.with_suffix(".csv.tmp")
-    with tmp.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
-
-
 def _plot_learning_curve(rows, path: Path, cfg) -> None:
     from matplotlib.figure import Figure   # no pyplot: leaves the user's backend alone
 
@@ -397,38 +300,48 @@ def _plot_learning_curve(rows, path: Path, cfg) -> None:
     fig.savefig(path, dpi=120)
 
 
-def load_run(run_dir: str | Path) -> tuple[ExperimentConfig, dict]:
-    """The resolved config and learnable state of a finished run."""
-    run_dir = Path(run_dir)
-    missing = [name for name in ("config.toml", "weights.npz") if not (run_dir / name).is_file()]
-    if missing:
-        raise RunFolderError(
-            f"{str(run_dir)!r} is not a finished bioopzo run (missing {', '.join(missing)}); "
-            "pass the folder that `bioopzo train --out` wrote"
-        )
-    config = load_config(run_dir / "config.toml")
-    try:
-        with np.load(run_dir / "weights.npz") as f:
-            state = {k: f[k] for k in f.files}
-    except Exception as exc:  # corrupt or truncated file
-        raise RunFolderError(f"{run_dir / 'weights.npz'} cannot be read ({exc})") from None
-    return config, state
+@dataclass
+class SampleRun:
+    """What :func:`run_samples` returns.
+
+    ``data``: the samples as the simulator streamed them; ``result``: the simulator's
+    epoch result (per-sample readout sums ``o_sum`` and losses, learnable state after
+    the run); ``spikes``: per hidden layer, the (time step, neuron index) arrays of
+    its spikes (empty unless ``record_spikes``); ``recorded``: per recorded
+    ``(group, variable)``, its (time steps, neurons) array."""
+
+    data: object
+    result: object
+    spikes: list = field(default_factory=list)
+    recorded: dict = field(default_factory=dict)
 
 
-def _run_without_learning(config: ExperimentConfig, state: dict, inputs, labels, seed: int,
-                          build_dir=None, **recording):
-    """Run samples (intensities, frames or a frame source) through a trained
-    network with learning and noise off.
+def run_samples(config: ExperimentConfig, state: dict, inputs, labels, *, seed: int = 0,
+                learning: bool = False, record_spikes: bool = False, record_states: tuple = (),
+                build_dir: str | Path | None = None) -> SampleRun:
+    """Run samples (intensities, frames or a frame source) through the network with
+    learnable state ``state`` on ``config.device`` and record what was asked for.
 
-    Returns the epoch data, the epoch result and the recordings (read before
-    the device is released)."""
+    ``learning=False``: the samples are test samples (learning and noise off).
+    ``learning=True``: they are one training epoch in the given order (noise on,
+    weights, biases and feedback matrices updated at every update event). With
+    ``record_spikes`` every hidden spike is recorded; ``record_states`` names
+    ``(group, variable)`` pairs (``("hidden1", "psi")``) recorded at every step. Any
+    recording streams all samples in one simulation run; the recordings are read
+    before the device is released."""
     import tempfile
 
     if isinstance(inputs, (list, tuple)):
         inputs = np.asarray(inputs, float)
     labels = check_labels(labels, state["Wout"].shape[0], "labels")
-    data = make_epoch_data(inputs, labels[:0], inputs, labels, 1, order=np.arange(0))
-    if recording:   # recordings come from one simulation run: stream every sample in it
+    if learning:
+        data = make_epoch_data(inputs, labels, inputs[:0], labels[:0],
+                               config.optimizer.samples_per_update)
+    else:
+        data = make_epoch_data(inputs, labels[:0], inputs, labels, 1, order=np.arange(0))
+    recording = {}
+    if record_spikes or record_states:   # one simulation run holds every sample's recording
+        recording = {"record_spikes": record_spikes, "record_states": tuple(record_states)}
         config = config.with_overrides({"training": {"samples_per_run": max(len(labels), 1),
                                                      "max_run_input_mb": 1e9}})
     with tempfile.TemporaryDirectory(prefix="bioopzo-eval-") as tmp:
@@ -436,11 +349,14 @@ def _run_without_learning(config: ExperimentConfig, state: dict, inputs, labels,
                              build_dir or Path(tmp) / "build", **recording)
         with sim:
             res = sim.run_epoch(data, state, seed)
-            extra = _recorded(sim.network, config.neuron.dt) if recording else {}
-    return data, res, extra
+            run = SampleRun(data, res)
+            if recording:
+                run.spikes, run.recorded = _read_monitors(sim.network, config.neuron.dt)
+    return run
 
 
-def _recorded(net, dt) -> dict:
+def _read_monitors(net, dt) -> tuple[list, dict]:
+    """Spikes (step, index) per hidden layer and recorded (steps, neurons) variables."""
     n_steps = net.n_samples * net.steps
     spikes = []
     for mon in net.spike_monitors:
@@ -448,7 +364,7 @@ def _recorded(net, dt) -> dict:
         keep = step < n_steps      # drop the inert final step of accumulated schedules
         spikes.append((step[keep], index[keep]))
     states = {key: net.recorded(*key).T for key in net.state_monitors}
-    return {"spikes": spikes, "recorded": states}
+    return spikes, states
 
 
 def evaluate(run_dir: str | Path, *, device: str | None = None, build_dir: str | Path | None = None
@@ -458,9 +374,10 @@ def evaluate(run_dir: str | Path, *, device: str | None = None, build_dir: str |
     if device is not None:
         config = config.with_overrides({"device": {"name": device}})
     dataset = load_dataset(config.data, config.training.seed)
-    data, res, _ = _run_without_learning(config, state, dataset.x_test, dataset.y_test,
-                                         epoch_seed(config.training.seed, 0), build_dir)
-    metrics = _epoch_metrics(res.o_sum, res.loss, data, config.data.steps_per_sample)
+    run = run_samples(config, state, dataset.x_test, dataset.y_test,
+                      seed=epoch_seed(config.training.seed, 0), build_dir=build_dir)
+    metrics = _epoch_metrics(run.result.o_sum, run.result.loss, run.data,
+                             config.data.steps_per_sample)
     return {"test_accuracy": metrics["test_accuracy"], "test_loss": metrics["test_loss"],
             "n_test": int(len(dataset.y_test)), "device": config.device.name}
 
@@ -473,6 +390,7 @@ def simulate(config: ExperimentConfig, state: dict, inputs: np.ndarray, labels: 
     the (step, neuron) indices of its spikes: what notebooks plot as rasters.
     """
     config = config.with_overrides({"device": {"name": device}})
-    _, res, extra = _run_without_learning(config, state, inputs, labels, seed,
-                                          record_spikes=True, record_states=record_states)
-    return {"o_sum": res.o_sum, "predictions": np.argmax(res.o_sum, axis=1), **extra}
+    run = run_samples(config, state, inputs, labels, seed=seed, record_spikes=True,
+                      record_states=record_states)
+    return {"o_sum": run.result.o_sum, "predictions": np.argmax(run.result.o_sum, axis=1),
+            "spikes": run.spikes, "recorded": run.recorded}

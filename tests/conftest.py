@@ -26,7 +26,7 @@ def brian_runtime_device():
 
 def small_config(**sections):
     """A 2-hidden-layer config small enough for the numpy target."""
-    from bioopzo.config import ExperimentConfig, _deep_merge
+    from bioopzo.config import ExperimentConfig, deep_merge
 
     base = {
         "name": "small",
@@ -37,7 +37,7 @@ def small_config(**sections):
         "optimizer": {"learning_rate": 0.05},
         "device": {"name": "runtime"},
     }
-    return ExperimentConfig.from_dict(_deep_merge(base, sections))
+    return ExperimentConfig.from_dict(deep_merge(base, sections))
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from bioopzo.reference import ReferenceModel
 
 
 def tiny(hidden=(48, 32), **sections):
-    from bioopzo.config import _deep_merge
+    from bioopzo.config import deep_merge
 
     base = {
         "name": "tiny",
@@ -37,7 +37,7 @@ def tiny(hidden=(48, 32), **sections):
         "training": {"epochs": 1, "seed": 1},
         "per_rule": {"bp": {"noise": {"scale": 0.0}}, "dfa": {"noise": {"scale": 0.0}}},
     }
-    return ExperimentConfig.from_dict(_deep_merge(base, sections))
+    return ExperimentConfig.from_dict(deep_merge(base, sections))
 
 
 def _check_outputs(result, tmp_path):
@@ -100,7 +100,7 @@ def test_alignment_opzo_beats_dfa_with_the_default_settings(tmp_path):
     """Issue check 1 at reduced size: the packaged two-layer model's OPZO settings
     (output noise, alpha 0.3, rho 0.9999, bias-corrected M) align OPZO's hidden
     updates with BP's better than DFA's, in both layers, on the same noisy pass."""
-    from bioopzo.cli import resolve_config_path
+    from bioopzo.config import resolve_config_path
     from bioopzo.config import load_config
 
     cfg = load_config(resolve_config_path("digits_fc2"), {
@@ -168,6 +168,18 @@ def test_unknown_training_backend_is_refused():
         train_many([tiny()], backend="gpu")
 
 
+def test_train_many_in_worker_processes_gives_the_serial_results():
+    pytest.importorskip("distributed", reason="parallel training runs on the sweep's dask cluster")
+    from bioopzo.analysis.training import train_many
+
+    configs = [tiny(hidden=(16,), data={"limit": 40}, training={"seed": s}) for s in (1, 2, 3)]
+    seen = []
+    serial = train_many(configs, workers=1)
+    parallel = train_many(configs, workers=2, echo=seen.append)
+    assert [r.rows for r in parallel] == [r.rows for r in serial]
+    assert [r.config.training.seed for r in seen] == [1, 2, 3]
+
+
 def test_training_breakdown_is_reported():
     run = train_reference(tiny(hidden=(16,), rule={"name": "bp"}, noise={"scale": 0.0}, data={"limit": 40},
                                optimizer={"learning_rate": 1e300, "lr_schedule": "constant"}))
@@ -197,7 +209,7 @@ def test_feedback_alignment_notebook(tmp_path):
 
 
 def test_cli_defaults_and_bad_arguments(capsys):
-    from bioopzo.analysis.cli import make_config
+    from bioopzo.analysis.command import make_config
     from bioopzo.cli import build_parser, main
 
     parser = build_parser()

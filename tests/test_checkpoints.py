@@ -14,7 +14,8 @@ from test_training import write_config
 
 from bioopzo.cli import main
 from bioopzo.config import load_config
-from bioopzo.train import (RunFolderError, TrainingDiverged, load_checkpoint, resume, train)
+from bioopzo.runs import RunFolderError, load_checkpoint
+from bioopzo.train import TrainingDiverged, resume, train
 
 
 def _weights(run_dir):

@@ -4,7 +4,7 @@ import pytest
 from brian2 import Hz, ms
 
 from bioopzo.config import ConfigError, ExperimentConfig, load_config, parse_quantity
-from bioopzo.cli import resolve_config_path
+from bioopzo.config import resolve_config_path
 
 
 def test_quantities_parse_with_units():
@@ -84,6 +84,15 @@ def test_missing_and_invalid_files(tmp_path):
         load_config(bad)
     with pytest.raises(ConfigError, match="named models"):
         resolve_config_path("no_such_model")
+
+
+def test_load_config_takes_a_packaged_model_name():
+    from bioopzo.config import packaged_models
+
+    assert "digits_fc" in packaged_models()
+    assert load_config("digits_fc") == load_config(resolve_config_path("digits_fc"))
+    with pytest.raises(ConfigError, match="named models: .*digits_fc"):
+        load_config("no_such_model")
 
 
 def test_default_config_is_the_packaged_digits_model():

@@ -259,8 +259,8 @@ def test_feedback_scaling_holds_on_recorded_activity():
 def test_cost_command_ranks_rules_on_trained_digits(tmp_path, capsys):
     """`bioopzo cost --config`: a short training of digits_fc2 (two hidden layers; made small
     for the test: 64-64-64-10, T = 8, 40 samples, one epoch), then the report."""
-    from bioopzo.cli import main, resolve_config_path
-    from bioopzo.config import load_config
+    from bioopzo.cli import main
+    from bioopzo.config import load_config, resolve_config_path
 
     small = load_config(resolve_config_path("digits_fc2"),
                         {"network": {"hidden": [64, 64]}, "data": {"steps_per_sample": 8}})

@@ -359,8 +359,8 @@ def test_event_config_options_are_validated():
 
 
 def test_packaged_event_models_have_the_documented_sizes(capsys):
-    from bioopzo.cli import main, resolve_config_path
-    from bioopzo.config import load_config
+    from bioopzo.cli import main
+    from bioopzo.config import load_config, resolve_config_path
 
     sizes = {"nmnist_fc": (2312, [800], 10), "shd_fc": (700, [256], 20),
              "dvsgesture_fc": (2048, [512], 11)}

@@ -20,7 +20,7 @@ from bioopzo.data.event_writers import class_pattern_nmnist
 
 
 def nmnist_config(data_dir, **sections):
-    from bioopzo.config import _deep_merge
+    from bioopzo.config import deep_merge
 
     base = {
         "name": "nmnist_tiny",
@@ -33,7 +33,7 @@ def nmnist_config(data_dir, **sections):
         "device": {"name": "runtime"},
         "training": {"epochs": 3, "seed": 1},
     }
-    return ExperimentConfig.from_dict(_deep_merge(base, sections))
+    return ExperimentConfig.from_dict(deep_merge(base, sections))
 
 
 @pytest.fixture(scope="module")

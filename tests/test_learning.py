@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from bioopzo.cli import resolve_config_path
-from bioopzo.config import load_config
+from bioopzo.config import load_config, resolve_config_path
 from bioopzo.train import train
 
 

@@ -1,4 +1,4 @@
-"""`bioopzo sweep` (issue 8): validation before work, a local dask cluster that loses a
+"""`bioopzo sweep`: validation before work, a local dask cluster that loses a
 worker mid-task, exactly-once run folders and table, resume, failures, SLURM/PBS dry runs."""
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def test_dry_run_rejects_unknown_jobqueue_option(tmp_path):
 
 
 # ------------------------------------------------------- exactly-once claims
-# Stands in for `python -m bioopzo.sweep_point CONFIG OUT --parent-pid PID`: another
+# Stands in for `python -m bioopzo.sweep.point CONFIG OUT --parent-pid PID`: another
 # attempt of the same point claims runs/<point> while this one "trains", then this one
 # leaves a complete run folder in OUT.
 RIVAL_TRAINER = """

@@ -10,7 +10,8 @@ import pytest
 
 from bioopzo.cli import main
 from bioopzo.config import ConfigError, load_config
-from bioopzo.train import RunFolderError, evaluate, train
+from bioopzo.runs import RunFolderError
+from bioopzo.train import evaluate, train
 
 SMALL_TOML = """
 name = "tiny"

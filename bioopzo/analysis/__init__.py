@@ -1,4 +1,4 @@
-"""Analyses for papers about OPZO and noise-driven credit assignment (issue 7).
+"""Analyses for papers about OPZO and noise-driven credit assignment.
 
 One module per concept; each ``run(...)`` returns a result object whose
 ``write(folder)`` saves a CSV table, a PNG figure and a JSON record (resolved
@@ -15,5 +15,5 @@ atomically, and whose ``headline()`` is the text the scripts print.
 - :mod:`noise`       analysis 4: accuracy against noise distribution, site, scale, antithetic
 - :mod:`momentum`    analysis 5: accuracy and stability against rho
 - :mod:`depth`       analysis 6: OPZO, BP and DFA with 1, 2 and 3 hidden layers
-- :mod:`output`      atomic writers;  :mod:`cli`  the ``bioopzo analyze`` subcommand
+- :mod:`output`      tables, figures and records of each analysis;  :mod:`command`  ``bioopzo analyze``
 """

@@ -13,6 +13,8 @@ times per epoch (after equal shares of the training samples), for probes.
 
 ``train_brian2`` runs the same config through ``bioopzo.train.train`` (the
 Brian2 model; cpp_standalone compiles once per distinct network, ~20 s).
+``train_many`` trains a list of configs in parallel worker processes, on the
+local dask cluster of :mod:`bioopzo.sweep.cluster`.
 
 A run *breaks down* when a learnable variable, or the training loss, becomes
 NaN or infinite; the accuracy of that and later epochs is then recorded as NaN.
@@ -21,16 +23,16 @@ NaN or infinite; the accuracy of that and later epochs is then recorded as NaN.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from bioopzo.config import ExperimentConfig
+from bioopzo.config import ConfigError, ExperimentConfig
 from bioopzo.data import load_dataset, make_encoder
 from bioopzo.state import initial_state
 from bioopzo.reference import ReferenceModel
+from bioopzo.sweep.cluster import run_tasks
 from bioopzo.updates import learning_rate_factors
 
 __all__ = ["TrainedRun", "train_reference", "train_brian2", "train_many", "BACKENDS"]
@@ -165,22 +167,10 @@ def _job(job):
 
 def train_many(configs: list, backend: str = "reference", workers: int = 1,
                run_root: str | Path = "analyses/results/runs", echo=None) -> list[TrainedRun]:
-    """Train every config (in ``workers`` processes); Brian2 runs go to ``run_root/<i>_<name>``."""
+    """Train every config, in ``workers`` processes (the sweep's local cluster,
+    :func:`bioopzo.sweep.run_tasks`); results in the order of ``configs``, each passed
+    to ``echo`` as it arrives in that order. Brian2 runs go to ``run_root/<i>_<name>``."""
     if backend not in BACKENDS:
-        from bioopzo.config import ConfigError
         raise ConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     jobs = [(c, backend, Path(run_root) / f"{i:03d}_{c.name}") for i, c in enumerate(configs)]
-    if workers <= 1 or len(jobs) == 1:
-        out = []
-        for job in jobs:
-            out.append(_job(job))
-            if echo:
-                echo(out[-1])
-        return out
-    with ProcessPoolExecutor(workers) as pool:
-        out = []
-        for run in pool.map(_job, jobs):
-            out.append(run)
-            if echo:
-                echo(run)
-        return out
+    return run_tasks(_job, jobs, workers=workers, on_result=echo)

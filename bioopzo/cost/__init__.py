@@ -8,7 +8,7 @@
     model.py      energy and time per sample, per rule and phase
     metrics.py    NeuroBench-style metric classes (docs/metrics/ is generated from them)
     report.py     Markdown / CSV / JSON / PNG report; caveats.py: cost-model.md e.6
-    analyze.py    run folder -> report;  cli.py: ``bioopzo cost``
+    analyze.py    run folder -> report;  command.py: ``bioopzo cost``
 """
 
 from bioopzo.cost.analyze import cost_of_run, cost_of_state, counts_for_state

@@ -68,7 +68,7 @@ def cost_of_state(config: ExperimentConfig, state: dict, *, profile=None, rules=
     profile = profile or load_profile()
     counts = counts_for_state(config, state, samples=samples, split=split, learning=learning,
                               profile=profile, rules=rules, quantise=quantise, seed=seed)
-    from bioopzo.train import versions
+    from bioopzo.runs import versions
 
     info = {"name": config.name, "simulated_rule": config.rule.name,
             "config_toml": config.to_toml(), "schedule_from_run": schedule is None,
@@ -83,7 +83,7 @@ def cost_of_state(config: ExperimentConfig, state: dict, *, profile=None, rules=
 
 def cost_of_run(run_dir: str | Path, **kwargs) -> CostReport:
     """The cost report of a finished run folder (see :func:`cost_of_state` for options)."""
-    from bioopzo.train import load_run
+    from bioopzo.runs import load_run
 
     config, state = load_run(run_dir)
     meta = kwargs.pop("meta", {}) or {}

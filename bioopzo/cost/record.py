@@ -11,7 +11,7 @@ on every per-step variable the counts read (nothing in the network changes):
 ``learning=False`` (default) runs the samples as test samples: learning and noise off,
 the feedback pathway still computes g and delta. ``learning=True`` runs them as one
 training epoch (noise on, weights, biases and feedback matrices changing every update
-event), as :class:`bioopzo.devices.runtime.RuntimeSimulator` does during training; weights for the
+event), as during training (:func:`bioopzo.train.run_samples`); weights for the
 counts are then those before the epoch. The result is an :class:`~bioopzo.cost.counts.Activity`.
 """
 
@@ -70,28 +70,16 @@ def record_activity(config: ExperimentConfig, state: dict, intensities, labels, 
                     learning: bool = False, seed: int = 0) -> Activity:
     """Run ``intensities`` (N, n_inputs) through the network on the runtime device and
     return the recorded activity (exact, per step)."""
-    from bioopzo.devices.runtime import RuntimeSimulator
-    from bioopzo.data.epochs import make_epoch_data
-    from bioopzo.train import _recorded, _run_without_learning
+    from bioopzo.train import run_samples
 
     intensities = np.asarray(intensities, float)
     labels = np.asarray(labels)
     runtime = config.with_overrides({"device": {"name": "runtime"}})
     variables = recorded_variables(runtime, learning)
-    if learning:
-        data = make_epoch_data(intensities, labels, intensities[:0], labels[:0],
-                               runtime.optimizer.samples_per_update)
-        sim = RuntimeSimulator(runtime, intensities.shape[1], state["Wout"].shape[0],
-                               record_spikes=True, record_states=variables)
-        with sim:
-            sim.run_epoch(data, state, seed)
-            recorded = _recorded(sim.network, runtime.neuron.dt)["recorded"]
-        what = "training epoch (learning and noise on)"
-    else:
-        _, _, extra = _run_without_learning(runtime, state, intensities, labels, seed,
-                                            record_spikes=True, record_states=variables)
-        recorded = extra["recorded"]
-        what = "evaluation (learning and noise off)"
+    recorded = run_samples(runtime, state, intensities, labels, seed=seed, learning=learning,
+                           record_spikes=True, record_states=variables).recorded
+    what = ("training epoch (learning and noise on)" if learning
+            else "evaluation (learning and noise off)")
     source = (f"recorded from the Brian2 simulation (runtime device), {what}, "
               f"{len(labels)} samples: exact counts")
     act = activity_from_recording(runtime, state, recorded, learning=learning, source=source)

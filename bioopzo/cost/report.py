@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bioopzo.config import ConfigError
-from bioopzo.files import swap_in_folder
+from bioopzo.runs import swap_in_folder
 from bioopzo.cost.caveats import applicable_caveats
 from bioopzo.cost.counts import MODES, SCHEDULES, EventCounts
 from bioopzo.cost.engine import engine_rules

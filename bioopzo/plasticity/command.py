@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from bioopzo.config import ConfigError
-from bioopzo.files import write_atomic
+from bioopzo.runs import write_atomic
 
 __all__ = ["register", "run_plasticity", "write_atomic"]
 
@@ -58,7 +58,7 @@ def _prepare_out(out: Path, overwrite: bool) -> None:
 
 
 def _versions(args_dict: dict) -> dict:
-    from bioopzo.train import versions
+    from bioopzo.runs import versions
 
     return {**versions(), "arguments": args_dict}
 

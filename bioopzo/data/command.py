@@ -39,8 +39,7 @@ def register(subparsers) -> None:
 
 
 def _config_for(args):
-    from bioopzo.cli import resolve_config_path
-    from bioopzo.config import load_config
+    from bioopzo.config import load_config, resolve_config_path
 
     if args.config is None and args.dataset is None:
         raise ConfigError("bioopzo data info needs --dataset (nmnist, shd, dvsgesture) or --config")

@@ -1,4 +1,4 @@
-"""``bioopzo tune`` and ``bioopzo compare`` (see :mod:`bioopzo.tuning`).
+"""``bioopzo tune`` and ``bioopzo compare`` (see :mod:`bioopzo.tuning.studies`).
 
     bioopzo tune --config MODEL [--rules R ...] [--factors F ...] [--seeds S ...]
                  [--validation-fraction 0.2] [--epochs N] [--workers W] --out DIR
@@ -8,14 +8,13 @@
 
 from __future__ import annotations
 
-from bioopzo.config import RULE_NAMES
-from bioopzo.tuning import DEFAULT_FACTORS
+from pathlib import Path
+
+from bioopzo.config import RULE_NAMES, resolve_config_path
+from bioopzo.tuning.studies import DEFAULT_FACTORS, compare, tune
 
 
 def cmd_tune(args) -> int:
-    from bioopzo.cli import resolve_config_path
-    from bioopzo.tuning import tune
-
     result = tune(resolve_config_path(args.config), args.out, rules=args.rules, factors=args.factors,
                   seeds=args.seeds, validation_fraction=args.validation_fraction, epochs=args.epochs,
                   workers=args.workers)
@@ -30,13 +29,8 @@ def cmd_tune(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from bioopzo.cli import resolve_config_path
-    from bioopzo.tuning import compare
-
     compare(resolve_config_path(args.config), args.out, rules=args.rules, seeds=args.seeds,
             baseline=args.baseline, epochs=args.epochs, workers=args.workers)
-    from pathlib import Path
-
     print((Path(args.out) / "comparison.md").read_text())
     return 0
 

@@ -7,7 +7,7 @@ file sets a smaller rate, like zo, is searched around it), with
 ``data.validation_fraction`` of the training set held out as the evaluation
 set; the test set is never read. The chosen rate of rule r maximises the mean
 final validation accuracy over the tuning seeds. Every run is a point of a
-:mod:`bioopzo.sweep` (its own process and run folder; rerunning skips finished
+sweep (:mod:`bioopzo.sweep`; its own process and run folder; rerunning skips finished
 points). A tuning folder holds::
 
     sweep.toml, configs/, runs/, results.csv   the sweep (see bioopzo.sweep)
@@ -26,7 +26,6 @@ comparison folder holds the sweep plus ``comparison.csv``,
 
 from __future__ import annotations
 
-import math
 import os
 import tomllib
 from dataclasses import dataclass
@@ -34,36 +33,15 @@ from pathlib import Path
 
 import numpy as np
 
-from bioopzo.config import RULE_NAMES, ConfigError, load_config
+from bioopzo.config import RULE_NAMES, ConfigError, load_config, resolve_config_path
+from bioopzo.runs import write_atomic, write_csv_atomic
+from bioopzo.sweep import collect_table, load_sweep, run_sweep
+from bioopzo.tuning.scores import best_rate, paired_difference
 
-__all__ = ["TuningResult", "tune", "compare", "paired_difference", "best_rate", "DEFAULT_FACTORS"]
+__all__ = ["TuningResult", "tune", "compare", "DEFAULT_FACTORS"]
 
 #: learning-rate factors around each rule's configured rate
 DEFAULT_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)
-
-
-def paired_difference(a, b, confidence: float = 0.95) -> dict:
-    """Mean, sd and confidence interval (Student's t) of a - b paired by index."""
-    from scipy import stats
-
-    d = np.asarray(a, float) - np.asarray(b, float)
-    n = d.size
-    if n < 2:
-        raise ValueError("a paired difference needs at least two seeds")
-    mean, sd = float(d.mean()), float(d.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
-    return {"mean": mean, "sd": sd, "low": mean - half, "high": mean + half, "n": n,
-            "excludes_zero": bool(mean - half > 0 or mean + half < 0)}
-
-
-def best_rate(scores: dict) -> float:
-    """The learning rate with the best mean score (``{rate: [scores]}``); a rate with a
-    non-finite score counts as worst; ties go to the smaller rate."""
-    def mean(rate):
-        v = np.asarray(scores[rate], float)
-        return float(v.mean()) if np.all(np.isfinite(v)) else -1.0
-
-    return max(sorted(scores), key=lambda rate: (mean(rate), -rate))
 
 
 def _check_rules(rules) -> tuple[str, ...]:
@@ -85,7 +63,6 @@ def _write_sweep_file(path: Path, name: str, base: Path, fixed: dict, points: li
                       seeds: tuple[int, ...]) -> None:
     import tomli_w
 
-    from bioopzo.files import write_atomic
 
     doc = {"name": name, "config": _config_reference(base, path.parent), "fixed": fixed,
            "points": points, "grid": {"training.seed": list(seeds)}}
@@ -96,7 +73,6 @@ def _config_reference(base: Path, folder: Path) -> str:
     """How a sweep file in ``folder`` names ``base``: a packaged model by its name, any
     other file by its path relative to ``folder`` (so result folders can move with the
     repository), absolute only across drives."""
-    from bioopzo.cli import resolve_config_path
 
     base = base.resolve()
     try:
@@ -111,7 +87,6 @@ def _config_reference(base: Path, folder: Path) -> str:
 
 
 def _run(sweep_file: Path, out: Path, workers, echo):
-    from bioopzo.sweep import collect_table, load_sweep, run_sweep
 
     spec = load_sweep(sweep_file, out=out)
     report = run_sweep(spec, workers=workers, progress=False, echo=echo)
@@ -178,7 +153,6 @@ def tune(config_path: str | Path, out: str | Path, *, rules=RULE_NAMES, factors=
 def _write_tuned(config_path: Path, path: Path, chosen: dict, fraction, factors, seeds) -> None:
     import tomli_w
 
-    from bioopzo.files import write_atomic
 
     raw = tomllib.loads(config_path.read_text())
     per_rule = raw.setdefault("per_rule", {})
@@ -191,8 +165,6 @@ def _write_tuned(config_path: Path, path: Path, chosen: dict, fraction, factors,
 
 
 def _write_tuning_tables(out: Path, rows, name, fraction, seeds, factors) -> None:
-    from bioopzo.analysis.output import write_csv_atomic
-    from bioopzo.files import write_atomic
 
     write_csv_atomic(out / "tuning.csv", rows)
     lines = [f"Learning rates of {name} tuned on a validation split ({fraction:g} of the training "
@@ -262,8 +234,6 @@ def compare(config_path: str | Path, out: str | Path, *, rules=RULE_NAMES, seeds
 
 
 def _write_comparison(out: Path, rows, pairs, base, seeds, baseline) -> None:
-    from bioopzo.analysis.output import write_csv_atomic
-    from bioopzo.files import write_atomic
 
     write_csv_atomic(out / "comparison.csv", rows)
     write_csv_atomic(out / "paired_differences.csv", pairs)

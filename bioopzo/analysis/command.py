@@ -1,11 +1,11 @@
-"""``bioopzo analyze <analysis>``: run one analysis of issue 7 and write its
+"""``bioopzo analyze <analysis>``: run one analysis and write its
 CSV table, PNG figure and JSON record into ``--out`` (default analyses/results).
 
     bioopzo analyze variance|alignment|jacobian|noise|momentum|depth
                     [--config MODEL] [--epochs N] [--limit N] [--seeds S ...]
                     [--workers W] [--backend reference|brian2] [--full] [--out DIR]
 
-Defaults are sized to run in minutes on 2 cores; ``--full`` runs the issue's
+Defaults are sized to run in minutes on 2 cores; ``--full`` runs the
 full grid (3 seeds, all epochs of the model file, both data sets for noise).
 """
 
@@ -43,26 +43,26 @@ def register(subparsers) -> None:
     p.add_argument("--epochs", type=int, help="training epochs (default: per analysis and size)")
     p.add_argument("--limit", type=int, help="use a stratified subset of this many samples")
     p.add_argument("--seeds", type=int, nargs="+", help="seeds of the sweeps (default 1; --full: 1 2 3)")
-    p.add_argument("--workers", type=int, default=2, help="parallel training processes of the sweeps")
+    p.add_argument("--workers", type=int, default=2, help="parallel training processes of the sweeps "
+                   "(a local dask cluster above 1: the sweep extra)")
     p.add_argument("--backend", choices=("reference", "brian2"), default="reference",
                    help="sweeps: reference.py batch-1 training (default) or the Brian2 model")
-    p.add_argument("--full", action="store_true", help="the issue's full grid (hours)")
+    p.add_argument("--full", action="store_true", help="the full grid (hours)")
     p.add_argument("--out", default="analyses/results", help="folder for the table, figure and record")
     p.set_defaults(func=cmd_analyze)
 
 
 def make_config(args):
-    from bioopzo.cli import resolve_config_path
-    from bioopzo.config import _deep_merge, load_config
+    from bioopzo.config import deep_merge, load_config, resolve_config_path
 
     model, default_over, full_over, (epochs, full_epochs) = DEFAULTS[args.analysis]
-    over = _deep_merge(full_over if args.full else default_over, {}) if args.config is None else {}
+    over = deep_merge(full_over if args.full else default_over, {}) if args.config is None else {}
     path = resolve_config_path(args.config or model)
     epochs = args.epochs or (full_epochs if args.full else epochs)
     if epochs is not None:
-        over = _deep_merge(over, {"training": {"epochs": epochs}})
+        over = deep_merge(over, {"training": {"epochs": epochs}})
     if args.limit is not None:
-        over = _deep_merge(over, {"data": {"limit": args.limit}})
+        over = deep_merge(over, {"data": {"limit": args.limit}})
     return load_config(path, over)
 
 

@@ -52,8 +52,7 @@ def register(subparsers) -> None:
 
 
 def _train_short(args, out: Path) -> Path:
-    from bioopzo.cli import resolve_config_path
-    from bioopzo.config import load_config
+    from bioopzo.config import load_config, resolve_config_path
     from bioopzo.train import train
 
     if args.epochs < 0:
@@ -71,7 +70,7 @@ def _train_short(args, out: Path) -> Path:
 
         from bioopzo.data import load_dataset
         from bioopzo.state import initial_state
-        from bioopzo.train import versions
+        from bioopzo.runs import partial_folder, swap_in_folder, versions
 
         ds = load_dataset(config.data, config.training.seed)
         state = initial_state(config, ds.n_inputs, ds.n_classes, config.training.seed)
@@ -80,14 +79,13 @@ def _train_short(args, out: Path) -> Path:
         import json
         import shutil
 
-        partial = run.with_name(run.name + ".partial")
+        partial = partial_folder(run)
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
         (partial / "config.toml").write_text(config.to_toml())
         np.savez(partial / "weights.npz", **state)
         (partial / "versions.json").write_text(json.dumps(versions(config), indent=2) + "\n")
-        shutil.rmtree(run, ignore_errors=True)
-        partial.rename(run)
+        swap_in_folder(partial, run)
         return run
     print(f"training {config.name} ({config.rule.name}) for {args.epochs} epoch(s) on {args.limit} "
           f"samples to get a network to analyse")

@@ -1,6 +1,6 @@
 """One sweep point in its own Python process (so Brian2 device state is never shared).
 
-    python -m bioopzo.sweep_point CONFIG.toml OUT [--parent-pid PID]
+    python -m bioopzo.sweep.point CONFIG.toml OUT [--parent-pid PID]
 
 trains the resolved config ``CONFIG.toml`` into the run folder ``OUT`` with
 :func:`bioopzo.train.train` (its Brian2 build folder lives inside ``OUT``).
@@ -35,7 +35,7 @@ def _watch_parent(parent_pid: int, interval: float = 0.5) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bioopzo.sweep_point", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bioopzo.sweep.point", description=__doc__)
     parser.add_argument("config", help="resolved config TOML of the point")
     parser.add_argument("out", help="run folder to create")
     parser.add_argument("--parent-pid", type=int, help="exit when this process is gone")
@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         _watch_parent(args.parent_pid)
     logging.getLogger("brian2").setLevel(logging.ERROR)
 
-    from bioopzo.config import command_status, load_config
+    from bioopzo.cli import command_status
+    from bioopzo.config import load_config
     from bioopzo.train import train
 
     def run_point() -> int:

@@ -1,4 +1,4 @@
-"""``bioopzo sweep``: run a sweep file's points on dask.distributed (see :mod:`bioopzo.sweep`).
+"""``bioopzo sweep``: run a sweep file's points on dask.distributed (see :mod:`bioopzo.sweep.runner`).
 
     bioopzo sweep SWEEP.toml [--scheduler ADDRESS | --cluster local|slurm|pbs]
                   [--workers N] [--out DIR] [--dry-run] [--quiet]
@@ -6,21 +6,18 @@
 
 from __future__ import annotations
 
-from bioopzo.sweep import CLUSTER_KINDS
+from bioopzo.config import ConfigError
+from bioopzo.sweep.cluster import CLUSTER_KINDS, job_script
+from bioopzo.sweep.plan import load_sweep
+from bioopzo.sweep.runner import format_report, pending_points, plan_text, run_sweep
 
 
 def cmd_sweep(args) -> int:
-    from bioopzo.config import ConfigError
-    from bioopzo.sweep import format_report, job_script, load_sweep, plan_text, run_sweep
-
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers {args.workers} must be >= 1")
     spec = load_sweep(args.sweep, out=args.out)
     if args.dry_run:
-        from bioopzo.sweep import _is_complete
-
-        pending = [p for p in spec.points if not _is_complete(spec.out / "runs" / p.id)]
-        print(plan_text(spec, pending))
+        print(plan_text(spec, pending_points(spec)))
         if args.cluster in ("slurm", "pbs"):
             import logging
 

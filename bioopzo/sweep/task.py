@@ -1,9 +1,8 @@
 """The dask task of a sweep: one point, trained in a child process, claimed exactly once.
 
-The task itself uses only the standard library and never runs Brian2 in the worker
-process: each point's child process ``python -m bioopzo.sweep_point`` does, in
-isolation (importing this module still imports the ``bioopzo`` package, and with it
-Brian2's units, once per worker).
+The task itself never runs Brian2 in the worker process: each point's child process
+``python -m bioopzo.sweep.point`` does, in isolation (importing this module still
+imports the ``bioopzo`` package, and with it Brian2's units, once per worker).
 
 Claim protocol: an attempt trains into ``attempts/<point>.<attempt>`` and renames that
 folder to ``runs/<point>``. ``rename(2)`` is atomic on one file system and fails when
@@ -25,21 +24,18 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PointFailed", "run_point"]
+from bioopzo.runs import write_atomic
+
+__all__ = ["PointFailed", "run_point", "is_complete"]
 
 
 class PointFailed(RuntimeError):
     """One point's training run failed; the message carries the end of its log."""
 
 
-def _is_complete(run_dir: Path) -> bool:
+def is_complete(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a finished training run (its summary.json)."""
     return (run_dir / "summary.json").is_file()
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _log_event(sweep_dir: Path, *fields: Any) -> None:
@@ -65,7 +61,7 @@ def run_point(task: dict) -> dict:
 
     ``task`` holds ``sweep_dir``, ``id``, ``config`` (path of the resolved TOML)
     and ``overrides``, and optionally ``trainer``, the command that trains one point
-    (default: the worker's ``python -m bioopzo.sweep_point``; it is called with
+    (default: the worker's ``python -m bioopzo.sweep.point``; it is called with
     ``CONFIG OUT --parent-pid PID`` and must leave a complete run folder in ``OUT``).
     Returns ``{"id", "status": "done"|"already done", ...}``;
     raises :class:`PointFailed` when training fails.
@@ -73,7 +69,7 @@ def run_point(task: dict) -> dict:
     sweep_dir = Path(task["sweep_dir"])
     pid = task["id"]
     run_dir = sweep_dir / "runs" / pid
-    if _is_complete(run_dir):
+    if is_complete(run_dir):
         return {"id": pid, "status": "already done"}
     attempt = f"{uuid.uuid4().hex[:12]}"
     work = sweep_dir / "attempts" / f"{pid}.{attempt}"
@@ -82,10 +78,10 @@ def run_point(task: dict) -> dict:
     _log_event(sweep_dir, "start", pid, attempt, f"worker_pid={os.getpid()}")
     marker = sweep_dir / "running" / pid
     marker.parent.mkdir(exist_ok=True)
-    _atomic_write_text(marker, json.dumps({"attempt": attempt, "worker_pid": os.getpid(),
+    write_atomic(marker, json.dumps({"attempt": attempt, "worker_pid": os.getpid(),
                                            "host": os.uname().nodename}))
     t0 = time.perf_counter()
-    trainer = task.get("trainer") or [sys.executable, "-m", "bioopzo.sweep_point"]
+    trainer = task.get("trainer") or [sys.executable, "-m", "bioopzo.sweep.point"]
     cmd = [*trainer, task["config"], str(work), "--parent-pid", str(os.getpid())]
     try:
         with log_path.open("w") as fh:
@@ -95,7 +91,7 @@ def run_point(task: dict) -> dict:
     finally:
         _remove_marker(marker, attempt)
     seconds = time.perf_counter() - t0
-    if proc.returncode != 0 or not _is_complete(work):
+    if proc.returncode != 0 or not is_complete(work):
         tail = log_path.read_text(errors="replace").strip().splitlines()[-12:]
         failed = sweep_dir / "failed"
         failed.mkdir(exist_ok=True)
@@ -113,7 +109,7 @@ def run_point(task: dict) -> dict:
         os.rename(work, run_dir)        # the claim: fails if another attempt got there first
     except OSError:
         shutil.rmtree(work, ignore_errors=True)
-        if not _is_complete(run_dir):
+        if not is_complete(run_dir):
             _log_event(sweep_dir, "failed", pid, attempt, "run folder blocked")
             raise PointFailed(f"{run_dir} exists but holds no complete run (no summary.json); "
                               "remove it and rerun the sweep") from None
