@@ -24,7 +24,7 @@ import numpy as np
 from bioopzo.config import ConfigError
 from bioopzo.files import write_atomic
 
-__all__ = ["register", "run_plasticity", "write_atomic"]
+__all__ = ["register", "run_plasticity", "csv_text", "markdown_table"]
 
 RUN_FILES = ("scores.csv", "predictions.csv", "parameters.json", "report.md")
 
@@ -35,7 +35,8 @@ def _save_figure(fig, path: Path) -> None:
     write_atomic(path, buffer.getvalue())
 
 
-def _csv_text(rows: list[dict]) -> str:
+def csv_text(rows: list[dict]) -> str:
+    """Rows as CSV text (header from the first row's keys, floats to 6 significant digits)."""
     if not rows:
         return ""
     out = io.StringIO()
@@ -112,8 +113,8 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
         score_rows.append({"rule": "triplet (PG 2006 published, no fit)", "data": "sjostrom_2001", **cs,
                            "engine": engine, "max_brian2_minus_numpy": float("nan"),
                            "parameters": json.dumps(control["rule"].table(control["rule"].free))})
-        write_atomic(out / "lodo.csv", _csv_text(everything["lodo"]))
-        write_atomic(out / "third_factor.csv", _csv_text(everything["third_factor"]))
+        write_atomic(out / "lodo.csv", csv_text(everything["lodo"]))
+        write_atomic(out / "third_factor.csv", csv_text(everything["third_factor"]))
         for rule_name in E.QUANTITATIVE_RULES:
             evs = [evaluations[(rule_name, d)] for d in QUANTITATIVE]
             _save_figure(F.rule_figure(rule_name, evs), out / f"figure_{rule_name}.png")
@@ -122,7 +123,7 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
                   **{r: evaluations[(r, "sjostrom_2001")].prediction for r in ("pair", "opzo")}}
         _save_figure(F.comparison_figure(sj, models), out / "figure_sjostrom_controls.png")
         _save_figure(F.third_factor_figure(everything["third_factor"]), out / "figure_third_factor.png")
-        write_atomic(out / "voltage_clamp.csv", _csv_text(everything["voltage_clamp"]))
+        write_atomic(out / "voltage_clamp.csv", csv_text(everything["voltage_clamp"]))
         _save_figure(F.third_factor_figure(everything["voltage_clamp"],
                                            "voltage clamp (Ngezahayo et al. 2000): 20 pre spikes at 10 Hz"),
                      out / "figure_voltage_clamp.png")
@@ -143,7 +144,7 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
         for rule_name in rule_names:
             if data.qualitative:
                 rows = E.qualitative_table(E.rule_for(rule_name, data.name), data.name, engine)
-                write_atomic(out / f"{data.name}_{rule_name}.csv", _csv_text(rows))
+                write_atomic(out / f"{data.name}_{rule_name}.csv", csv_text(rows))
                 _save_figure(F.third_factor_figure(rows, data.protocol),
                              out / f"figure_{rule_name}_{data.name}.png")
                 predictions += rows
@@ -171,8 +172,8 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
             report += ["## Fit", "", markdown_table(score_rows, [
                 "rule", "data", "rmse", "nmse", "r2", "within", "n", "max_brian2_minus_numpy",
                 "parameters"]), ""]
-    write_atomic(out / "scores.csv", _csv_text(score_rows))
-    write_atomic(out / "predictions.csv", _csv_text(predictions))
+    write_atomic(out / "scores.csv", csv_text(score_rows))
+    write_atomic(out / "predictions.csv", csv_text(predictions))
     write_atomic(out / "parameters.json", json.dumps(parameters, indent=2, default=float) + "\n")
     write_atomic(out / "report.md", "\n".join(report) + "\n")
     result["scores"] = score_rows
