@@ -1,11 +1,11 @@
 """Plasticity protocols against biological data: the README's plasticity table (issue 6, check 3).
 
-Fits pair STDP, the Pfister & Gerstner 2006 triplet rule, the Clopath 2010 voltage rule (reduced
-membrane) and the OPZO three-factor synapse to Bi & Poo 1998, Sjöström et al. 2001 and Wang et al.
-2005, runs every fitted rule through the Brian2 protocol simulation, scores it, builds the
-leave-one-dataset-out table and runs the third-factor timing checks (OPZO, its eligibility-trace
-variant and the controls) and the voltage-clamp sign check (Ngezahayo et al. 2000), and scans
-the eligibility time constant tau_e against the Yagishita window (``tau_e_scan.csv``):
+Fits the plasticity models (pair STDP, the Pfister & Gerstner 2006 triplet rule, the Clopath 2010
+voltage rule with a reduced membrane and the OPZO three-factor synapse) to Bi & Poo 1998, Sjöström
+et al. 2001 and Wang et al. 2005, runs every fitted model through the Brian2 protocol simulation,
+scores it, builds the leave-one-dataset-out table and runs the third-factor timing checks (OPZO, its
+eligibility-trace variant and the controls) and the voltage-clamp sign check (Ngezahayo et al. 2000),
+and scans the eligibility time constant tau_e against the Yagishita window (``tau_e_scan.csv``):
 
     python analyses/plasticity_protocols.py [--out analyses/results/plasticity] [--engine brian2]
 
@@ -22,13 +22,17 @@ from pathlib import Path
 
 def tau_e_scan(out: Path) -> None:
     """Which eligibility time constants reproduce the Yagishita 2014 window (NumPy form)."""
-    from bioopzo.plasticity.command import _csv_text, write_atomic
+    from brian2 import ms
+
+    from bioopzo.files import write_atomic
+    from bioopzo.plasticity.command import csv_text
     from bioopzo.plasticity.evaluate import third_factor_table
-    from bioopzo.plasticity.rules import make_rule
+    from bioopzo.plasticity.models import make_plasticity_model
 
     rows = []
     for tau_e in (100.0, 200.0, 300.0, 500.0, 1000.0, 2000.0, 3000.0, 5000.0):
-        table = third_factor_table(make_rule("opzo_eligibility").with_params(tau_e_ms=tau_e), "numpy")
+        model = make_plasticity_model("opzo_eligibility").with_params(tau_e=tau_e * ms)
+        table = third_factor_table(model, "numpy")
         yag = [r for r in table if r["study"] == "yagishita2014"]
         rows.append({"tau_e_ms": tau_e, "yagishita_passed": sum(r["passes"] for r in yag),
                      "yagishita_checks": len(yag), "all_passed": sum(r["passes"] for r in table),
@@ -36,7 +40,7 @@ def tau_e_scan(out: Path) -> None:
                      "failing": "; ".join(r["check"] for r in table if not r["passes"])})
         print(f"tau_e {tau_e:6.0f} ms: Yagishita {rows[-1]['yagishita_passed']}/{len(yag)}, "
               f"all third-factor checks {rows[-1]['all_passed']}/{len(table)}")
-    write_atomic(out / "tau_e_scan.csv", _csv_text(rows))
+    write_atomic(out / "tau_e_scan.csv", csv_text(rows))
 
 
 def main(argv=None) -> int:

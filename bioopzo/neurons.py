@@ -61,10 +61,14 @@ For the active form the group keeps trace_k and fires ``active_in_sample``
 
 from __future__ import annotations
 
+import numpy as np
+
 from bioopzo.config import ExperimentConfig
 
 __all__ = [
     "STEP_CODE",
+    "SURROGATE_CODE",
+    "surrogate",
     "input_model",
     "input_code",
     "hidden_model",
@@ -89,6 +93,17 @@ k = step % steps_per_sample
 first = int(k == 0)
 last = int(k == steps_per_sample - 1)
 """
+
+#: the surrogate derivative psi = kappa sigma(kappa (u - theta)) (1 - sigma(kappa (u - theta))),
+#: the one Brian2 definition (hidden layers here, the OPZO synapse of the plasticity models)
+SURROGATE_CODE = """sig = 1/(1 + exp(-kappa*(u - theta)))
+psi = kappa*sig*(1 - sig)"""
+
+
+def surrogate(u, kappa, theta=1.0):
+    """NumPy form of ``SURROGATE_CODE``: psi = kappa sigma(kappa (u - theta)) (1 - sigma(...))."""
+    sig = 1.0 / (1.0 + np.exp(-kappa * (u - theta)))
+    return kappa * sig * (1.0 - sig)
 
 #: learning gates: learn (the sample's learning-rate factor, 0 for test
 #: samples), training (1 for training samples: noise, feedback and baseline
@@ -257,8 +272,7 @@ s = int(u >= theta)
 {reset}
 x = s{output_noise}
 trace = trace_decay*trace*(1 - first) + s
-sig = 1/(1 + exp(-kappa*(u - theta)))
-psi = kappa*sig*(1 - sig)
+{SURROGATE_CODE}
 I_syn = 0
 """
     return code

@@ -1,5 +1,5 @@
 """Plasticity protocols against biological data (issue 6): checks 1-3, exactness of the NumPy
-forms used for fitting, data validation and the command line."""
+forms used for fitting, parameters in Brian2 units, data validation and the command line."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 import pytest
+from brian2 import Hz, mV, ms, second
 
 from bioopzo.config import ConfigError
 from bioopzo.plasticity.datasets import (QUANTITATIVE, load_data_file, load_dataset,
@@ -15,8 +16,8 @@ from bioopzo.plasticity.evaluate import (evaluate_rule, leave_one_dataset_out, p
                                          rule_for, third_factor_table, voltage_clamp_table)
 from bioopzo.plasticity.fitting import fit_rule
 from bioopzo.plasticity.protocols import Condition, pairing, pairing_train
-from bioopzo.plasticity.rules import (ClopathVoltage, OPZOSynapse, PairSTDP, TripletSTDP, make_rule,
-                                      pfister_gerstner_parameters)
+from bioopzo.plasticity.models import (PLASTICITY_MODELS, ClopathVoltage, OPZOEligibility, PairSTDP,
+                                       TripletSTDP, make_plasticity_model, pfister_gerstner_parameters)
 from bioopzo.plasticity.scores import scores
 
 
@@ -27,11 +28,11 @@ def test_packaged_data_sets_load_with_citations():
         assert len(data) == sizes[name] == len(data.mean) == len(data.err)
         assert "(" in data.source and len(data.source) > 80       # the citation line of the CSV
     sj = load_dataset("sjostrom_2001")
-    assert sj.has_errors and sj.conditions[0].repeats == 60 and len(sj.conditions[0].pre_ms) == 1
-    assert sj.conditions[1].repeats == 1 and len(sj.conditions[1].pre_ms) == 60   # 10 Hz: one train
+    assert sj.has_errors and sj.conditions[0].repeats == 60 and len(sj.conditions[0].pre_steps) == 1
+    assert sj.conditions[1].repeats == 1 and len(sj.conditions[1].pre_steps) == 60   # 10 Hz: one train
     # Wang quadruplet T = 20 ms: post-pre-pre-post, |dt| = 5 ms, 20 ms between the two pre spikes
-    q = wang_motif("post-pre-pre-post", -5, 5, 20, 60)
-    assert np.diff(q.pre_ms)[0] == pytest.approx(20) and q.pre_ms[0] - q.post_ms[0] == pytest.approx(5)
+    q = wang_motif("post-pre-pre-post", -5 * ms, 5 * ms, 20 * ms, 60)
+    assert np.diff(q.pre / ms)[0] == pytest.approx(20) and (q.pre[0] - q.post[0]) / ms == pytest.approx(5)
     with pytest.raises(ConfigError, match="unknown data set"):
         load_dataset("sjostrom")
 
@@ -82,12 +83,12 @@ def test_check2_pair_rule_single_pairing_equals_analytic_change(taus):
     tau_plus, tau_minus = taus
     A_plus, A_minus = 0.0105, 0.0123
     delays = np.concatenate([np.arange(-120.0, 0.0, 3.7), np.arange(0.1, 121.0, 3.7)])
-    rule = PairSTDP().with_params(A2_plus=A_plus, A2_minus=A_minus, tau_plus_ms=tau_plus,
-                                  tau_minus_ms=tau_minus)
-    conditions = [pairing(d) for d in delays]
-    exact_delays = np.array([c.post_ms[0] - c.pre_ms[0] for c in conditions])
+    rule = PairSTDP().with_params(A2_plus=A_plus, A2_minus=A_minus, tau_plus=tau_plus * ms,
+                                  tau_minus=tau_minus * ms)
+    conditions = [pairing(d * ms) for d in delays]
+    exact_delays = np.array([(c.post[0] - c.pre[0]) / ms for c in conditions])
     assert np.allclose(exact_delays, delays, atol=0.05 + 1e-9)          # on the 0.1 ms grid
-    analytic = PairSTDP.analytic(exact_delays, A_plus, A_minus, tau_plus, tau_minus)
+    analytic = PairSTDP.analytic(exact_delays * ms, A_plus, A_minus, tau_plus * ms, tau_minus * ms)
     simulated = rule.weight_changes(conditions, "brian2")
     assert np.max(np.abs(simulated - analytic)) < 1e-6
     assert np.max(np.abs(rule.weight_changes(conditions, "numpy") - analytic)) < 1e-6
@@ -97,12 +98,15 @@ def test_check2_pair_rule_single_pairing_equals_analytic_change(taus):
 def _mixed_protocol():
     """Wang motifs, a 50 Hz train at +-10 ms and third-factor pulses: exercises every code path."""
     conds = list(load_dataset("wang_2005").conditions)
-    conds += [pairing_train(10, 50, 6), pairing_train(-10, 50, 6), pairing_train(10, 20, 3)]
-    conds.append(Condition((1.0, 3.0), (8.0,), 1, ((20.0, 60.0, 1.0), (100.0, 130.0, -0.5)), "mod"))
-    conds.append(Condition((1.0,), (), 1, ((0.0, 50.0, 2.0),), "pre only"))
-    conds.append(Condition((), (4.0,), 1, ((0.0, 50.0, 1.0),), "post only"))
-    conds.append(Condition((1.0, 11.0, 21.0), (), 1, None, "clamp -30 mV", clamp_mV=-30.0))
-    conds.append(Condition((1.0, 30.0), (15.0,), 1, None, "clamp -45 mV, forced spike", clamp_mV=-45.0))
+    conds += [pairing_train(10 * ms, 50 * Hz, 6), pairing_train(-10 * ms, 50 * Hz, 6),
+              pairing_train(10 * ms, 20 * Hz, 3)]
+    conds.append(Condition(np.array([1.0, 3.0]) * ms, np.array([8.0]) * ms, 1,
+                           ((20 * ms, 60 * ms, 1.0), (100 * ms, 130 * ms, -0.5)), "mod"))
+    conds.append(Condition(np.array([1.0]) * ms, (), 1, ((0 * ms, 50 * ms, 2.0),), "pre only"))
+    conds.append(Condition((), np.array([4.0]) * ms, 1, ((0 * ms, 50 * ms, 1.0),), "post only"))
+    conds.append(Condition(np.array([1.0, 11.0, 21.0]) * ms, (), 1, None, "clamp -30 mV", clamp=-30 * mV))
+    conds.append(Condition(np.array([1.0, 30.0]) * ms, np.array([15.0]) * ms, 1, None,
+                           "clamp -45 mV, forced spike", clamp=-45 * mV))
     return conds
 
 
@@ -111,18 +115,18 @@ def _mixed_protocol():
     TripletSTDP().with_params(**pfister_gerstner_parameters("hippocampal", "all_to_all", "full")),
     TripletSTDP(interaction="nearest_spike").with_params(
         **pfister_gerstner_parameters("visual_cortex", "nearest_spike", "full")),
-    OPZOSynapse().with_params(scale=2e-3, tau_pre_ms=12.0, kappa=6.0),
-    OPZOSynapse(name="opzo_eligibility").with_params(scale=1e-4, tau_e_ms=40.0),
+    OPZOEligibility().with_params(scale=2e-3, tau_pre=12.0 * ms, kappa=6.0),
+    OPZOEligibility(name="opzo_eligibility").with_params(scale=1e-4, tau_e=40.0 * ms),
     ClopathVoltage(),
 ], ids=["pair", "triplet_ata", "triplet_nearest", "opzo", "opzo_eligibility", "clopath"])
 def test_numpy_form_equals_brian2_protocol(rule):
     """The NumPy forms used for fitting equal the Brian2 protocol simulation to 1e-6."""
     conditions = _mixed_protocol()
-    if isinstance(rule, OPZOSynapse) and rule.params["tau_e_ms"] == 0:
+    if isinstance(rule, OPZOEligibility) and rule.tau_e == 0 * ms:
         # the closed form is used when no condition has modulator pulses; test it and the step loop
         plain = [c for c in conditions if c.modulator is None]
         repeats = np.array([c.repeats for c in plain])
-        closed = repeats * rule._closed_form(plain)
+        closed = repeats * rule.closed_form(plain)
         assert np.max(np.abs(rule.weight_changes(plain, "brian2") - closed)) < 1e-6
     brian = rule.weight_changes(conditions, "brian2")
     numpy_form = rule.weight_changes(conditions, "numpy")
@@ -136,7 +140,7 @@ def test_check3_opzo_synapse_window_is_one_sided():
     sj = load_dataset("sjostrom_2001")
     ratio = {}
     for kappa in (4.0, 36.0):
-        rule = OPZOSynapse().with_params(scale=1e-3, kappa=kappa, tau_pre_ms=15.0)
+        rule = OPZOEligibility().with_params(scale=1e-3, kappa=kappa, tau_pre=15.0 * ms)
         dw = rule.weight_changes(bi_poo.conditions, "numpy")
         assert np.all(dw > 0)                              # no LTD branch for post-before-pre
         ratio[kappa] = dw[bi_poo.x > 0].max() / dw[bi_poo.x < 0].max()
@@ -144,24 +148,25 @@ def test_check3_opzo_synapse_window_is_one_sided():
     # over 0.1 ms steps outweighs the spike-time term: nearly no timing dependence at all; with a
     # sharp surrogate the change is Hebbian on the causal side only
     assert ratio[4.0] < 1.3 and ratio[36.0] > 3
-    fit = fit_rule(make_rule("opzo"), sj)
+    fit = fit_rule(make_plasticity_model("opzo"), sj)
     minus_low = [i for i, (g, x) in enumerate(zip(sj.groups, sj.x)) if g == "-10 ms" and x <= 20]
     assert np.all(sj.mean[minus_low] < 0) and np.all(fit.prediction[minus_low] >= -1e-12)
     assert fit.scores["within"] <= 5
 
 
 def test_third_factor_checks_eligibility_variant_and_controls():
-    delays = (-1.0, 0.6, 1.0, 5.0)
-    elig = {r["check"]: r for r in third_factor_table(make_rule("opzo_eligibility"), "numpy", delays)}
+    delays = np.array([-1.0, 0.6, 1.0, 5.0]) * second
+    elig = {r["check"]: r for r in third_factor_table(make_plasticity_model("opzo_eligibility"), "numpy",
+                                                     delays)}
     yag = [r for r in elig.values() if r["study"] == "yagishita2014"]
     assert all(r["passes"] for r in yag), yag                      # window, with tau_e = 1 s
     assert elig["He: pre-post, NE at 1 s"]["passes"] and elig["He: pre-post, no modulator"]["passes"]
     assert not elig["Brzosko: post-pre, no dopamine"]["passes"]   # no change without a modulator
-    plain = third_factor_table(make_rule("opzo"), "numpy", delays)
+    plain = third_factor_table(make_plasticity_model("opzo"), "numpy", delays)
     # without an eligibility trace a modulator >= 0.3 s after the pairing finds nothing to convert
     assert [r["model"] for r in plain if r["study"] == "yagishita2014"] == ["none"] * 4
     assert plain[0]["reference_dw"] > 0
-    triplet = third_factor_table(make_rule("triplet"), "numpy", delays)
+    triplet = third_factor_table(make_plasticity_model("triplet"), "numpy", delays)
     assert not all(r["passes"] for r in triplet if r["study"] == "yagishita2014")   # no third factor
     conds, expect = third_factor_conditions(delays)
     assert len(conds) == len(expect) == len(delays) + 5
@@ -242,3 +247,36 @@ def test_cli_plasticity_writes_results_atomically(tmp_path, capsys):
     assert main(["plasticity", "--data-file", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o2")]) == 2
     assert main(["plasticity", "--rule", "opzo_eligibility", "--data", "wang_2005",
                  "--out", str(tmp_path / "o3")]) == 2
+    capsys.readouterr()
+    assert main(["plasticity", "--rule", "every", "--engine", "numpy", "--data-file", str(data),
+                 "--out", str(tmp_path / "o4")]) == 0
+    text = capsys.readouterr().out
+    assert "skips opzo_eligibility on mine" in text
+    assert all(f"{name} on mine: RMSE" in text for name in ("opzo", "pair", "triplet", "clopath"))
+
+
+def test_parameters_and_protocol_times_are_brian2_quantities():
+    """Parameters and times carry units; a wrong unit names the parameter and the unit it expects;
+    the output tables keep the unit in the column name."""
+    assert set(PLASTICITY_MODELS) == {"opzo", "opzo_eligibility", "pair", "triplet", "clopath"}
+    pair = make_plasticity_model("pair")
+    assert pair.tau_plus == 16.8 * ms and pair.params["A2_plus"] == 5e-3
+    assert pair.with_params(tau_plus=20 * ms).table()["tau_plus_ms"] == 20.0
+    clopath = make_plasticity_model("clopath")
+    assert clopath.A_LTD == 14e-5 / mV and clopath.table()["A_LTP_per_mV2"] == 8e-5
+    assert make_plasticity_model("opzo_eligibility").table()["tau_e_ms"] == 1000.0
+    with pytest.raises(ConfigError, match=r"pair: tau_plus must be in ms"):
+        pair.with_params(tau_plus=16.8)
+    with pytest.raises(ConfigError, match=r"clopath: A_LTD must be in 1/mV"):
+        clopath.with_params(A_LTD=1e-4)
+    with pytest.raises(ConfigError, match=r"kappa must be in 1 \(dimensionless\)"):
+        make_plasticity_model("opzo").with_params(kappa=4 * ms)
+    with pytest.raises(ConfigError, match=r"delta_t must be in ms"):
+        pairing(10)
+    with pytest.raises(ConfigError, match=r"frequency must be in Hz"):
+        pairing_train(10 * ms, 20 * ms, 3)
+    with pytest.raises(ConfigError, match=r"clamp must be in mV"):
+        Condition(np.array([1.0]) * ms, (), clamp=-30)
+    c = pairing_train(-10 * ms, 20 * Hz, 3, onset=2 * ms)
+    assert c.pre_steps == (120, 620, 1120) and c.post_steps == (20, 520, 1020)
+    assert c.last_event == 112 * ms and c == pairing_train(-0.01 * second, 20 * Hz, 3, onset=2 * ms)

@@ -24,7 +24,7 @@ import numpy as np
 from bioopzo.config import ConfigError
 from bioopzo.runs import write_atomic
 
-__all__ = ["register", "run_plasticity", "write_atomic"]
+__all__ = ["register", "run_plasticity", "csv_text", "markdown_table"]
 
 RUN_FILES = ("scores.csv", "predictions.csv", "parameters.json", "report.md")
 
@@ -35,7 +35,8 @@ def _save_figure(fig, path: Path) -> None:
     write_atomic(path, buffer.getvalue())
 
 
-def _csv_text(rows: list[dict]) -> str:
+def csv_text(rows: list[dict]) -> str:
+    """Rows as CSV text (header from the first row's keys, floats to 6 significant digits)."""
     if not rows:
         return ""
     out = io.StringIO()
@@ -66,7 +67,7 @@ def _versions(args_dict: dict) -> dict:
 def _score_row(ev) -> dict:
     return {"rule": ev.rule_name, "data": ev.data.name, **ev.scores, "engine": ev.engine,
             "max_brian2_minus_numpy": ev.max_engine_difference,
-            "parameters": json.dumps({k: float(f"{v:.6g}") for k, v in ev.fit.parameters.items()})}
+            "parameters": json.dumps({k: float(f"{v:.6g}") for k, v in ev.fit.parameter_table.items()})}
 
 
 def _prediction_rows(ev) -> list[dict]:
@@ -111,10 +112,9 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
         cs = control["scores"]
         score_rows.append({"rule": "triplet (PG 2006 published, no fit)", "data": "sjostrom_2001", **cs,
                            "engine": engine, "max_brian2_minus_numpy": float("nan"),
-                           "parameters": json.dumps({k: control["rule"].params[k]
-                                                     for k in control["rule"].free})})
-        write_atomic(out / "lodo.csv", _csv_text(everything["lodo"]))
-        write_atomic(out / "third_factor.csv", _csv_text(everything["third_factor"]))
+                           "parameters": json.dumps(control["rule"].table(control["rule"].free))})
+        write_atomic(out / "lodo.csv", csv_text(everything["lodo"]))
+        write_atomic(out / "third_factor.csv", csv_text(everything["third_factor"]))
         for rule_name in E.QUANTITATIVE_RULES:
             evs = [evaluations[(rule_name, d)] for d in QUANTITATIVE]
             _save_figure(F.rule_figure(rule_name, evs), out / f"figure_{rule_name}.png")
@@ -123,7 +123,7 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
                   **{r: evaluations[(r, "sjostrom_2001")].prediction for r in ("pair", "opzo")}}
         _save_figure(F.comparison_figure(sj, models), out / "figure_sjostrom_controls.png")
         _save_figure(F.third_factor_figure(everything["third_factor"]), out / "figure_third_factor.png")
-        write_atomic(out / "voltage_clamp.csv", _csv_text(everything["voltage_clamp"]))
+        write_atomic(out / "voltage_clamp.csv", csv_text(everything["voltage_clamp"]))
         _save_figure(F.third_factor_figure(everything["voltage_clamp"],
                                            "voltage clamp (Ngezahayo et al. 2000): 20 pre spikes at 10 Hz"),
                      out / "figure_voltage_clamp.png")
@@ -137,14 +137,14 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
             "## Voltage-clamp check (Ngezahayo et al. 2000)", "",
             markdown_table(everything["voltage_clamp"], [
                 "rule", "check", "expected", "model", "dw_over_largest", "passes"]), ""]
-        parameters = {f"{r}|{d}": ev.fit.rule.params for (r, d), ev in evaluations.items()}
+        parameters = {f"{r}|{d}": ev.fit.rule.table() for (r, d), ev in evaluations.items()}
         predictions = [row for ev in evaluations.values() for row in _prediction_rows(ev)]
     else:
         score_rows, predictions, parameters, evs = [], [], {}, []
         for rule_name in rule_names:
             if data.qualitative:
                 rows = E.qualitative_table(E.rule_for(rule_name, data.name), data.name, engine)
-                write_atomic(out / f"{data.name}_{rule_name}.csv", _csv_text(rows))
+                write_atomic(out / f"{data.name}_{rule_name}.csv", csv_text(rows))
                 _save_figure(F.third_factor_figure(rows, data.protocol),
                              out / f"figure_{rule_name}_{data.name}.png")
                 predictions += rows
@@ -153,7 +153,7 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
                                    "checks": len(rows)})
                 report += [f"## {rule_name} on {data.name}", "",
                            markdown_table(rows, ["check", "expected", "model", "dw_rel", "passes"]), ""]
-                parameters[rule_name] = E.rule_for(rule_name, data.name).params
+                parameters[rule_name] = E.rule_for(rule_name, data.name).table()
                 echo(f"{rule_name} on {data.name}: {passed}/{len(rows)} qualitative checks pass")
                 continue
             echo(f"  fitting {rule_name} on {data.name} ({len(data)} conditions)"
@@ -162,7 +162,7 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
             evs.append(ev)
             score_rows.append(_score_row(ev))
             predictions += _prediction_rows(ev)
-            parameters[rule_name] = ev.fit.rule.params
+            parameters[rule_name] = ev.fit.rule.table()
             s = ev.scores
             echo(f"{rule_name} on {data.name}: RMSE {s['rmse']:.4f}, NMSE {_fmt(s['nmse'], 4)}, "
                  f"R^2 {s['r2']:.3f}, within error bars {_fmt(s['within'])}/{s['n']}; "
@@ -172,8 +172,8 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
             report += ["## Fit", "", markdown_table(score_rows, [
                 "rule", "data", "rmse", "nmse", "r2", "within", "n", "max_brian2_minus_numpy",
                 "parameters"]), ""]
-    write_atomic(out / "scores.csv", _csv_text(score_rows))
-    write_atomic(out / "predictions.csv", _csv_text(predictions))
+    write_atomic(out / "scores.csv", csv_text(score_rows))
+    write_atomic(out / "predictions.csv", csv_text(predictions))
     write_atomic(out / "parameters.json", json.dumps(parameters, indent=2, default=float) + "\n")
     write_atomic(out / "report.md", "\n".join(report) + "\n")
     result["scores"] = score_rows
@@ -183,13 +183,13 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
 
 def cmd_plasticity(args) -> int:
     from bioopzo.plasticity.datasets import load_data_file, load_dataset
-    from bioopzo.plasticity.rules import RULES
+    from bioopzo.plasticity.models import PLASTICITY_MODELS
 
     if args.all and (args.data_file or args.data):
         raise ConfigError("--all runs every packaged data set; drop --data / --data-file")
     if args.data_file and args.data:
         raise ConfigError("give either --data NAME or --data-file PATH, not both")
-    rules = list(RULES) if args.rule == "every" else [args.rule]
+    rules = list(PLASTICITY_MODELS) if args.rule == "every" else [args.rule]
     data = None
     if not args.all:
         if args.data_file:
@@ -201,6 +201,8 @@ def cmd_plasticity(args) -> int:
                 raise ConfigError("opzo_eligibility is gated by a modulator pulse and is scored on "
                                   "--data three_factor only; use --rule opzo for pairing data")
             rules.remove("opzo_eligibility")
+            print(f"--rule every skips opzo_eligibility on {data.name}: it is gated by a modulator pulse "
+                  "and is scored on --data three_factor only")
     name = "all" if args.all else f"{args.rule}_{data.name}"
     out = Path(args.out) if args.out else Path("runs") / f"plasticity_{name}"
     run_plasticity(rules, data, out, engine=args.engine, overwrite=args.overwrite, all_tables=args.all,
@@ -210,11 +212,12 @@ def cmd_plasticity(args) -> int:
 
 def register(subparsers) -> None:
     from bioopzo.plasticity.datasets import DATASETS
-    from bioopzo.plasticity.rules import RULES
+    from bioopzo.plasticity.models import PLASTICITY_MODELS
 
     p = subparsers.add_parser("plasticity", help="rules through plasticity protocols vs biological data")
-    p.add_argument("--rule", default="opzo", choices=[*RULES, "every"],
-                   help="rule under test (default opzo; 'every' runs all rules)")
+    p.add_argument("--rule", default="opzo", choices=[*PLASTICITY_MODELS, "every"],
+                   help="plasticity model under test (default opzo; 'every' runs every model, "
+                        "opzo_eligibility on three_factor only)")
     p.add_argument("--data", choices=list(DATASETS), help="packaged data set (default sjostrom_2001)")
     p.add_argument("--data-file", help="your own CSV in the packaged schema (delta_t_ms, mean, error)")
     p.add_argument("--all", action="store_true", help="every rule on every data set: tables and figures")

@@ -21,10 +21,11 @@ Protocols (the README of the data lists what the sources say and what is assumed
 - ``three_factor``: qualitative third-factor timing checks (Yagishita 2014, He 2015, Brzosko 2015):
   one pairing (+10 ms or -10 ms) followed by a 0.3 s modulator pulse at delay d after the pairing onset.
 
-User data (``load_data_file``) use the same schema: a timing column ``delta_t_ms``, optionally
-``frequency_hz`` (default 1 Hz) and ``n_pairings`` (default 60), one mean column (``dw_rel_mean``,
-``dw_rel``, a ``*_pct`` column in percent or ``dw_ratio`` after/before) and optionally one error
-column (``dw_rel_sem`` or ``dw_rel_err``, in the unit of the mean column).
+CSV columns name their units (``delta_t_ms``, ``frequency_hz``); they become Brian2 quantities as
+the conditions are built. User data (``load_data_file``) use the same schema: a timing column
+``delta_t_ms``, optionally ``frequency_hz`` (default 1 Hz) and ``n_pairings`` (default 60), one mean
+column (``dw_rel_mean``, ``dw_rel``, a ``*_pct`` column in percent or ``dw_ratio`` after/before) and
+optionally one error column (``dw_rel_sem`` or ``dw_rel_err``, in the unit of the mean column).
 """
 
 from __future__ import annotations
@@ -37,16 +38,19 @@ from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
+from brian2 import Hz, mV, ms, second
 
 from bioopzo.config import ConfigError
 from bioopzo.plasticity.protocols import Condition, motif, pairing, pairing_train
+from bioopzo.plasticity.quantities import in_unit
 
 __all__ = ["PlasticityData", "DATASETS", "load_dataset", "load_data_file", "read_table", "data_folder",
-           "QUANTITATIVE", "THIRD_FACTOR", "QUALITATIVE", "voltage_clamp_conditions"]
+           "QUANTITATIVE", "THIRD_FACTOR", "QUALITATIVE", "voltage_clamp_conditions",
+           "third_factor_conditions", "wang_motif", "YAGISHITA_DELAYS", "MODULATOR_PULSE"]
 
 N_REPETITIONS = 60
-#: A pairing interval this long (ms) counts as independent repetitions.
-INDEPENDENT_INTERVAL_MS = 1000.0
+#: A pairing interval this long counts as independent repetitions.
+INDEPENDENT_INTERVAL = 1.0 * second
 
 
 def data_folder():
@@ -108,10 +112,10 @@ class PlasticityData:
                               self.qualitative)
 
 
-def _frequency_condition(delta_t: float, freq: float, n_pairings: int, label: str) -> Condition:
-    if 1000.0 / freq >= INDEPENDENT_INTERVAL_MS:
+def _frequency_condition(delta_t, frequency, n_pairings: int, label: str) -> Condition:
+    if 1 / frequency >= INDEPENDENT_INTERVAL:
         return pairing(delta_t, repeats=n_pairings, label=label)
-    return pairing_train(delta_t, freq, n_pairings, label=label)
+    return pairing_train(delta_t, frequency, n_pairings, label=label)
 
 
 def _bi_poo() -> PlasticityData:
@@ -119,7 +123,7 @@ def _bi_poo() -> PlasticityData:
     rows = read_table(name)
     dt = np.array([float(r["delta_t_ms"]) for r in rows])
     y = np.array([float(r["epsc_change_pct"]) for r in rows]) / 100
-    conds = tuple(pairing(d, N_REPETITIONS, label=f"{d:+.1f} ms") for d in dt)
+    conds = tuple(pairing(d * ms, N_REPETITIONS, label=f"{d:+.1f} ms") for d in dt)
     return PlasticityData("bi_poo_1998", conds, y, np.full(len(y), np.nan), dt,
                           "t_post - t_pre (ms)", ("pairs",) * len(y), source_line(name),
                           "60 single pairings at 1 Hz (independent)")
@@ -131,7 +135,7 @@ def _sjostrom(name: str = "sjostrom_2001_frequency_dependence.csv", err_column: 
     conds, mean, err, x, groups = [], [], [], [], []
     for r in rows:
         f, d = float(r["frequency_hz"]), float(r["delta_t_ms"])
-        conds.append(_frequency_condition(d, f, N_REPETITIONS, f"{d:+g} ms @ {f:g} Hz"))
+        conds.append(_frequency_condition(d * ms, f * Hz, N_REPETITIONS, f"{d:+g} ms @ {f:g} Hz"))
         mean.append(float(r["dw_rel_mean"]))
         err.append(float(r[err_column]))
         x.append(f)
@@ -141,20 +145,23 @@ def _sjostrom(name: str = "sjostrom_2001_frequency_dependence.csv", err_column: 
                           "60 pairings at +-10 ms; <= 1 Hz as independent pairings")
 
 
-def wang_motif(pattern: str, dt1: float, dt2: float, T: float, repeats: int, label: str = "") -> Condition:
-    """Spike times of a Wang et al. 2005 motif (conventions in the CSV header)."""
+def wang_motif(pattern: str, dt1, dt2, T, repeats: int, label: str = "") -> Condition:
+    """Spike times of a Wang et al. 2005 motif (conventions in the CSV header); dt1, dt2, T are
+    times (NaN where the pattern does not use them)."""
+    dt1, dt2, T = (in_unit(v, ms, name) for v, name in ((dt1, "dt1"), (dt2, "dt2"), (T, "T")))
     if pattern == "pre-post":
-        return pairing(dt1, repeats, label=label)
+        return pairing(dt1 * ms, repeats, label=label)
     if pattern == "post-pre":
-        return pairing(dt1, repeats, label=label)
+        return pairing(dt1 * ms, repeats, label=label)
     if pattern == "pre-post-pre":           # dt1 = t_post - t_pre1 > 0, dt2 = t_post - t_pre2 < 0
-        return motif([0.0, dt1 - dt2], [dt1], repeats, label=label)
+        return motif(np.array([0.0, dt1 - dt2]) * ms, np.array([dt1]) * ms, repeats, label=label)
     if pattern == "post-pre-post":          # dt1 = t_post1 - t_pre < 0, dt2 = t_post2 - t_pre > 0
-        return motif([0.0], [dt1, dt2], repeats, label=label)
+        return motif(np.array([0.0]) * ms, np.array([dt1, dt2]) * ms, repeats, label=label)
     if pattern == "post-pre-pre-post":      # T > 0: interval between the two presynaptic spikes
-        return motif([5.0, 5.0 + T], [0.0, 10.0 + T], repeats, label=label)
+        return motif(np.array([5.0, 5.0 + T]) * ms, np.array([0.0, 10.0 + T]) * ms, repeats, label=label)
     if pattern == "pre-post-post-pre":      # T < 0: interval |T| between the two postsynaptic spikes
-        return motif([0.0, 10.0 + abs(T)], [5.0, 5.0 + abs(T)], repeats, label=label)
+        return motif(np.array([0.0, 10.0 + abs(T)]) * ms, np.array([5.0, 5.0 + abs(T)]) * ms, repeats,
+                     label=label)
     raise ConfigError(f"unknown Wang et al. 2005 pattern {pattern!r}")
 
 
@@ -165,7 +172,7 @@ def _wang() -> PlasticityData:
     for r in rows:
         f = {k: (float(r[k]) if r[k] else math.nan) for k in ("dt1_ms", "dt2_ms", "T_ms")}
         label = f"{r['pattern']} {r['dt1_ms']}/{r['dt2_ms'] or '-'}/{r['T_ms'] or '-'}"
-        conds.append(wang_motif(r["pattern"], f["dt1_ms"], f["dt2_ms"], f["T_ms"],
+        conds.append(wang_motif(r["pattern"], f["dt1_ms"] * ms, f["dt2_ms"] * ms, f["T_ms"] * ms,
                                 int(r["n_repetitions"]), label))
         mean.append(float(r["dw_rel_mean"]))
         err.append(float(r["dw_rel_err"]))
@@ -175,24 +182,27 @@ def _wang() -> PlasticityData:
                           source_line(name), "each motif 60 times (independent)")
 
 
-#: Delays (s) of the modulator onset after the pairing onset in the Yagishita et al. 2014 check.
-YAGISHITA_DELAYS_S = (-1.0, 0.3, 0.6, 1.0, 2.0, 5.0)
-MODULATOR_PULSE_S = 0.3
+#: Delays of the modulator onset after the pairing onset in the Yagishita et al. 2014 check.
+YAGISHITA_DELAYS = (-1.0 * second, 0.3 * second, 0.6 * second, 1.0 * second, 2.0 * second, 5.0 * second)
+#: Duration of the modulator pulse of the third-factor checks.
+MODULATOR_PULSE = 0.3 * second
 
 
-def third_factor_conditions(delays_s=YAGISHITA_DELAYS_S) -> tuple[list[Condition], list[dict]]:
+def third_factor_conditions(delays=YAGISHITA_DELAYS) -> tuple[list[Condition], list[dict]]:
     """Third-factor timing conditions and, per condition, the qualitative expectation.
 
     Pairing onset 0.1 s after the earliest modulator pulse (1.1 s for d = -1 s); modulator pulse 0.3 s
     of value +1 (dopamine, noradrenaline) or -1 (serotonin) starting d after the pairing onset.
     """
+    delays_s = [in_unit(d, second, "delay") for d in delays]
+    pulse_s = in_unit(MODULATOR_PULSE, second, "MODULATOR_PULSE")
     onset = 100.0 + 1000.0 * max(0.0, -min(delays_s))
     conds, expect = [], []
 
     def cond(delta_t, delay_s, value, label):
-        mod = () if value == 0 else ((onset + 1000 * delay_s, onset + 1000 * (delay_s + MODULATOR_PULSE_S),
-                                      value),)
-        return pairing(delta_t, 1, onset_ms=onset, label=label, modulator=mod)
+        start, stop = onset + 1000 * delay_s, onset + 1000 * (delay_s + pulse_s)
+        mod = () if value == 0 else ((start * ms, stop * ms, value),)
+        return pairing(delta_t * ms, 1, onset=onset * ms, label=label, modulator=mod)
 
     for d in delays_s:
         inside = 0.3 <= d <= 2.0
@@ -212,8 +222,8 @@ def third_factor_conditions(delays_s=YAGISHITA_DELAYS_S) -> tuple[list[Condition
     return conds, expect
 
 
-def _three_factor(delays_s=YAGISHITA_DELAYS_S) -> PlasticityData:
-    conds, expect = third_factor_conditions(delays_s)
+def _three_factor(delays=YAGISHITA_DELAYS) -> PlasticityData:
+    conds, expect = third_factor_conditions(delays)
     sign = {"LTP": 1.0, "LTD": -1.0, "none": 0.0}
     mean = np.array([sign[e["expect"]] for e in expect])
     return PlasticityData("three_factor", tuple(conds), mean, np.full(len(mean), np.nan),
@@ -235,7 +245,7 @@ def voltage_clamp_conditions() -> tuple[list[Condition], list[dict]]:
         ratio, err = float(r["rel_strength_mean"]), float(r["rel_strength_err"])
         got = "none" if abs(ratio - 1) <= err else ("LTP" if ratio > 1 else "LTD")
         pre = 10.0 + 100.0 * np.arange(20)
-        conds.append(Condition(tuple(pre), (), 1, None, f"clamp {v:+g} mV", clamp_mV=v))
+        conds.append(Condition(pre * ms, (), 1, None, f"clamp {v:+g} mV", clamp=v * mV))
         expect.append({"study": "ngezahayo2000", "expect": got,
                        "why": f"after/before ratio {ratio:.3f} +- {err:.3f}"})
     return conds, expect
@@ -245,7 +255,8 @@ def _ngezahayo() -> PlasticityData:
     conds, expect = voltage_clamp_conditions()
     sign = {"LTP": 1.0, "LTD": -1.0, "none": 0.0}
     return PlasticityData("ngezahayo_2000", tuple(conds), np.array([sign[e["expect"]] for e in expect]),
-                          np.full(len(conds), np.nan), np.array([c.clamp_mV for c in conds]),
+                          np.full(len(conds), np.nan),
+                          np.array([in_unit(c.clamp, mV, "clamp") for c in conds]),
                           "clamp potential (mV)", ("clamp",) * len(conds),
                           source_line("ngezahayo_2000_voltage_clamp_pairing_digitised.csv"),
                           "20 presynaptic spikes at 10 Hz under voltage clamp (signs only)", qualitative=True)
@@ -344,7 +355,7 @@ def load_data_file(path: str | Path) -> PlasticityData:
             m, e = m / 100, e / 100
         elif mean_col == "dw_ratio":
             m = m - 1
-        conds.append(_frequency_condition(d, f, int(n), f"{d:+g} ms @ {f:g} Hz"))
+        conds.append(_frequency_condition(d * ms, f * Hz, int(n), f"{d:+g} ms @ {f:g} Hz"))
         mean.append(m)
         err.append(e)
         x.append(f if has_freq else d)

@@ -18,11 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from brian2 import ms
 
-from bioopzo.plasticity.datasets import QUANTITATIVE, PlasticityData, load_dataset
+from bioopzo.plasticity.datasets import (MODULATOR_PULSE, QUANTITATIVE, YAGISHITA_DELAYS, PlasticityData,
+                                         load_dataset, third_factor_conditions, voltage_clamp_conditions)
 from bioopzo.plasticity.fitting import Fit, fit_rule, scale_refit
-from bioopzo.plasticity.rules import (TripletSTDP, clopath_parameters, make_rule,
-                                      pfister_gerstner_parameters)
+from bioopzo.plasticity.models import (TripletSTDP, clopath_parameters, make_plasticity_model,
+                                       pfister_gerstner_parameters)
+from bioopzo.plasticity.protocols import pairing
+from bioopzo.plasticity.quantities import in_unit
 from bioopzo.plasticity.scores import scores
 
 __all__ = ["Evaluation", "evaluate_rule", "published_control", "third_factor_table", "voltage_clamp_table",
@@ -37,8 +41,8 @@ _PG_SET = {"sjostrom_2001": "visual_cortex"}
 
 
 def rule_for(rule_name: str, data_name: str):
-    """The rule with its starting parameters for a data set (PG 2006 set matching the data)."""
-    rule = make_rule(rule_name)
+    """The model with its starting parameters for a data set (PG 2006 set matching the data)."""
+    rule = make_plasticity_model(rule_name)
     if rule_name == "clopath" and data_name == "ngezahayo_2000":
         # the hippocampal set was fitted to these data (its tau_minus, tau_plus are blank: unused
         # under clamp, the visual-cortex values stay)
@@ -82,16 +86,14 @@ def published_control(data: PlasticityData | None = None, engine: str = "brian2"
     return {"rule": rule, "prediction": prediction, "scores": scores(data.mean, prediction, data.err)}
 
 
-def third_factor_table(rule, engine: str = "brian2", delays_s=None) -> list[dict]:
-    from bioopzo.plasticity.datasets import (MODULATOR_PULSE_S, YAGISHITA_DELAYS_S,
-                                             third_factor_conditions)
-    from bioopzo.plasticity.protocols import pairing
-
-    conds, expect = third_factor_conditions(delays_s or YAGISHITA_DELAYS_S)
+def third_factor_table(rule, engine: str = "brian2", delays=None) -> list[dict]:
+    """The third-factor checks of ``rule`` (delays: Brian2 times, default ``YAGISHITA_DELAYS``)."""
+    conds, expect = third_factor_conditions(YAGISHITA_DELAYS if delays is None else delays)
     # reference: the same pairing with the modulator pulse starting at the pairing onset
-    onset = conds[0].pre_ms[0]
-    reference = pairing(10.0, 1, onset_ms=onset, label="reference",
-                        modulator=((onset, onset + 1000 * MODULATOR_PULSE_S, 1.0),))
+    onset = in_unit(conds[0].pre[0], ms, "onset")
+    pulse = in_unit(MODULATOR_PULSE, ms, "MODULATOR_PULSE")
+    reference = pairing(10.0 * ms, 1, onset=onset * ms, label="reference",
+                        modulator=((onset * ms, (onset + pulse) * ms, 1.0),))
     dw_all = rule.weight_changes(list(conds) + [reference], engine)
     dw = dw_all[:-1]
     largest = float(np.max(np.abs(dw_all)))
@@ -111,8 +113,6 @@ def third_factor_table(rule, engine: str = "brian2", delays_s=None) -> list[dict
 def voltage_clamp_table(rule, engine: str = "brian2") -> list[dict]:
     """Ngezahayo et al. 2000 sign sequence under voltage clamp; "none" when |dw| <= 10 % of the
     largest |dw| of the rule over the clamp potentials."""
-    from bioopzo.plasticity.datasets import voltage_clamp_conditions
-
     conds, expect = voltage_clamp_conditions()
     dw = rule.weight_changes(conds, engine)
     largest = float(np.max(np.abs(dw)))
@@ -166,12 +166,13 @@ def evaluate_all(engine: str = "brian2", rules=QUANTITATIVE_RULES, data_names=QU
                 progress(f"{rule_name} on {data_name}")
             evaluations[(rule_name, data_name)] = evaluate_rule(rule_name, data, engine)
     third = []
-    third_rules = [make_rule(name) for name in ("opzo", "opzo_eligibility", "pair", "triplet", "clopath")]
+    third_rules = [make_plasticity_model(name)
+                   for name in ("opzo", "opzo_eligibility", "pair", "triplet", "clopath")]
     if ("opzo", "sjostrom_2001") in evaluations:
         # the eligibility variant with the surrogate sharpness and trace fitted to Sjöström 2001
-        fitted = evaluations[("opzo", "sjostrom_2001")].fit.rule.params
-        kappa, tau_pre = fitted["kappa"], fitted["tau_pre_ms"]
-        sharp = make_rule("opzo_eligibility").with_params(kappa=kappa, tau_pre_ms=tau_pre)
+        fitted = evaluations[("opzo", "sjostrom_2001")].fit.rule.values
+        kappa, tau_pre = fitted["kappa"], fitted["tau_pre"]
+        sharp = make_plasticity_model("opzo_eligibility").with_values(kappa=kappa, tau_pre=tau_pre)
         third_rules.insert(2, replace(sharp, name=f"opzo_eligibility (kappa {kappa:.3g}, "
                                                   f"tau_pre {tau_pre:.3g} ms)"))
     for rule in third_rules:

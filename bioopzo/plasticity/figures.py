@@ -7,9 +7,11 @@ tests alike; save with ``fig.savefig(path)``.
 from __future__ import annotations
 
 import numpy as np
+from brian2 import ms
 from matplotlib.figure import Figure
 
 from bioopzo.plasticity.protocols import pairing
+from bioopzo.plasticity.quantities import in_unit
 
 __all__ = ["data_panel", "rule_figure", "comparison_figure", "third_factor_figure", "window_curve"]
 
@@ -17,10 +19,12 @@ _COLORS = {"pair": "tab:blue", "triplet": "tab:green", "clopath": "tab:purple", 
            "opzo_eligibility": "tab:orange", "triplet (PG 2006)": "tab:olive"}
 
 
-def window_curve(rule, repeats: int = 60, span_ms: float = 100.0):
-    """Dense pair window of a rule (NumPy form): delta_t grid and dw_rel of ``repeats`` pairings."""
-    grid = np.concatenate([np.arange(-span_ms, 0, 1.0), np.arange(1.0, span_ms + 0.5, 1.0)])
-    return grid, rule.weight_changes([pairing(d, repeats) for d in grid], "numpy")
+def window_curve(rule, repeats: int = 60, span=100.0 * ms):
+    """Dense pair window of a model (NumPy form): delta_t grid (ms, 1 ms apart up to ``span``) and
+    dw_rel of ``repeats`` pairings."""
+    span_in_ms = in_unit(span, ms, "span")
+    grid = np.concatenate([np.arange(-span_in_ms, 0, 1.0), np.arange(1.0, span_in_ms + 0.5, 1.0)])
+    return grid, rule.weight_changes([pairing(d * ms, repeats) for d in grid], "numpy")
 
 
 def data_panel(ax, data, models: dict, dense: dict | None = None):

@@ -1,9 +1,10 @@
-"""Fitting a rule's free parameters to a data set with ``scipy.optimize.least_squares``.
+"""Fitting a plasticity model's free parameters to a data set with ``scipy.optimize``.
 
 Minimised: sum_k ((y_k - y_model_k) / sigma_k)^2 (NMSE up to the factor 1/n), with sigma_k = 1 for
 data without error bars (plain least squares). Bounded (trust-region reflective) from several
-starting points; the best fit wins. The model values come from the rule's NumPy form, which
-tests/test_plasticity.py proves equal to the Brian2 protocol simulation to 1e-6 for every rule.
+starting points; the best fit wins. The model values come from the model's NumPy form, which
+tests/test_plasticity.py proves equal to the Brian2 protocol simulation to 1e-6 for every model.
+The optimiser works on plain numbers in each parameter's unit (``PlasticityModel.values``).
 
 ``scale_refit`` is the one-parameter refit used in the leave-one-dataset-out table: all rules here
 are linear in their amplitudes, so c * y_model is the rule with all amplitudes times c, and the
@@ -16,10 +17,11 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
+from brian2 import ms
 from scipy.optimize import least_squares, lsq_linear
 
 from bioopzo.plasticity.datasets import PlasticityData
-from bioopzo.plasticity.rules import Rule
+from bioopzo.plasticity.models import PlasticityModel
 from bioopzo.plasticity.scores import scores
 
 __all__ = ["Fit", "fit_rule", "scale_refit", "starting_points"]
@@ -27,7 +29,7 @@ __all__ = ["Fit", "fit_rule", "scale_refit", "starting_points"]
 
 @dataclass
 class Fit:
-    rule: Rule
+    rule: PlasticityModel
     data: str
     prediction: np.ndarray
     scores: dict
@@ -35,24 +37,32 @@ class Fit:
 
     @property
     def parameters(self) -> dict:
-        return {k: self.rule.params[k] for k in self.rule.free}
+        """The fitted free parameters as Brian2 quantities."""
+        params = self.rule.params
+        return {k: params[k] for k in self.rule.free}
+
+    @property
+    def parameter_table(self) -> dict:
+        """The fitted free parameters as numbers, the unit in the name (``tau_pre_ms``)."""
+        return self.rule.table(self.rule.free)
 
 
 def _sigma(data: PlasticityData) -> np.ndarray:
     return data.err if data.has_errors else np.ones(len(data))
 
 
-def starting_points(rule: Rule) -> list[dict]:
-    """The rule's current values, plus a small grid for the nonlinear OPZO parameters."""
-    base = {k: rule.params[k] for k in rule.free}
+def starting_points(rule: PlasticityModel) -> list[dict]:
+    """The model's current values, plus a small grid for the nonlinear OPZO parameters (plain
+    numbers in the parameters' units)."""
+    base = {k: rule.values[k] for k in rule.free}
     starts = [base]
     if "kappa" in rule.free:
-        for tau, kappa in itertools.product((5.0, 20.0, 80.0), (2.0, 8.0, 25.0)):
-            starts.append({**base, "tau_pre_ms": tau, "kappa": kappa})
+        for tau, kappa in itertools.product((5.0 * ms, 20.0 * ms, 80.0 * ms), (2.0, 8.0, 25.0)):
+            starts.append({**base, "tau_pre": rule.number("tau_pre", tau), "kappa": kappa})
     return starts
 
 
-def fit_rule(rule: Rule, data: PlasticityData, max_nfev: int = 200) -> Fit:
+def fit_rule(rule: PlasticityModel, data: PlasticityData, max_nfev: int = 200) -> Fit:
     """Fit ``rule.free`` to ``data`` (NumPy form); returns the fitted rule and its scores.
 
     Rules linear in all free parameters (pair, triplet, Clopath amplitudes) are fitted by bounded
@@ -69,19 +79,19 @@ def fit_rule(rule: Rule, data: PlasticityData, max_nfev: int = 200) -> Fit:
     def predict(**values):
         nonlocal evaluations
         evaluations += 1
-        return rule.with_params(**values).weight_changes(data.conditions, "numpy")
+        return rule.with_values(**values).weight_changes(data.conditions, "numpy")
 
     if rule.linear_free:
         zero = {k: 0.0 for k in names}
         offset = predict(**zero)
         basis = np.column_stack([predict(**{**zero, k: 1.0}) - offset for k in names])
-        low = np.array([b[0] for b in rule.bounds], dtype=float)
-        high = np.array([b[1] for b in rule.bounds], dtype=float)
+        low, high = rule.free_bounds()
         res = lsq_linear(basis / sigma[:, None], (data.mean - offset) / sigma, bounds=(low, high))
-        fitted = rule.with_params(**dict(zip(names, map(float, res.x))))
+        fitted = rule.with_values(**dict(zip(names, map(float, res.x))))
     else:
         inner = [k for k in names if k != "scale"]
-        bounds = dict(zip(names, rule.bounds))
+        all_low, all_high = rule.free_bounds()
+        bounds = {k: (lo, hi) for k, lo, hi in zip(names, all_low, all_high)}
         low = np.array([bounds[k][0] for k in inner], dtype=float)
         high = np.array([bounds[k][1] for k in inner], dtype=float)
 
@@ -99,7 +109,7 @@ def fit_rule(rule: Rule, data: PlasticityData, max_nfev: int = 200) -> Fit:
             if best is None or res.cost < best.cost:
                 best = res
         c, _ = profiled(best.x)
-        fitted = rule.with_params(**dict(zip(inner, map(float, best.x))), scale=c)
+        fitted = rule.with_values(**dict(zip(inner, map(float, best.x))), scale=c)
     prediction = fitted.weight_changes(data.conditions, "numpy")
     return Fit(fitted, data.name, prediction, scores(data.mean, prediction, data.err), evaluations)
 

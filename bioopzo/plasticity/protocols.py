@@ -1,13 +1,14 @@
 """Plasticity protocols: forced pre- and postsynaptic spike patterns, run as one Brian2 simulation.
 
 A protocol is a list of :class:`Condition` objects, one per data point. A condition is a motif of
-presynaptic and postsynaptic spike times (ms, on the dt grid), an optional modulator time course
-(pulses of given sign between given times) and a repeat count. The weight change of the condition is
+presynaptic and postsynaptic spike times (Brian2 time quantities, put on the dt grid), an optional
+modulator time course (pulses of given sign between given times), an optional voltage clamp and a
+repeat count. The weight change of the condition is
 
     dw_rel = repeats * (w(T) - w(0)) / w(0),      w(0) = 1,
 
 that is, the motif is simulated once and its change multiplied by ``repeats``. This is exact for the
-additive (weight-independent) rules of :mod:`bioopzo.plasticity.rules` whenever the repetitions are
+additive (weight-independent) rules of :mod:`bioopzo.plasticity.models` whenever the repetitions are
 independent, i.e. separated by intervals over which every trace of the rule has decayed. Pairings at
 <= 1 Hz are treated so: 1 s or more against time constants <= 125 ms for the visual-cortex sets and
 the pair window; reproductions of Wang et al. 2005 treat their 60 motifs the same way. This is an
@@ -18,117 +19,177 @@ e^(-1000/946) = 0.35 after 1 s), as in those reproductions. Protocols whose pair
 All conditions run in ONE Brian2 simulation: condition k owns presynaptic neuron k, postsynaptic
 neuron k and the single synapse k -> k (``SpikeGeneratorGroup`` sources, ``connect(j='i')``).
 Time step dt = 0.1 ms; spikes are forced at the given times (rounded to the grid when the condition
-is built). The Brian2 runtime device with the numpy target is used and Brian2's device is reset to
-runtime afterwards.
+is built; a condition keeps them as step indices). Times are quantities everywhere
+(``delta_t=10*ms``, ``frequency=20*Hz``, ``onset=1*ms``); the arrays for Brian2 and the NumPy forms
+are built from step indices and plain numbers in ms. The Brian2 runtime device with the numpy target
+is used and Brian2's device is reset to runtime afterwards.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+from brian2 import Hz, Quantity, mV, ms
 
-__all__ = ["Condition", "DT_MS", "pairing", "pairing_train", "motif", "protocol_duration_ms",
-           "simulate_brian2", "modulator_array", "clamp_arrays"]
+from bioopzo.plasticity.quantities import array_in_unit, check_unit, in_unit
 
-#: Simulation time step of every protocol (ms).
-DT_MS = 0.1
-#: Time after the last event of the longest condition that the simulation still runs (ms).
-TAIL_MS = 5.0
+__all__ = ["Condition", "DT", "TAIL", "pairing", "pairing_train", "motif", "protocol_duration",
+           "n_steps", "simulate_brian2", "modulator_array", "clamp_arrays", "spike_arrays"]
+
+#: Simulation time step of every protocol.
+DT = 0.1 * ms
+#: Time after the last event of the longest condition that the simulation still runs.
+TAIL = 5.0 * ms
+#: the same two in ms, for building arrays
+_STEP_MS = in_unit(DT, ms, "DT")
+_TAIL_MS = in_unit(TAIL, ms, "TAIL")
 
 
-def _grid(times_ms) -> tuple[float, ...]:
-    steps = np.rint(np.asarray(times_ms, dtype=float) / DT_MS).astype(np.int64)
-    return tuple(float(s * DT_MS) for s in steps)
+def _steps(times, name: str, label: str) -> tuple[int, ...]:
+    times_ms = array_in_unit(times, ms, name, f"condition {label!r}")
+    return tuple(int(s) for s in np.rint(times_ms / _STEP_MS).astype(np.int64))
 
 
-@dataclass(frozen=True)
+def _pulse_key(pulse) -> tuple[float, float, float]:
+    start, stop, value = pulse
+    return float(start), float(stop), float(value)
+
+
+@dataclass(frozen=True, eq=False)
 class Condition:
     """One data point's protocol.
 
-    pre_ms, post_ms: spike times in ms (>= 0, on the 0.1 ms grid) of the simulated motif.
+    pre, post: spike times (Brian2 time quantities, >= 0) of the simulated motif; they are rounded
+        to the dt grid and kept as step indices ``pre_steps``, ``post_steps`` (``pre``, ``post``
+        then hold the grid times).
     repeats: independent repetitions of the motif (its weight change is multiplied by this).
-    modulator: ((start_ms, stop_ms, value), ...) pulses of the third factor; value is signed
-        (+1 dopamine / noradrenaline, -1 serotonin in the He et al. 2015 convention). ``None`` means
-        a constant modulator of 1 for the whole simulation (pairing experiments without a third factor).
+    modulator: ((start, stop, value), ...) pulses of the third factor, start and stop as time
+        quantities; value is signed (+1 dopamine / noradrenaline, -1 serotonin in the He et al. 2015
+        convention). ``None`` means a constant modulator of 1 for the whole simulation (pairing
+        experiments without a third factor).
     label: a short name for tables and figures.
-    clamp_mV: postsynaptic membrane held at this potential for the whole simulation (voltage clamp;
-        rules with a membrane read it, spike-pair rules ignore it), or ``None``.
+    clamp: postsynaptic membrane held at this potential (a voltage quantity) for the whole
+        simulation (voltage clamp; rules with a membrane read it, spike-pair rules ignore it), or
+        ``None``.
     """
 
-    pre_ms: tuple[float, ...]
-    post_ms: tuple[float, ...]
+    pre: Quantity
+    post: Quantity
     repeats: int = 1
-    modulator: tuple[tuple[float, float, float], ...] | None = None
+    modulator: tuple | None = None
     label: str = ""
-    clamp_mV: float | None = None
+    clamp: Quantity | None = None
+    pre_steps: tuple[int, ...] = field(init=False)
+    post_steps: tuple[int, ...] = field(init=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "pre_ms", _grid(self.pre_ms))
-        object.__setattr__(self, "post_ms", _grid(self.post_ms))
-        for name in ("pre_ms", "post_ms"):
-            times = getattr(self, name)
-            if any(t < 0 for t in times):
-                raise ValueError(f"{name} of condition {self.label!r} has negative times: {times}")
-            if len(set(times)) != len(times):
+        for name in ("pre", "post"):
+            steps = _steps(getattr(self, name), name, self.label)
+            if any(s < 0 for s in steps):
+                raise ValueError(f"{name} of condition {self.label!r} has negative times: "
+                                 f"{getattr(self, name)}")
+            if len(set(steps)) != len(steps):
                 raise ValueError(f"{name} of condition {self.label!r} has two spikes in one 0.1 ms step")
+            object.__setattr__(self, f"{name}_steps", steps)
+            object.__setattr__(self, name, np.array(steps, dtype=float) * _STEP_MS * ms)
+        owner = f"condition {self.label!r}"
+        if self.modulator is not None:
+            pulses = tuple(tuple(p) for p in self.modulator)
+            for start, stop, value in pulses:
+                check_unit(start, ms, "modulator pulse start", owner)
+                check_unit(stop, ms, "modulator pulse stop", owner)
+                check_unit(value, 1, "modulator pulse value", owner)
+            object.__setattr__(self, "modulator", pulses)
+        if self.clamp is not None:
+            check_unit(self.clamp, mV, "clamp", owner)
+
+    def _key(self) -> tuple:
+        modulator = None if self.modulator is None else tuple(map(_pulse_key, self.modulator))
+        clamp = None if self.clamp is None else float(self.clamp)
+        return (self.pre_steps, self.post_steps, self.repeats, modulator, self.label, clamp)
+
+    def __eq__(self, other):
+        return isinstance(other, Condition) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
 
     @property
-    def last_event_ms(self) -> float:
-        times = list(self.pre_ms) + list(self.post_ms)
-        if self.modulator:
-            times += [stop for _, stop, _ in self.modulator]
-        return max(times) if times else 0.0
+    def last_event(self) -> Quantity:
+        return _last_event_ms(self) * ms
 
 
-def pairing(delta_t_ms: float, repeats: int = 1, onset_ms: float = 1.0, label: str = "",
-            modulator=None) -> Condition:
-    """One pre/post pair with delta_t = t_post - t_pre (ms), both spikes at or after ``onset_ms``."""
-    t_pre = onset_ms + max(0.0, -delta_t_ms)
-    return Condition((t_pre,), (t_pre + delta_t_ms,), repeats, modulator, label)
+def _last_event_ms(c: Condition) -> float:
+    times = [s * _STEP_MS for s in c.pre_steps + c.post_steps]
+    if c.modulator:
+        times += [in_unit(stop, ms, "modulator pulse stop") for _, stop, _ in c.modulator]
+    return max(times) if times else 0.0
 
 
-def pairing_train(delta_t_ms: float, frequency_hz: float, n_pairings: int, onset_ms: float = 1.0,
-                  label: str = "") -> Condition:
-    """``n_pairings`` pre/post pairs at ``frequency_hz`` in one train (one repetition)."""
-    period = 1000.0 / frequency_hz
-    t_pre = onset_ms + max(0.0, -delta_t_ms) + period * np.arange(n_pairings)
-    return Condition(tuple(t_pre), tuple(t_pre + delta_t_ms), 1, None, label)
+def pairing(delta_t, repeats: int = 1, onset=1.0 * ms, label: str = "", modulator=None) -> Condition:
+    """One pre/post pair with delta_t = t_post - t_pre, both spikes at or after ``onset``."""
+    d = in_unit(delta_t, ms, "delta_t")
+    t_pre = in_unit(onset, ms, "onset") + max(0.0, -d)
+    return Condition(np.array([t_pre]) * ms, np.array([t_pre + d]) * ms, repeats, modulator, label)
 
 
-def motif(pre_ms, post_ms, repeats: int = 1, onset_ms: float = 1.0, label: str = "") -> Condition:
-    """Any spike motif; times are shifted so that the first spike is at ``onset_ms``."""
+def pairing_train(delta_t, frequency, n_pairings: int, onset=1.0 * ms, label: str = "") -> Condition:
+    """``n_pairings`` pre/post pairs at ``frequency`` in one train (one repetition)."""
+    d = in_unit(delta_t, ms, "delta_t")
+    period = 1000.0 / in_unit(frequency, Hz, "frequency")
+    t_pre = in_unit(onset, ms, "onset") + max(0.0, -d) + period * np.arange(n_pairings)
+    return Condition(t_pre * ms, (t_pre + d) * ms, 1, None, label)
+
+
+def motif(pre, post, repeats: int = 1, onset=1.0 * ms, label: str = "") -> Condition:
+    """Any spike motif; times are shifted so that the first spike is at ``onset``."""
+    pre_ms = array_in_unit(pre, ms, "pre")
+    post_ms = array_in_unit(post, ms, "post")
     first = min(list(pre_ms) + list(post_ms))
-    return Condition(tuple(np.asarray(pre_ms, float) - first + onset_ms),
-                     tuple(np.asarray(post_ms, float) - first + onset_ms), repeats, None, label)
+    start = in_unit(onset, ms, "onset")
+    return Condition((pre_ms - first + start) * ms, (post_ms - first + start) * ms, repeats, None, label)
 
 
-def protocol_duration_ms(conditions) -> float:
-    """Simulated time of a protocol: the last event of any condition plus a 5 ms tail."""
-    return float(np.ceil((max(c.last_event_ms for c in conditions) + TAIL_MS) / DT_MS) * DT_MS)
+def _duration_ms(conditions) -> float:
+    return float(np.ceil((max(_last_event_ms(c) for c in conditions) + _TAIL_MS) / _STEP_MS) * _STEP_MS)
+
+
+def protocol_duration(conditions) -> Quantity:
+    """Simulated time of a protocol: the last event of any condition plus ``TAIL`` (5 ms)."""
+    return _duration_ms(conditions) * ms
 
 
 def n_steps(conditions) -> int:
-    return int(round(protocol_duration_ms(conditions) / DT_MS))
+    """Number of dt steps of the protocol's simulation."""
+    return int(round(_duration_ms(conditions) / _STEP_MS))
 
 
 def modulator_array(conditions, steps: int) -> np.ndarray:
     """(steps, N) third-factor values per step: 1 everywhere for conditions without pulses."""
     m = np.ones((steps, len(conditions)))
-    t = np.arange(steps) * DT_MS
+    t = np.arange(steps) * _STEP_MS
     for k, c in enumerate(conditions):
         if c.modulator is not None:
             m[:, k] = 0.0
             for start, stop, value in c.modulator:
-                m[(t >= start - 1e-9) & (t < stop - 1e-9), k] += value
+                start_ms = in_unit(start, ms, "modulator pulse start")
+                stop_ms = in_unit(stop, ms, "modulator pulse stop")
+                m[(t >= start_ms - 1e-9) & (t < stop_ms - 1e-9), k] += float(value)
     return m
 
 
-def spike_steps(times_ms) -> np.ndarray:
-    return np.rint(np.asarray(times_ms, dtype=float) / DT_MS).astype(np.int64)
+def spike_arrays(conditions, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, N) boolean presynaptic and postsynaptic spikes per step."""
+    s_pre = np.zeros((steps, len(conditions)), bool)
+    s_post = np.zeros((steps, len(conditions)), bool)
+    for k, c in enumerate(conditions):
+        s_pre[list(c.pre_steps), k] = True
+        s_post[list(c.post_steps), k] = True
+    return s_pre, s_post
 
 
-def simulate_brian2(rule, conditions) -> np.ndarray:
+def simulate_brian2(model, conditions) -> np.ndarray:
     """Run all conditions in one Brian2 simulation (runtime device, numpy target); returns dw_rel."""
     import brian2 as b2
 
@@ -141,20 +202,20 @@ def simulate_brian2(rule, conditions) -> np.ndarray:
     b2.prefs.codegen.target = "numpy"
     try:
         net = b2.Network()
-        clock = b2.Clock(dt=DT_MS * b2.ms, name="plasticity_clock")
+        clock = b2.Clock(dt=DT, name="plasticity_clock")
         n = len(conditions)
-        pre_idx = np.concatenate([[k] * len(c.pre_ms) for k, c in enumerate(conditions)] + [[]])
-        pre_t = np.concatenate([c.pre_ms for c in conditions] + [[]])
-        post_idx = np.concatenate([[k] * len(c.post_ms) for k, c in enumerate(conditions)] + [[]])
-        post_t = np.concatenate([c.post_ms for c in conditions] + [[]])
+        pre_idx = np.concatenate([[k] * len(c.pre_steps) for k, c in enumerate(conditions)] + [[]])
+        pre_t = np.concatenate([np.array(c.pre_steps) * _STEP_MS for c in conditions] + [[]])
+        post_idx = np.concatenate([[k] * len(c.post_steps) for k, c in enumerate(conditions)] + [[]])
+        post_t = np.concatenate([np.array(c.post_steps) * _STEP_MS for c in conditions] + [[]])
         pre = b2.SpikeGeneratorGroup(n, pre_idx.astype(int), pre_t * b2.ms, clock=clock, name="pre")
         post_spikes = b2.SpikeGeneratorGroup(n, post_idx.astype(int), post_t * b2.ms, clock=clock,
                                              name="post_spikes")
         steps = n_steps(conditions)
-        modulator = b2.TimedArray(modulator_array(conditions, steps), dt=DT_MS * b2.ms, name="modulator")
-        synapse = rule.build_brian2(pre, post_spikes, conditions, clock, net, modulator)
+        modulator = b2.TimedArray(modulator_array(conditions, steps), dt=DT, name="modulator")
+        synapse = model.build_brian2(pre, post_spikes, conditions, clock, net, modulator)
         net.add(pre, post_spikes, synapse)
-        net.run(steps * DT_MS * b2.ms, namespace={})
+        net.run(steps * _STEP_MS * b2.ms, namespace={})
         w = np.asarray(synapse.w[:], dtype=float)
     finally:
         b2.prefs.codegen.target = previous_target
@@ -166,6 +227,7 @@ def simulate_brian2(rule, conditions) -> np.ndarray:
 
 def clamp_arrays(conditions) -> tuple[np.ndarray, np.ndarray]:
     """(clamped flag, clamp potential in mV) per condition; 0 mV where not clamped."""
-    clamped = np.array([c.clamp_mV is not None for c in conditions], dtype=float)
-    value = np.array([c.clamp_mV if c.clamp_mV is not None else 0.0 for c in conditions], dtype=float)
+    clamped = np.array([c.clamp is not None for c in conditions], dtype=float)
+    value = np.array([in_unit(c.clamp, mV, "clamp") if c.clamp is not None else 0.0 for c in conditions],
+                     dtype=float)
     return clamped, value
