@@ -18,7 +18,8 @@ import time
 from importlib.resources import files
 from pathlib import Path
 
-from bioopzo.config import DEVICE_NAMES, RULE_NAMES, ConfigError, command_status, load_config
+from bioopzo.config import DEVICE_NAMES, ConfigError, command_status, load_config
+from bioopzo.rules.names import RULE_NAMES
 
 
 def _packaged_models() -> dict[str, Path]:

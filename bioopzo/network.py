@@ -49,8 +49,8 @@ from bioopzo.neurons import (credit_code, hidden_forward_code, hidden_model,
                              input_model, noise_draw_code, readout_error_code, readout_forward_code,
                              readout_model, sample_events, shared_namespace)
 from bioopzo.pathways import assign_schedules
-from bioopzo.rules import FeedbackContext, make_rule
-from bioopzo.rules.base import all_to_all
+from bioopzo.rules.base import FeedbackContext, all_to_all
+from bioopzo.rules.registry import make_rule
 from bioopzo.updates import (frozen_equations, optimizer_state_names, replays_directly,
                              sample_pathways, sample_update_equations, three_factor_gradient,
                              update_equations)

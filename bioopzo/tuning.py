@@ -34,7 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bioopzo.config import RULE_NAMES, ConfigError, load_config
+from bioopzo.config import ConfigError, load_config
+from bioopzo.rules.names import RULE_NAMES
 
 __all__ = ["TuningResult", "tune", "compare", "paired_difference", "best_rate", "DEFAULT_FACTORS"]
 

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from bioopzo.config import RULE_NAMES
+from bioopzo.rules.names import RULE_NAMES
 from bioopzo.tuning import DEFAULT_FACTORS
 
 
