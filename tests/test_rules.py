@@ -152,3 +152,34 @@ def test_opzo_counts_the_writes_of_M():
     assert RULES["opzo"].feedback_update_counts((4, 3, 2, 5)) == {"upd_m": {1: 15.0, 2: 10.0}}
     assert RULES["dfa"].feedback_update_counts((4, 3, 2, 5)) == {}
     assert [t.product_terms for t in RULES["opzo"].engine_terms()] == [1, 1, 2]
+
+
+def test_sign_symmetric_feeds_back_the_signs_of_the_forward_weights():
+    rule = make_rule(small_config(rule={"name": "sign_symmetric"}, network={"hidden": [3, 2]}))
+    W2 = np.array([[1.0, -2.0, 0.0], [0.5, 1.0, -1.0]])
+    Wout = np.array([[2.0, 0.0], [1.0, -1.0]])
+    state = {"W2": W2, "Wout": Wout}
+    g2, _ = rule.reference_signal(1, step(state), upper=E)
+    np.testing.assert_allclose(g2, [[-0.5, 1.0]])                # e sign(W_o)
+    g1, _ = rule.reference_signal(0, step(state), upper=np.array([[1.0, -2.0]]))
+    np.testing.assert_allclose(g1, [[-1.0, -3.0, 2.0]])          # delta_2 sign(W_2)
+    assert rule.feedback_order == "top_down" and rule.transports_weights
+    act = _Activity()
+    d1, d2 = RULES["sign_symmetric"].third_factors(act, [])
+    np.testing.assert_allclose(d2, [[1.0, 0.0], [2.0, 2.0]])     # psi_2 (e sign(W_o))
+    np.testing.assert_allclose(d1, [[0.5, -0.5, 0.0], [2.0, -1.0, 1.0]])   # psi_1 (delta_2 sign(W_2))
+    mirror = RULES["sign_symmetric"].engine_terms()[-1]
+    assert "signs only" in mirror.note
+
+
+def test_the_cost_analyzer_counts_sign_symmetric_feedback_as_bp_traffic():
+    from bioopzo.cost.counts import counts_from_rates
+    from bioopzo.cost.mapping import map_to_cores
+    from bioopzo.cost.profiles import load_profile
+
+    profile = load_profile()
+    sizes = (20, 30, 20, 5)
+    c = counts_from_rates(sizes, [0.1, 0.2, 0.2, 0.1], 10, profile, map_to_cores(sizes, profile))
+    assert "sign_symmetric" in c.rules
+    for name in ("fb_ops", "fb_msg", "wt.dense.step", "upd_w.dense.sample"):
+        assert c.per_sample(name, "sign_symmetric") == c.per_sample(name, "bp") > 0
