@@ -17,8 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from bioopzo.config import (DEVICE_NAMES, RULE_NAMES, ConfigError, load_config, packaged_models,
-                            resolve_config_path)
+from bioopzo.config import DEVICE_NAMES, ConfigError, load_config, packaged_models, resolve_config_path
+from bioopzo.rules.names import RULE_NAMES
 
 
 def command_status(command) -> int:

@@ -37,6 +37,8 @@ import brian2.units as _units
 from brian2 import Hz, Quantity, ms
 from brian2.units.fundamentalunits import Unit, get_dimensions, get_unit
 
+from bioopzo.rules.names import RULE_NAMES
+
 __all__ = [
     "ConfigError",
     "NetworkConfig",
@@ -55,14 +57,12 @@ __all__ = [
     "parse_quantity",
     "feedback_samples",
     "feedback_momentum_warning",
-    "RULE_NAMES",
     "DEVICE_NAMES",
     "ENCODING_NAMES",
     "DATASET_NAMES",
     "EVENT_DATASETS",
 ]
 
-RULE_NAMES = ("opzo", "bp", "dfa", "zo", "readout")
 #: data sets read from event files in a user's folder (bioopzo.data.tonic_datasets)
 EVENT_DATASETS = ("nmnist", "shd", "dvsgesture")
 DATASET_NAMES = ("digits", "mnist1d", *EVENT_DATASETS)

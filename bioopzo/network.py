@@ -50,8 +50,8 @@ from bioopzo.neurons import (credit_code, hidden_forward_code, hidden_model,
                              hidden_modulation_code, history_code, history_model, input_code,
                              input_model, noise_draw_code, readout_error_code, readout_forward_code,
                              readout_model, sample_events, shared_namespace)
-from bioopzo.rules import FeedbackContext, make_rule
-from bioopzo.rules.base import all_to_all
+from bioopzo.rules.base import FeedbackContext, all_to_all
+from bioopzo.rules.registry import make_rule
 from bioopzo.schedule import (MAX_STEPS_PER_SAMPLE, ORDER_BIASES, ORDER_CREDIT, ORDER_INPUT,
                               ORDER_INPUT_EVENTS, ORDER_NOISE, ORDER_NOISE_NORM,
                               ORDER_REPLAY_EVENTS, layer_order, no_delays, run_once_per_sample,

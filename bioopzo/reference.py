@@ -9,18 +9,17 @@ k = t mod T the step within the sample and every state reset at k = 0:
     v_l = u_l - theta s_l                                  x_l = s_l (+ alpha z_l)
     a_l = lambda_a a_l + s_l                               psi_l = kappa sig (1 - sig)
     o   = W_o x_L + b_o                                    e = (1-g)(softmax(o) - y) + g (o - y)
-    g_l = M_l e / c_l (opzo, M and c updated first) | B_l e (dfa) | W_{l+1}^T delta_{l+1} (bp)
-          | (l(o) - b) z_l / alpha (zo)
+    g_l = the rule's top-down signal (LearningRule.reference_signal, rules/<rule>.py),
+          layer by layer from the top for top-down rules (delta_{L+1} = e)
     delta_l = psi_l g_l,   G_W = learn delta_l a_{l-1}^T,   G_b = learn delta_l
 
-with c_l the weight M_l's average has gathered (c <- rho c + (1 - rho); 1 when
-``feedback_bias_correction`` is off), and the schedule/optimizer of updates.py
-applied to every parameter after the step's signals are computed. Samples
-processed in parallel (``batch`` > 1) share weights; their contributions are
-summed (the ``batch`` schedule divides by its batch size), the M update uses
-the batch mean of z o^T and the ZO baseline the batch mean of the loss. With
-``batch = 1`` the model is step for step the Brian2 model; given the same
-inputs and noise they agree spike for spike (tests/test_oracle.py).
+with the rule's own state (OPZO's M_l, ZO's baseline) updated by the rule, and the
+schedule/optimizer of updates.py applied to every parameter after the step's signals
+are computed. Samples processed in parallel (``batch`` > 1) share weights; their
+contributions are summed (the ``batch`` schedule divides by its batch size), and the
+rules use batch means for their own state (rules/<rule>.py). With ``batch = 1`` the
+model is step for step the Brian2 model; given the same inputs and noise they agree
+spike for spike (tests/test_oracle.py).
 """
 
 from __future__ import annotations
@@ -31,10 +30,11 @@ import numpy as np
 
 from bioopzo.config import ExperimentConfig
 from bioopzo.data.samples import check_labels
+from bioopzo.rules.base import StepSignals
+from bioopzo.rules.registry import make_rule
 from bioopzo.state import initial_state, parameter_names
-from bioopzo.rules import make_rule
 
-__all__ = ["ReferenceModel", "RunRecord"]
+__all__ = ["ReferenceModel", "RunRecord", "sigmoid", "surrogate"]
 
 
 @dataclass
@@ -51,9 +51,16 @@ class RunRecord:
         return np.argmax(self.o_sum, axis=1)
 
 
-def _sigmoid(x):
+def sigmoid(x):
+    """The logistic function 1 / (1 + exp(-x)) (overflow to 0 allowed)."""
     with np.errstate(over="ignore"):
         return 1.0 / (1.0 + np.exp(-x))
+
+
+def surrogate(u, threshold, slope):
+    """The surrogate derivative psi = kappa sig (1 - sig), sig = sigmoid(kappa (u - theta))."""
+    sig = sigmoid(slope * (u - threshold))
+    return slope * sig * (1 - sig)
 
 
 class ReferenceModel:
@@ -185,12 +192,11 @@ class ReferenceModel:
         v_before = [vv.copy() for vv in v] if probe else None
         for l in range(1, L + 1):
             layer_inputs.append(x)
-            u, s, x = self._layer(l, x, v[l - 1], alpha * z[l - 1])
+            u, s, x = self.layer(l, x, v[l - 1], alpha * z[l - 1])
             v[l - 1][:] = u - theta * s if nrn.reset == "soft" else u * (1 - s)
             traces[l][:] = nrn.trace_decay * traces[l] + s
-            sig = _sigmoid(kappa * (u - theta))
             s_all.append(s)
-            psi_all.append(kappa * sig * (1 - sig))
+            psi_all.append(surrogate(u, theta, kappa))
         o = x @ st["Wout"].T + st["bout"]
         with np.errstate(over="ignore"):
             denom = np.exp(o[:, None, :] - o[:, :, None]).sum(axis=2)
@@ -202,33 +208,13 @@ class ReferenceModel:
         deltas = [None] * L
         updates: dict[str, np.ndarray] = {}
         if self.rule.trains_hidden:
-            name = rule.name
-            if name == "zo":
-                advantage = (loss - st["loss_baseline"]).sum(axis=1, keepdims=True)
-                updates["loss_baseline"] = st["loss_baseline"] + training * (1 - rule.baseline_decay) * (
-                    loss.mean(axis=0) - st["loss_baseline"])
+            step = StepSignals(e=e, o=o, loss=loss, z=z, psi=psi_all, state=st, training=training)
+            updates.update(self.rule.reference_step_updates(step))
             upper = e
-            for l in (range(L - 1, -1, -1) if name == "bp" else range(L)):
-                if name == "opzo":
-                    scale = 1.0 / noise.scale if rule.divide_by_noise_scale else 1.0
-                    rho = rule.feedback_momentum
-                    M = st[f"M{l + 1}"]
-                    zo_est = scale * (z[l].T @ o) / len(o)
-                    M_new = M + training * (rho * M + (1 - rho) * zo_est - M)
-                    updates[f"M{l + 1}"] = M_new
-                    if rule.feedback_bias_correction:
-                        c = st[f"M{l + 1}_weight"]
-                        c_new = c + training * (rho * c + (1 - rho) - c)
-                        updates[f"M{l + 1}_weight"] = c_new
-                        M_new = M_new / np.where(c_new > 0, c_new, 1.0)
-                    g = e @ M_new.T
-                elif name == "dfa":
-                    g = e @ st[f"B{l + 1}"].T
-                elif name == "zo":
-                    g = advantage * z[l] / noise.scale
-                else:  # bp
-                    W_above = st["Wout"] if l == L - 1 else st[f"W{l + 2}"]
-                    g = upper @ W_above
+            top_down = self.rule.feedback_order == "top_down"
+            for l in (range(L - 1, -1, -1) if top_down else range(L)):
+                g, rule_updates = self.rule.reference_signal(l, step, upper)
+                updates.update(rule_updates)
                 deltas[l] = psi_all[l] * g if rule.use_surrogate else g
                 upper = deltas[l]
 
@@ -245,12 +231,12 @@ class ReferenceModel:
         out = {"o": o, "loss": loss, "s": s_all, "e": e, "delta": deltas}
         if probe:
             out["jacobian"] = [
-                z[l].T @ (o - self._readout_without_noise(l, layer_inputs[l], v_before, z, alpha))
+                z[l].T @ (o - self.readout_without_noise(l, layer_inputs[l], v_before, z, alpha))
                 for l in range(L)]
         st.update(updates)
         return out
 
-    def _layer(self, l, x, v_prev, noise):
+    def layer(self, l, x, v_prev, noise):
         """Forward step of hidden layer l: membrane u, spikes s, activity sent on x.
 
         ``noise`` is the scaled noise alpha z_l, added at the configured site."""
@@ -262,12 +248,12 @@ class ReferenceModel:
         s = (u >= nrn.threshold).astype(float)
         return u, s, (s if membrane else s + noise)
 
-    def _readout_without_noise(self, layer, x, v_before, z, alpha):
+    def readout_without_noise(self, layer, x, v_before, z, alpha):
         """Readout of the current step with hidden layer ``layer``'s noise removed."""
         st = self.state
         for l in range(layer + 1, len(self.config.network.hidden) + 1):
             keep = 0.0 if l == layer + 1 else 1.0
-            _, _, x = self._layer(l, x, v_before[l - 1], keep * alpha * z[l - 1])
+            _, _, x = self.layer(l, x, v_before[l - 1], keep * alpha * z[l - 1])
         return x @ st["Wout"].T + st["bout"]
 
     def _update(self, name, G, apply, rate, updates):

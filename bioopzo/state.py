@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bioopzo.config import ExperimentConfig
-from bioopzo.rules import make_rule
+from bioopzo.rules.registry import make_rule
 from bioopzo.updates import optimizer_state_names
 
 __all__ = ["parameter_names", "weight_name", "bias_name", "initial_state", "StateTarget",

@@ -276,7 +276,7 @@ def test_cost_command_ranks_rules_on_trained_digits(tmp_path, capsys):
         assert (out / name).stat().st_size > 0
     data = json.loads((out / "cost_counts.json").read_text())
     ranking = data["ranking"]
-    assert sorted(ranking) == ["bp", "dfa", "opzo", "zo"]
+    assert sorted(ranking) == ["bp", "dfa", "opzo", "sign_symmetric", "zo"]
     totals = [data["energy_J"][r]["dense"]["step"]["total"] for r in ranking]
     assert totals == sorted(totals)
     # the schedule changes the energy: every step costs more than once per sample, for all rules
@@ -291,7 +291,7 @@ def test_cost_command_ranks_rules_on_trained_digits(tmp_path, capsys):
     assert "## Ranking (cheapest first)" in md and "## Effect of the update schedule" in md
     assert "23.6 pJ" in md and "Davies 2018 Table 2" in md
     rows = (out / "cost_table.csv").read_text().strip().splitlines()
-    assert len(rows) == 1 + 4 * 3 * 2 + 1
+    assert len(rows) == 1 + 5 * 3 * 2 + 1
     assert (tmp_path / "report_run" / "weights.npz").is_file()
     # a second run into the same folder needs --overwrite
     assert main(["cost", str(tmp_path / "report_run"), "--samples", "2", "--out", str(out)]) == 2

@@ -5,12 +5,13 @@ noise sites, with noise off and with noise on (the noise Brian2 drew is
 recorded and supplied to the reference), a 20-30-20-5 network runs 3 samples
 of 10 steps (2 learning with different learning-rate factors, 1 test) and
 must give identical spikes at every step and learnable state equal to 1e-9
-relative. The runtime test covers every combination (36 networks). The
-cpp_standalone test compiles a covering set (14 networks: every rule with both
-schedules, both sites and noise on/off where the rule allows it, plus the
+relative. The runtime test covers every combination (44 networks). The
+cpp_standalone test compiles a covering set (15 networks: every rule of
+DESIGN.md with both schedules, both sites and noise on/off where the rule
+allows it, sign-symmetric feedback once, plus the
 sphere/Rademacher/antithetic/batch/momentum variants) into one project;
-``pytest --full-standalone-oracle`` compiles all 36 instead (20 min here, most of
-it in one large objects.cpp).
+``pytest --full-standalone-oracle`` compiles all 44 instead (20 min or more
+here, most of it in one large objects.cpp).
 
 The once-per-sample updates (updates.py) take their replayed form in the
 runtime variants of the sample schedule and their active form in those of the
@@ -41,7 +42,7 @@ N_IN, N_OUT, T, N = 20, 5, 10, 3
 def variants():
     out = []
     for rule, schedule, site, noisy in itertools.product(
-            ("opzo", "bp", "dfa", "zo", "readout"), ("step", "sample"),
+            ("opzo", "bp", "dfa", "zo", "readout", "sign_symmetric"), ("step", "sample"),
             ("membrane", "output"), (False, True)):
         if rule in ("opzo", "zo") and not noisy:
             continue   # these rules are defined by their noise
@@ -69,6 +70,7 @@ def standalone_variants():
         ("bp", "step", "output", True),
         ("dfa", "step", "output", False), ("dfa", "sample", "membrane", True),
         ("readout", "step", "output", True), ("readout", "sample", "membrane", False),
+        ("sign_symmetric", "step", "output", True),
     ]
     forms = {("bp", "sample"): "replay", ("opzo", "sample"): "active"}
     out = [dict(rule=r, schedule=s, site=site, noisy=n, form=forms.get((r, s), "dense"))

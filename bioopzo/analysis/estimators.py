@@ -1,7 +1,7 @@
 """Per-sample gradient estimates of every rule, and same-step Jacobian estimates,
 from one noisy forward pass of the reference model at a fixed state.
 
-The forward pass is reference.py's (``ReferenceModel._layer``: same neurons,
+The forward pass is reference.py's (``ReferenceModel.layer``: same neurons,
 noise site and distribution); no parameter changes. Per step t of a sample,
 with alpha z_l[t] the injected noise, o~ the (noisy) readout and
 e = (1 - gamma)(softmax(o~) - y) + gamma (o~ - y) the output error, each rule's
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bioopzo.state import initial_state
-from bioopzo.reference import ReferenceModel, _sigmoid
+from bioopzo.reference import ReferenceModel, surrogate
 from bioopzo.rules.opzo import OPZORule
 
 __all__ = ["ESTIMATORS", "ProbeResult", "probe_pass", "EstimatorStats", "estimator_statistics",
@@ -110,11 +110,10 @@ def probe_pass(model: ReferenceModel, inputs: np.ndarray, labels: np.ndarray,
         layer_inputs, psi = [], []
         for l in range(L):
             layer_inputs.append(x)
-            u, s, x = model._layer(l + 1, x, v[l], alpha * z[l])
+            u, s, x = model.layer(l + 1, x, v[l], alpha * z[l])
             v[l][:] = u - nrn.threshold * s if nrn.reset == "soft" else u * (1 - s)
             traces[l + 1][:] = nrn.trace_decay * traces[l + 1] + s
-            sig = _sigmoid(nrn.surrogate_slope * (u - nrn.threshold))
-            psi.append(nrn.surrogate_slope * sig * (1 - sig))
+            psi.append(surrogate(u, nrn.threshold, nrn.surrogate_slope))
         o = x @ st["Wout"].T + st["bout"]
         with np.errstate(over="ignore"):
             denom = np.exp(o[:, None, :] - o[:, :, None]).sum(axis=2)
@@ -144,7 +143,7 @@ def probe_pass(model: ReferenceModel, inputs: np.ndarray, labels: np.ndarray,
                 deltas[name][l][:, k] = mod[l] * g
         if jacobian:
             for l in range(L):
-                o_clean = model._readout_without_noise(l, layer_inputs[l], v_before, z, alpha)
+                o_clean = model.readout_without_noise(l, layer_inputs[l], v_before, z, alpha)
                 jac[l] += np.einsum("bi,bj->bij", z[l], o - o_clean) / (alpha * T)
     grads = {name: [np.einsum("bti,btj->bij", deltas[name][l], pre[l]) for l in range(L)]
              for name in estimators}

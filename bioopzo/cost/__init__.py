@@ -4,7 +4,6 @@
     record.py     per-step activity recorded from the Brian2 simulation (StateMonitors)
     counts.py     exact event counts per layer and step (and expected counts from rates)
     mapping.py    neuron-to-core mapping on a tile mesh (messages, hops, time)
-    engine.py     each rule in Loihi learning-engine terms (sums of products of traces)
     model.py      energy and time per sample, per rule and phase
     metrics.py    NeuroBench-style metric classes (docs/metrics/ is generated from them)
     report.py     Markdown / CSV / JSON / PNG report; caveats.py: cost-model.md e.6
@@ -13,13 +12,12 @@
 
 from bioopzo.cost.analyze import cost_of_run, cost_of_state, counts_for_state
 from bioopzo.cost.counts import Activity, EventCounts, count_events, counts_from_rates
-from bioopzo.cost.engine import engine_rules
 from bioopzo.cost.mapping import map_to_cores
 from bioopzo.cost.model import inference_energy, rule_energy, rule_time
 from bioopzo.cost.profiles import load_profile, profile_names
 from bioopzo.cost.report import CostReport, analyze, write_report
 
 __all__ = ["cost_of_run", "cost_of_state", "counts_for_state", "Activity", "EventCounts",
-           "count_events", "counts_from_rates", "engine_rules", "map_to_cores", "inference_energy",
+           "count_events", "counts_from_rates", "map_to_cores", "inference_energy",
            "rule_energy", "rule_time", "load_profile", "profile_names", "CostReport", "analyze",
            "write_report"]

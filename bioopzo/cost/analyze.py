@@ -12,11 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from bioopzo.config import ConfigError, ExperimentConfig
-from bioopzo.cost.counts import COUNT_RULES, count_events
+from bioopzo.cost.counts import count_events
 from bioopzo.cost.mapping import map_to_cores
 from bioopzo.cost.profiles import load_profile
 from bioopzo.cost.record import record_activity
 from bioopzo.cost.report import CostReport, analyze
+from bioopzo.rules.registry import COUNTED_RULES
 
 __all__ = ["counts_for_state", "cost_of_state", "cost_of_run", "parse_rules", "run_schedule"]
 
@@ -24,12 +25,12 @@ __all__ = ["counts_for_state", "cost_of_state", "cost_of_run", "parse_rules", "r
 def parse_rules(text: str | None) -> tuple:
     """'opzo,bp' -> ('opzo', 'bp'); unknown names are an error that lists the known ones."""
     if not text:
-        return COUNT_RULES
+        return COUNTED_RULES
     rules = tuple(r.strip() for r in text.split(",") if r.strip())
-    bad = [r for r in rules if r not in COUNT_RULES]
+    bad = [r for r in rules if r not in COUNTED_RULES]
     if bad or not rules:
         raise ConfigError(f"--rules {text!r}: unknown rule(s) {', '.join(bad) or '(none given)'}; "
-                          f"choose from {', '.join(COUNT_RULES)}, comma separated")
+                          f"choose from {', '.join(COUNTED_RULES)}, comma separated")
     return tuple(dict.fromkeys(rules))
 
 
@@ -49,7 +50,7 @@ def _samples(config: ExperimentConfig, n: int, split: str):
 
 
 def counts_for_state(config: ExperimentConfig, state: dict, *, samples: int = 50, split: str = "test",
-                     learning: bool = False, profile=None, rules=COUNT_RULES, quantise: bool = True,
+                     learning: bool = False, profile=None, rules=COUNTED_RULES, quantise: bool = True,
                      seed: int = 0):
     """Record ``samples`` samples of ``split`` through the network and count every event."""
     if split not in ("test", "train"):
@@ -61,7 +62,7 @@ def counts_for_state(config: ExperimentConfig, state: dict, *, samples: int = 50
     return count_events(act, mapping, profile, rules=rules, quantise=quantise)
 
 
-def cost_of_state(config: ExperimentConfig, state: dict, *, profile=None, rules=COUNT_RULES,
+def cost_of_state(config: ExperimentConfig, state: dict, *, profile=None, rules=COUNTED_RULES,
                   mode: str = "dense", schedule: str | None = None, samples: int = 50,
                   split: str = "test", learning: bool = False, rule_complexity: float = 1.0,
                   quantise: bool = True, seed: int = 0, meta: dict | None = None) -> CostReport:

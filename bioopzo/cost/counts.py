@@ -17,28 +17,27 @@ non-zero entries; nnz_out(i, l) = #{j : W_l[j, i] != 0}. Per step t:
 
 Learning counts, per rule, counted as if every recorded step were a training step:
 
-    ERR[t] = m;  RNG[t] = sum_H N_l (opzo, zo);  SG[t] = sum_H N_l;
+    ERR[t] = m;  RNG[t] = sum_H N_l (rules that need noise);  SG[t] = sum_H N_l;
     TR_pre[t] = sum_{l=0..L} N_l;  TR_post[t] = sum_H N_l (number of y traces) + m
-    FB_l[t]  = N_l nz(e[t])                     opzo, dfa (direct, parallel; dense: N_l m)
-             = N_{l+1} N_l  into layer l         bp through W_{l+1}^T (effective: nz(delta_{l+1}) N_l)
-             = N_l                               zo (g_j = (l - b) z_j / alpha)
-    UPD_M[t] = sum_H N_l m                       opzo, every training step
+    FB_l[t]  feedback operations into layer l and its messages: the rule's feedback traffic
+             (LearningRule.feedback_traffic; e.g. N_l nz(e[t]) for direct feedback of e),
+             routed from the sending units over the core mapping
     UPD_W_l, three counting modes, two schedules (every step / once per sample):
        dense          N_l N_{l-1} per update event
        pre_gated      nz(x_{l-1}) N_l per event; once per sample: inputs active at least once
        factor_gated   nz(q(a_{l-1}[t])) nz(q(delta_l[t])) per step; once per sample:
                       #{(i, j) : a_i[t] delta_j[t] survives quantisation at some step t}
-    WT (bp)        = UPD_W of W_2..W_{L+1}: writes to the mirrored backward weights
+    WT             = UPD_W of W_2..W_{L+1} for rules that keep mirrored backward weights
+    UPD_M etc.     writes to a rule's own learned feedback (LearningRule.feedback_update_counts)
 
 delta_{L+1} = e for every rule (the readout learns from e). Quantisation q (caveat 7): a trace
 counts as zero below trace_max / 2^bits, a modulator below max|delta_l| / 2^bits (bits =
 ``trace_bits`` of the profile; 7 on Loihi). The hidden modulators of the simulated rule are
-the recorded delta_l; for the other rules they are recomputed from the recorded psi_l and
-e[t]: bp exactly (delta_l = psi_l W_{l+1}^T delta_{l+1}); dfa and opzo from B_l / M_l of the
-saved state when it holds them (record.py adds the fixed B_l a DFA run of the same config and
-seed would draw), else from a random stand-in of the same scale (said in the notes); zo from
-the recorded noise z_l (drawn every step, also when its injection is gated off), else a
-gaussian stand-in.
+the recorded delta_l; for the other rules the rule object recomputes them from the recorded
+activity (LearningRule.third_factors; each rule module states how).
+The rules counted by default are those whose ``counted`` attribute is set
+(bioopzo.rules.registry.COUNTED_RULES). Top-down rules (``feedback_order``) send their
+feedback layer by layer: each layer's route latency is kept apart.
 
 Every count is stored per layer and per step; ``per_sample`` divides totals by the number of
 samples. :func:`counts_from_rates` fills the same tables from average rates instead (the
@@ -51,16 +50,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bioopzo.cost.engine import engine_rules
 from bioopzo.cost.mapping import CoreMapping
-from bioopzo.rules import RULES
+from bioopzo.rules.registry import COUNTED_RULES, rule_class
 
 __all__ = ["Activity", "EventCounts", "count_events", "counts_from_rates", "layer_names",
-           "MODES", "SCHEDULES", "COUNT_RULES"]
+           "MODES", "SCHEDULES"]
 
 MODES = ("dense", "pre_gated", "factor_gated")
 SCHEDULES = ("step", "sample")
-COUNT_RULES = ("opzo", "bp", "dfa", "zo")
 
 
 def layer_names(n_hidden: int) -> list[str]:
@@ -239,41 +236,12 @@ def _messages(active: np.ndarray, tables: dict) -> dict:
 
 
 # --------------------------------------------------------------------- third factors
-def _third_factors(act: Activity, rule: str, notes: list) -> list:
-    """Hidden modulators delta_l (S, N_l) of ``rule`` (see the module docstring)."""
-    L = len(act.sizes) - 2
-    if act.delta is not None and rule == act.rule:
+def _third_factors(act: Activity, rule, notes: list) -> list:
+    """Hidden modulators delta_l (S, N_l) of ``rule``: recorded for the simulated rule,
+    else recomputed by the rule object (see the module docstring)."""
+    if act.delta is not None and rule.name == act.rule:
         return act.delta
-    e = act.error
-    if rule == "bp":
-        deltas = [None] * L
-        upper = e
-        for l in range(L, 0, -1):
-            deltas[l - 1] = act.psi[l - 1] * (upper @ act.weights[l])
-            upper = deltas[l - 1]
-        return deltas
-    if rule in ("dfa", "opzo"):
-        key = "B" if rule == "dfa" else "M"
-        out = []
-        for l in range(1, L + 1):
-            mat = act.feedback.get(f"{key}{l}")
-            if mat is None or not np.any(mat):
-                rng = np.random.default_rng([l, 5])
-                mat = rng.normal(0.0, 1.0 / np.sqrt(act.sizes[-1]), (act.sizes[l], act.sizes[-1]))
-                notes.append(f"{rule}: {key}{l} is not in the saved state (or is all zero); its "
-                             "factor-gated counts use a random stand-in of scale 1/sqrt(m)")
-            out.append(act.psi[l - 1] * (e @ np.asarray(mat).T))
-        return out
-    if rule == "zo":
-        if act.noise is not None and all(np.any(z) for z in act.noise):
-            notes.append("zo: factor-gated counts use the recorded noise z_l and psi_l; the scalar "
-                         "advantage (l - b) is taken as non-zero at every step")
-            return [p * z for p, z in zip(act.psi, act.noise)]
-        rng = np.random.default_rng(7)
-        notes.append("zo: no noise was recorded (evaluation run); its factor-gated counts use "
-                     "gaussian stand-in noise")
-        return [p * rng.standard_normal(p.shape) for p in act.psi]
-    raise ValueError(f"unknown rule {rule!r}; choose from {', '.join(COUNT_RULES)}")
+    return rule.third_factors(act, notes)
 
 
 def _quantised(values: np.ndarray, full_scale: float, bits: int) -> np.ndarray:
@@ -291,7 +259,7 @@ def _at_sample_end(per_sample: np.ndarray, T: int) -> np.ndarray:
     return out
 
 
-def count_events(act: Activity, mapping: CoreMapping, profile, *, rules=COUNT_RULES,
+def count_events(act: Activity, mapping: CoreMapping, profile, *, rules=COUNTED_RULES,
                  quantise: bool = True) -> EventCounts:
     """Exact event counts of ``act`` under ``mapping`` for each rule in ``rules``."""
     sizes, T, S = act.sizes, act.steps_per_sample, act.n_steps
@@ -331,9 +299,18 @@ def count_events(act: Activity, mapping: CoreMapping, profile, *, rules=COUNT_RU
     res.forward = fwd
     res.latency["forward"] = latency_fwd
     res.notes.extend(act.notes)
-    for rule in rules:
-        res.rules[rule] = _rule_counts(act, rule, mapping, profile, active, bits, res)
+    for name in rules:
+        res.rules[name] = _rule_counts(act, rule_class(name), mapping, profile, active, bits, res)
     return res
+
+
+def _post_traces(rule) -> int:
+    """Postsynaptic traces per hidden neuron that the rule's engine terms use."""
+    post = set()
+    for er in rule.engine_terms():
+        if not er.target.startswith("readout"):
+            post.update(er.post_traces)
+    return len(post)
 
 
 def _rule_counts(act, rule, mapping, profile, active, bits, res) -> dict:
@@ -345,71 +322,39 @@ def _rule_counts(act, rule, mapping, profile, active, bits, res) -> dict:
     ones = np.ones(S)
     c: dict = {}
     c["err"] = {"readout": m * ones}
-    c["rng"] = {h: (sizes[l] * ones if RULES[rule].needs_noise else 0 * ones)
+    c["rng"] = {h: (sizes[l] * ones if rule.needs_noise else 0 * ones)
                 for l, h in enumerate(hidden, start=1)}
     c["sg"] = {h: sizes[l] * ones for l, h in enumerate(hidden, start=1)}
     c["tr_pre"] = {names[l]: sizes[l] * ones for l in range(L + 1)}
-    post = set()
-    for er in engine_rules(rule):
-        if not er.target.startswith("readout"):
-            post.update(er.post_traces)
-    c["tr_post"] = {**{h: len(post) * sizes[l] * ones for l, h in enumerate(hidden, start=1)},
+    post = _post_traces(rule)
+    c["tr_post"] = {**{h: post * sizes[l] * ones for l, h in enumerate(hidden, start=1)},
                     "readout": m * ones}
-    err_nz = (act.error != 0).sum(1).astype(float)
-    e_active = (act.error != 0).astype(float)
     fb, fb_dense, fb_eff = {}, {}, {}
     fb_msg = {k: {} for k in ("msg", "msg_in_tile", "hops_ew", "hops_ns")}
     latency_fb = np.zeros(S)
-    latency_bp = {}
+    latency_backward = {}
+    top_down = rule.feedback_order == "top_down"
     deltas = _third_factors(act, rule, res.notes)
-    if rule in ("opzo", "dfa"):
-        reach_all = []
-        for l, h in enumerate(hidden, start=1):
-            fb[h] = sizes[l] * err_nz
-            fb_dense[h] = float(sizes[l] * m) * ones
-            fb_eff[h] = fb[h]
-            reach = np.ones((m, mapping.cores_per_layer[l]), dtype=bool)
-            reach_all.append((l, reach))
-        for l, reach in reach_all:
-            msg = _messages(e_active, _route_tables(mapping, L + 1, l, reach, profile))
-            for k, key in (("msg", "messages"), ("msg_in_tile", "in_tile"), ("hops_ew", "hops_ew"),
-                           ("hops_ns", "hops_ns")):
-                fb_msg[k][names[l]] = msg[key]
+    for traffic in rule.feedback_traffic(sizes, act.error, deltas):
+        l, h = traffic.layer, names[traffic.layer]
+        fb[h], fb_dense[h], fb_eff[h] = traffic.ops, traffic.ops_dense, traffic.ops_effective
+        reach = np.ones((sizes[traffic.source], mapping.cores_per_layer[l]), dtype=bool)
+        msg = _messages(traffic.senders, _route_tables(mapping, traffic.source, l, reach, profile))
+        for k, key in (("msg", "messages"), ("msg_in_tile", "in_tile"), ("hops_ew", "hops_ew"),
+                       ("hops_ns", "hops_ns")):
+            fb_msg[k][h] = msg[key]
+        if top_down:      # layer by layer: each hop of the backward sweep has its own latency
+            latency_backward[h] = msg["latency"]
+        else:
             latency_fb = np.maximum(latency_fb, msg["latency"])
-    elif rule == "bp":
-        upper_active = e_active
-        for l in range(L, 0, -1):     # from layer l+1 (readout when l = L) into hidden l
-            h = names[l]
-            fb[h] = float(sizes[l + 1] * sizes[l]) * ones
-            fb_dense[h] = fb[h]
-            fb_eff[h] = upper_active.sum(1) * sizes[l]
-            reach = np.ones((sizes[l + 1], mapping.cores_per_layer[l]), dtype=bool)
-            msg = _messages(upper_active, _route_tables(mapping, l + 1, l, reach, profile))
-            for k, key in (("msg", "messages"), ("msg_in_tile", "in_tile"), ("hops_ew", "hops_ew"),
-                           ("hops_ns", "hops_ns")):
-                fb_msg[k][h] = msg[key]
-            latency_bp[h] = msg["latency"]
-            upper_active = (deltas[l - 1] != 0).astype(float)
-        latency_fb = latency_bp[names[L]]
-    elif rule == "zo":
-        for l, h in enumerate(hidden, start=1):
-            fb[h] = float(sizes[l]) * ones
-            fb_dense[h] = fb[h]
-            fb_eff[h] = fb[h]
-            # one scalar broadcast per hidden core, from the readout's first core
-            reach = np.zeros((m, mapping.cores_per_layer[l]), dtype=bool)
-            reach[0] = True
-            msg = _messages(np.tile(np.eye(1, m), (S, 1)), _route_tables(mapping, L + 1, l, reach, profile))
-            for k, key in (("msg", "messages"), ("msg_in_tile", "in_tile"), ("hops_ew", "hops_ew"),
-                           ("hops_ns", "hops_ns")):
-                fb_msg[k][h] = msg[key]
-            latency_fb = np.maximum(latency_fb, msg["latency"])
+    if top_down:
+        latency_fb = latency_backward[names[L]]
     c["fb_ops"], c["fb_ops_dense"], c["fb_ops_effective"] = fb, fb_dense, fb_eff
     for k, v in fb_msg.items():
         c[f"fb_{k}"] = v
-    res.latency[f"{rule}:feedback"] = latency_fb
-    for h, lat in latency_bp.items():
-        res.latency[f"{rule}:backward:{h}"] = lat
+    res.latency[f"{rule.name}:feedback"] = latency_fb
+    for h, lat in latency_backward.items():
+        res.latency[f"{rule.name}:backward:{h}"] = lat
     # ---- weight updates
     trace_q = [_quantised(a, act.trace_max, bits) for a in act.traces]
     mods = [*deltas, act.error]          # delta_1..delta_L, e (readout)
@@ -432,17 +377,17 @@ def _rule_counts(act, rule, mapping, profile, active, bits, res) -> dict:
         pairs = np.array([np.count_nonzero(d3[s].T @ a3[s]) for s in range(n)], dtype=float)
         upd["upd_w.factor_gated.sample"][name] = _at_sample_end(pairs, T)
     c.update(upd)
-    if rule == "bp":    # mirrors of W_2..W_{L+1}, stored on the cores of the layer below
+    if rule.transports_weights:    # mirrors of W_2..W_{L+1}, stored on the cores of the layer below
         for key in upd:
             c["wt" + key[5:]] = {names[l - 1]: upd[key][names[l]] for l in range(2, L + 2)}
-    if rule == "opzo":
-        c["upd_m"] = {h: float(sizes[l] * m) * ones for l, h in enumerate(hidden, start=1)}
+    for key, per_layer in rule.feedback_update_counts(sizes).items():
+        c[key] = {names[l]: n * ones for l, n in per_layer.items()}
     return c
 
 
 # ------------------------------------------------------------------- rate-based counts
 def counts_from_rates(sizes, rates, steps_per_sample: int, profile, mapping: CoreMapping,
-                      *, rules=COUNT_RULES, error_nonzero: int | None = None) -> EventCounts:
+                      *, rules=COUNTED_RULES, error_nonzero: int | None = None) -> EventCounts:
     """Expected counts of one sample from average spike rates (dense connectivity).
 
     ``rates[l]`` is the spike probability per neuron and step of layer l (input, hidden...,
@@ -490,32 +435,24 @@ def counts_from_rates(sizes, rates, steps_per_sample: int, profile, mapping: Cor
     res.forward = fwd
     res.latency["forward"] = latency
     hidden = names[1:L + 1]
-    for rule in rules:
+    for name in rules:
+        rule = rule_class(name)
         c: dict = {"err": {"readout": m * ones}}
-        c["rng"] = {h: (sizes[l] if RULES[rule].needs_noise else 0) * ones
+        c["rng"] = {h: (sizes[l] if rule.needs_noise else 0) * ones
                     for l, h in enumerate(hidden, 1)}
         c["sg"] = {h: sizes[l] * ones for l, h in enumerate(hidden, 1)}
         c["tr_pre"] = {names[l]: sizes[l] * ones for l in range(L + 1)}
-        post = set()
-        for er in engine_rules(rule):
-            if not er.target.startswith("readout"):
-                post.update(er.post_traces)
-        c["tr_post"] = {**{h: len(post) * sizes[l] * ones for l, h in enumerate(hidden, 1)},
+        post = _post_traces(rule)
+        c["tr_post"] = {**{h: post * sizes[l] * ones for l, h in enumerate(hidden, 1)},
                         "readout": m * ones}
-        if rule in ("opzo", "dfa"):
-            fb = {h: float(sizes[l] * nnz_e) * ones for l, h in enumerate(hidden, 1)}
-            dense = {h: float(sizes[l] * m) * ones for l, h in enumerate(hidden, 1)}
-            msgs = {h: float(nnz_e * mapping.cores_per_layer[l]) * ones for l, h in enumerate(hidden, 1)}
-        elif rule == "bp":
-            fb = {names[l]: float(sizes[l + 1] * sizes[l]) * ones for l in range(1, L + 1)}
-            dense = dict(fb)
-            msgs = {names[l]: float(sizes[l + 1] * mapping.cores_per_layer[l]) * ones
-                    for l in range(1, L + 1)}
-        else:
-            fb = {h: float(sizes[l]) * ones for l, h in enumerate(hidden, 1)}
-            dense = dict(fb)
-            msgs = {h: float(mapping.cores_per_layer[l]) * ones for l, h in enumerate(hidden, 1)}
-        c["fb_ops"], c["fb_ops_dense"], c["fb_ops_effective"] = fb, dense, dict(fb)
+        fb, dense, effective, msgs = {}, {}, {}, {}
+        for traffic in rule.feedback_traffic_from_rates(sizes, nnz_e):
+            h = names[traffic.layer]
+            fb[h] = float(traffic.ops) * ones
+            dense[h] = float(traffic.ops_dense) * ones
+            effective[h] = float(traffic.ops_effective) * ones
+            msgs[h] = float(traffic.senders * mapping.cores_per_layer[traffic.layer]) * ones
+        c["fb_ops"], c["fb_ops_dense"], c["fb_ops_effective"] = fb, dense, effective
         c["fb_msg"] = msgs
         zeros = {h: 0 * ones for h in msgs}
         c["fb_msg_in_tile"], c["fb_hops_ew"], c["fb_hops_ns"] = zeros, dict(zeros), dict(zeros)
@@ -527,13 +464,13 @@ def counts_from_rates(sizes, rates, steps_per_sample: int, profile, mapping: Cor
             c.setdefault("upd_w.pre_gated.step", {})[names[l]] = r * n_syn * ones
             c.setdefault("upd_w.pre_gated.sample", {})[names[l]] = _at_sample_end(
                 np.array([(1 - (1 - r) ** T) * n_syn]), T)
-        if rule == "bp":
+        if rule.transports_weights:
             for key in [k for k in c if k.startswith("upd_w.")]:
                 c["wt" + key[5:]] = {names[l - 1]: c[key][names[l]] for l in range(2, L + 2)}
-        if rule == "opzo":
-            c["upd_m"] = {h: float(sizes[l] * m) * ones for l, h in enumerate(hidden, 1)}
-        res.rules[rule] = c
-        res.latency[f"{rule}:feedback"] = np.zeros(T)
+        for key, per_layer in rule.feedback_update_counts(sizes).items():
+            c[key] = {names[l]: n * ones for l, n in per_layer.items()}
+        res.rules[name] = c
+        res.latency[f"{name}:feedback"] = np.zeros(T)
     res.notes.append("feedback message hops are not modelled from rates; factor-gated counts "
                      "need recorded traces and are absent")
     return res

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bioopzo.cost.counts import MODES, SCHEDULES, EventCounts
 from bioopzo.cost.model import rule_energy, rule_time
+from bioopzo.rules.registry import rule_class
 
 __all__ = ["Metric", "METRICS", "write_docs"]
 
@@ -358,11 +359,7 @@ class Footprint(Metric):
         out = {"neurobench_bytes": 4 * (weights + biases)}
         if profile is not None:
             wbits, tbits = int(profile.arch("weight_bits")), int(profile.arch("trace_bits"))
-            extra = 0
-            if rule in ("opzo", "dfa"):
-                extra = sum(sizes[l] * sizes[-1] for l in range(1, L + 1))
-            elif rule == "bp":
-                extra = sum(sizes[l] * sizes[l - 1] for l in range(2, L + 2))
+            extra = rule_class(rule).feedback_storage(sizes) if rule is not None else 0
             bits = (weights + extra) * wbits + sum(sizes[:L + 1]) * tbits + 2 * 24 * sum(sizes[1:])
             out["hardware_bytes"] = bits / 8
         return out

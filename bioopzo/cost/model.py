@@ -37,7 +37,7 @@ import math
 import numpy as np
 
 from bioopzo.cost.counts import MODES, SCHEDULES, EventCounts
-from bioopzo.rules import RULES
+from bioopzo.rules.registry import rule_class
 
 __all__ = ["PHASES", "rule_energy", "inference_energy", "rule_time", "update_counts"]
 
@@ -145,8 +145,8 @@ def rule_time(counts: EventCounts, rule: str | None, profile, mode: str = "dense
                 + _steps(counts, "nu_inactive", None, name, S) * profile.t("neuron_update_inactive"))
         if rule is not None:
             fb = _steps(counts, "fb_ops", rule, name, S) * profile.t("feedback_op")
-            if RULES[rule].feedback_order == "top_down" and l < L:   # bp: layer by layer
-                route = counts.latency.get(f"bp:backward:{name}", np.zeros(S))
+            if rule_class(rule).feedback_order == "top_down" and l < L:   # layer by layer
+                route = counts.latency.get(f"{rule}:backward:{name}", np.zeros(S))
                 backward += fb / mapping.cores_per_layer[l] + t_barrier + route
             else:
                 load = load + fb

@@ -21,7 +21,7 @@ import numpy as np
 
 from bioopzo.config import ExperimentConfig
 from bioopzo.cost.counts import Activity
-from bioopzo.rules import make_rule
+from bioopzo.rules.registry import COUNTED_RULES, make_rule, rule_class
 
 __all__ = ["recorded_variables", "record_activity", "activity_from_recording"]
 
@@ -39,6 +39,11 @@ def recorded_variables(config: ExperimentConfig, learning: bool = False) -> tupl
     return tuple(out)
 
 
+def _feedback_matrices(state: dict) -> dict:
+    """The feedback matrices (M_l, B_l) of a saved state."""
+    return {k: np.asarray(v) for k, v in state.items() if k[:1] in "MB" and k[1:].isdigit()}
+
+
 def activity_from_recording(config: ExperimentConfig, state: dict, recorded: dict, *,
                             learning: bool, source: str) -> Activity:
     """Turn recorded (steps, neurons) arrays into an :class:`Activity`."""
@@ -53,7 +58,7 @@ def activity_from_recording(config: ExperimentConfig, state: dict, recorded: dic
     noise = None
     if all((h, "z") in recorded for h in hidden):
         noise = [recorded[(h, "z")] for h in hidden]
-    feedback = {k: np.asarray(v) for k, v in state.items() if k[:1] in "MB" and k[1:].isdigit()}
+    feedback = _feedback_matrices(state)
     decay = config.neuron.trace_decay
     return Activity(
         sizes=sizes, weights=weights, steps_per_sample=config.data.steps_per_sample,
@@ -83,21 +88,27 @@ def record_activity(config: ExperimentConfig, state: dict, intensities, labels, 
     source = (f"recorded from the Brian2 simulation (runtime device), {what}, "
               f"{len(labels)} samples: exact counts")
     act = activity_from_recording(runtime, state, recorded, learning=learning, source=source)
-    _add_dfa_feedback(runtime, act)
+    _add_fixed_feedback(runtime, act)
     return act
 
 
-def _add_dfa_feedback(config: ExperimentConfig, act: Activity) -> None:
-    """DFA's B_l are fixed: add the ones a DFA run of this config and seed would draw, so that
-    DFA's factor-gated counts of a network trained with another rule use real matrices."""
+def _add_fixed_feedback(config: ExperimentConfig, act: Activity) -> None:
+    """A rule with fixed feedback matrices (dfa's B_l) has them drawn once: add the ones a
+    run of that rule with this config and seed would draw, so that its factor-gated counts
+    of a network trained with another rule use real matrices."""
     from bioopzo.state import initial_state
 
-    L = len(act.sizes) - 2
-    if config.rule.name == "dfa" or all(f"B{l}" in act.feedback for l in range(1, L + 1)):
-        return
-    dfa = config.with_overrides({"rule": {"name": "dfa"}})
-    drawn = initial_state(dfa, act.sizes[0], act.sizes[-1], dfa.training.seed)
-    for l in range(1, L + 1):
-        act.feedback.setdefault(f"B{l}", drawn[f"B{l}"])
-    act.notes.append(f"dfa: B_l are those a DFA run of this config would draw (seed "
-                     f"{dfa.training.seed}); the network's forward weights are the recorded run's")
+    for name in COUNTED_RULES:
+        if not rule_class(name).fixed_feedback or name == config.rule.name:
+            continue
+        other = config.with_overrides({"rule": {"name": name}})
+        drawn = _feedback_matrices(initial_state(other, act.sizes[0], act.sizes[-1],
+                                                 other.training.seed))
+        keys = list(drawn)
+        if all(k in act.feedback for k in keys):
+            continue
+        for k in keys:
+            act.feedback.setdefault(k, drawn[k])
+        act.notes.append(f"{name}: {', '.join(keys)} are those a {name.upper()} run of this "
+                         f"config would draw (seed {other.training.seed}); the network's "
+                         "forward weights are the recorded run's")

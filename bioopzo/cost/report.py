@@ -29,10 +29,10 @@ from bioopzo.config import ConfigError
 from bioopzo.runs import swap_in_folder
 from bioopzo.cost.caveats import applicable_caveats
 from bioopzo.cost.counts import MODES, SCHEDULES, EventCounts
-from bioopzo.cost.engine import engine_rules
 from bioopzo.cost.metrics import (ActivationSparsity, ConnectionSparsity, Footprint, NeuronUpdates,
                                   SynapticOperations)
 from bioopzo.cost.model import PHASES, inference_energy, rule_energy, rule_time, update_counts
+from bioopzo.rules.registry import COUNTED_RULES, rule_class
 
 __all__ = ["CostReport", "analyze", "write_report", "check_out_dir", "REPORT_FILES"]
 
@@ -73,7 +73,7 @@ class CostReport:
         return applicable_caveats(self.profile, self.rules)
 
 
-def analyze(counts: EventCounts, profile, rules=("opzo", "bp", "dfa", "zo"), *, mode: str = "dense",
+def analyze(counts: EventCounts, profile, rules=COUNTED_RULES, *, mode: str = "dense",
             schedule: str = "step", rule_complexity: float = 1.0, meta: dict | None = None) -> CostReport:
     """Energies and times of every rule in every counting mode and schedule."""
     rules = tuple(rules)
@@ -219,7 +219,7 @@ def markdown(rep: CostReport) -> str:
     lines += ["", "## The rules in Loihi learning-engine terms", ""]
     rows = []
     for r in rep.rules:
-        for er in engine_rules(r):
+        for er in rule_class(r).engine_terms():
             rows.append([r, er.target, f"`dw = {er.dw}`", er.product_terms,
                          "; ".join(f"{k}: {v}" for k, v in er.traces.items()), er.note])
     lines += _table(["rule", "synapses", "expression", "product terms", "traces", "note"], rows)
@@ -286,7 +286,7 @@ def json_data(rep: CostReport) -> dict:
         "energy_J": rep.energy, "time_s": rep.time, "inference": rep.inference,
         "counts": c.to_dict(),
         "learning_engine": {r: [{"target": e.target, "dw": e.dw, "product_terms": e.product_terms,
-                                 "traces": e.traces, "note": e.note} for e in engine_rules(r)]
+                                 "traces": e.traces, "note": e.note} for e in rule_class(r).engine_terms()]
                             for r in rep.rules},
         "profile": {"name": rep.profile.name, "description": rep.profile.description,
                     "source": rep.profile.source, "path": rep.profile.path,

@@ -1,28 +1,11 @@
-"""Learning rules: one module per rule, a registry by name."""
+"""Learning rules: one module per rule, each holding every form of its top-down signal.
 
-from bioopzo.config import RULE_NAMES, ConfigError, ExperimentConfig
-from bioopzo.rules.base import FeedbackContext, LearningRule
-from bioopzo.rules.bp import BPRule
-from bioopzo.rules.dfa import DFARule
-from bioopzo.rules.opzo import OPZORule
-from bioopzo.rules.readout import ReadoutRule
-from bioopzo.rules.zo import ZORule
+    base.py          LearningRule (the forms a rule implements), FeedbackContext, StepSignals
+    counting.py      feedback traffic and third factors shared by the rules' operation counts
+    engine_terms.py  Loihi learning-engine terms shared by the rules
+    names.py         RULE_NAMES: the rule modules of this package, by file name
+    registry.py      RULES, COUNTED_RULES, rule_class, make_rule
+    bp.py, dfa.py, opzo.py, readout.py, zo.py ...   one rule each
 
-RULES: dict[str, type[LearningRule]] = {
-    cls.name: cls for cls in (OPZORule, BPRule, DFARule, ZORule, ReadoutRule)
-}
-assert set(RULES) == set(RULE_NAMES)
-
-
-def make_rule(config: ExperimentConfig) -> LearningRule:
-    """The rule object named by ``config.rule.name``."""
-    try:
-        return RULES[config.rule.name](config)
-    except KeyError:
-        raise ConfigError(
-            f"unknown rule {config.rule.name!r}; choose one of {', '.join(RULES)}"
-        ) from None
-
-
-__all__ = ["RULES", "make_rule", "LearningRule", "FeedbackContext",
-           "OPZORule", "BPRule", "DFARule", "ZORule", "ReadoutRule"]
+This package module imports nothing, so that config.py can read the rule names.
+"""

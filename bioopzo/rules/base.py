@@ -5,11 +5,25 @@ All rules share the three-factor update of DESIGN.md section 1,
     delta_l[t] = psi_l[t] * g_l[t]
     dW_l  ~ -delta_l[t] a_{l-1}[t]^T,     dW_o ~ -e[t] a_L[t]^T,
 
-and differ only in g_l. A rule object emits the Brian2 fragments of its
-feedback pathway (a Synapses from the readout, or from the layer above, onto
-layer l whose summed variable is ``g_post``), names the state it keeps, and
-says whether its pathways run in parallel (opzo, dfa, zo) or top-down in
-sequence within the step (bp).
+and differ only in g_l. A rule object holds every form of its g_l:
+
+- Brian2: the fragments of its feedback pathway (a Synapses from the readout,
+  or from the layer above, onto layer l whose summed variable is ``g_post``),
+  the state it keeps, and whether its pathways run in parallel (direct
+  feedback from the readout) or top-down in sequence within the step;
+- NumPy: :meth:`LearningRule.reference_signal`, g_l of one step of the
+  reference model (reference.py) from the step's :class:`StepSignals`, with the
+  updates of the rule's own state;
+- operation counts for the cost analyzer (cost/counts.py): the feedback traffic
+  (:class:`~bioopzo.rules.counting.FeedbackTraffic`), the third factors delta_l
+  recomputed from recorded activity, the updates of the rule's own state, and
+  the extra synaptic storage it needs;
+- Loihi learning-engine terms (:mod:`bioopzo.rules.engine_terms`).
+
+The Brian2 and NumPy forms use the rule's configuration (instance methods);
+the cost and learning-engine forms depend on the network sizes and recorded
+activity only (class methods), so the cost analyzer can count a rule that was
+not the simulated one.
 """
 
 from __future__ import annotations
@@ -21,7 +35,7 @@ import numpy as np
 
 from bioopzo.config import ExperimentConfig
 
-__all__ = ["LearningRule", "FeedbackContext", "FeedbackPathway", "all_to_all"]
+__all__ = ["LearningRule", "FeedbackContext", "FeedbackPathway", "StepSignals", "all_to_all"]
 
 
 def all_to_all(n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
@@ -82,21 +96,46 @@ class FeedbackContext:
 
 
 @dataclass(frozen=True)
+class StepSignals:
+    """What the NumPy reference knows at step t when the top-down signals are computed.
+
+    Arrays are (batch, units); lists run over hidden layers 1..L (index 0..L-1).
+    ``state`` is the learnable state before the step's updates.
+    """
+
+    e: np.ndarray          # output error e[t]
+    o: np.ndarray          # (noisy) readout o~[t]
+    loss: np.ndarray       # loss per readout unit
+    z: list                # unscaled noise z_l[t]
+    psi: list              # surrogate psi_l[t]
+    state: dict
+    training: float        # 1 while learning, 0 otherwise
+
+
+@dataclass(frozen=True)
 class LearningRule:
-    """Base class; subclasses set the class attributes and build feedback."""
+    """Base class; subclasses set the class attributes and implement the forms."""
 
     config: ExperimentConfig
 
     name: ClassVar[str] = ""
     #: hidden weights learn (False only for the readout control)
     trains_hidden: ClassVar[bool] = True
-    #: noise is required for the estimate
+    #: the cost analyzer counts this rule (the readout control's learning is
+    #: every rule's readout part, so it is not counted on its own)
+    counted: ClassVar[bool] = True
+    #: noise is required for the estimate (and drawn on chip: RNG counts)
     needs_noise: ClassVar[bool] = False
     #: the readout keeps a running loss baseline (zo)
     needs_loss_baseline: ClassVar[bool] = False
     #: 'parallel' (direct feedback from the readout) or 'top_down' (layer by layer)
     feedback_order: ClassVar[str] = "parallel"
+    #: keeps a mirrored copy of the forward weights W_2..W_{L+1} (weight transport)
+    transports_weights: ClassVar[bool] = False
+    #: the feedback state is drawn once and never learned (dfa's B_l)
+    fixed_feedback: ClassVar[bool] = False
 
+    # ------------------------------------------------------------------ Brian2
     def build_feedback(self, ctx: FeedbackContext, layer: int):
         """A :class:`FeedbackPathway` whose Synapses' summed variable sets ``g``
         of hidden layer ``layer`` (0-based)."""
@@ -107,6 +146,57 @@ class LearningRule:
         """Initial values of this rule's own feedback state for ``layer``, as
         (n_hidden, n_classes) matrices keyed by saved-state name."""
         return {}
+
+    # ------------------------------------------------------------------- NumPy
+    def reference_step_updates(self, step: StepSignals) -> dict[str, np.ndarray]:
+        """Updates of the rule's step-wide state (not per layer), e.g. zo's baseline."""
+        return {}
+
+    def reference_signal(self, layer: int, step: StepSignals,
+                         upper: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """g_l of hidden layer ``layer`` (0-based) at this step, (batch, n_l), and the
+        updates of the rule's own state for that layer. ``upper`` is delta_{l+1} of
+        the layer above (e for the last hidden layer); the reference visits the
+        layers from the top down when ``feedback_order`` is 'top_down'."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------- cost analyzer
+    @classmethod
+    def third_factors(cls, act, notes: list) -> list[np.ndarray]:
+        """This rule's hidden modulators delta_l (S, N_l), l = 1..L, recomputed from a
+        recorded :class:`bioopzo.cost.counts.Activity` (``act.error``, ``act.psi``,
+        ``act.weights``, ``act.feedback``, ``act.noise``); ``notes`` collects what
+        stands in for missing quantities."""
+        raise NotImplementedError
+
+    @classmethod
+    def feedback_traffic(cls, sizes: tuple, error: np.ndarray, deltas: list) -> list:
+        """The :class:`~bioopzo.rules.counting.FeedbackTraffic` onto every hidden
+        layer per recorded step, from the error e (S, m) and this rule's deltas."""
+        raise NotImplementedError
+
+    @classmethod
+    def feedback_traffic_from_rates(cls, sizes: tuple, error_nonzero: int) -> list:
+        """The same per step from average rates (dense feedback, ``error_nonzero``
+        non-zero error entries): ops and senders are expected numbers."""
+        raise NotImplementedError
+
+    @classmethod
+    def feedback_update_counts(cls, sizes: tuple) -> dict[str, dict[int, float]]:
+        """Writes to the rule's own learned feedback state per step, {count name:
+        {hidden layer l (1-based): writes}} (opzo's ``upd_m``)."""
+        return {}
+
+    @classmethod
+    def feedback_storage(cls, sizes: tuple) -> int:
+        """Synaptic words the rule keeps besides the forward weights (B_l, M_l, mirrors)."""
+        return 0
+
+    @classmethod
+    def engine_terms(cls, gate: str = "u0") -> list:
+        """The :class:`~bioopzo.rules.engine_terms.EngineRule` list this rule needs,
+        hidden forward weights first; ``gate`` is u0 or x0."""
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"

@@ -2,18 +2,28 @@
 
 Layer l receives g_l[t] = B_l e[t] through a readout-to-layer Synapses with
 fixed random weights B_l (n_l x m), drawn N(0, s^2/m) with
-s = ``feedback_init_scale``.
+s = ``feedback_init_scale``. NumPy reference: g_l = e B_l^T (batch rows).
+
+Operation counts (cost-model.md e.2): direct feedback of e, FB_l[t] = N_l nz(e[t]); no
+noise, no learned feedback; third factors of another rule's run from the B_l a DFA run of
+the same config and seed draws (rules/counting.py). Extra storage: B_l.
+
+Loihi learning engine: the shared forward term with y2 = g_j = (B_l e)_j and the readout
+term (rules/engine_terms.py); B_l is fixed.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from bioopzo.rules.base import FeedbackContext, FeedbackPathway, LearningRule
+from bioopzo.rules.base import FeedbackContext, FeedbackPathway, LearningRule, StepSignals
+from bioopzo.rules.counting import direct_traffic, direct_traffic_from_rates, matrix_third_factors
+from bioopzo.rules.engine_terms import forward_term, readout_term
 
 
 class DFARule(LearningRule):
     name = "dfa"
+    fixed_feedback = True
 
     def build_feedback(self, ctx: FeedbackContext, layer: int):
         syn = ctx.synapses(ctx.readout, layer, "B : 1 (constant)\ng_post = B*delta_pre : 1 (summed)",
@@ -23,3 +33,27 @@ class DFARule(LearningRule):
     def initial_feedback_state(self, layer, n_hidden, n_classes, rng):
         scale = self.config.rule.feedback_init_scale / np.sqrt(n_classes)
         return {f"B{layer + 1}": rng.normal(0.0, scale, (n_hidden, n_classes))}
+
+    def reference_signal(self, layer: int, step: StepSignals, upper):
+        return step.e @ step.state[f"B{layer + 1}"].T, {}
+
+    @classmethod
+    def third_factors(cls, act, notes):
+        return matrix_third_factors(act, "B", cls.name, notes)
+
+    @classmethod
+    def feedback_traffic(cls, sizes, error, deltas):
+        return direct_traffic(sizes, error)
+
+    @classmethod
+    def feedback_traffic_from_rates(cls, sizes, error_nonzero):
+        return direct_traffic_from_rates(sizes, error_nonzero)
+
+    @classmethod
+    def feedback_storage(cls, sizes):
+        return sum(sizes[l] * sizes[-1] for l in range(1, len(sizes) - 1))
+
+    @classmethod
+    def engine_terms(cls, gate="u0"):
+        return [forward_term(cls.name, "top-down signal g_j = (B_l e)_j", gate),
+                readout_term(cls.name, gate)]

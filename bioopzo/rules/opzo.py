@@ -16,13 +16,29 @@ zero M, so M_l / c_l is the equal-weight mean of the estimates until about
 are clock-driven equations gated by ``training``; g reads the same updated
 values. c_l is one number per layer, kept per synapse so the pathway stays a
 plain Synapses (saved as ``M<l>_weight``).
+
+NumPy reference (batch of B samples): the same with the batch mean of z o~^T,
+
+    M_l <- M_l + training (rho M_l + (1 - rho) z_l^T o~ / B - M_l),   g_l = e (M_l / c_l)^T
+
+Operation counts (cost-model.md e.2): direct feedback of e, FB_l[t] = N_l nz(e[t]);
+UPD_M[t] = N_l m writes of M_l at every training step; RNG[t] = N_l noise draws; third
+factors of another rule's run from the saved M_l (rules/counting.py). Extra storage: M_l.
+
+Loihi learning engine: M_l (synapse from readout unit i to hidden neuron j) is a two-term
+rule on top of the shared forward and readout terms (rules/engine_terms.py),
+
+    dM_ji = (1 - rho) (z_j o~_i - M_ji)     ->   dw = c * u0 * x1 * y1 - c * u0 * w,  c = 1 - rho
+              x1 = o~_i (graded readout activity), y1 = z_j (the neuron's own noise)
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from bioopzo.rules.base import FeedbackContext, FeedbackPathway, LearningRule
+from bioopzo.rules.base import FeedbackContext, FeedbackPathway, LearningRule, StepSignals
+from bioopzo.rules.counting import direct_traffic, direct_traffic_from_rates, matrix_third_factors
+from bioopzo.rules.engine_terms import EngineRule, forward_term, readout_term
 
 
 class OPZORule(LearningRule):
@@ -36,14 +52,19 @@ class OPZORule(LearningRule):
         M_now = f"(M + training_post*({target} - M))"
         state = {f"M{layer + 1}": "M"}
         if rule.feedback_bias_correction:
-            weight = "(rho_feedback*M_weight + 1 - rho_feedback)"
-            weight_now = f"(M_weight + training_post*({weight} - M_weight))"
+            # c_l is ``avg_weight``. For brian2genn, which copies summed expressions into
+            # GeNN code by plain substring substitution and duplicates support code: no name
+            # in the expression contains another, and no function with support code is used
+            # (1 - ceil(c/(1 + c)) equals int(c <= 0) for c >= 0).
+            weight = "(rho_feedback*avg_weight + 1 - rho_feedback)"
+            weight_now = f"(avg_weight + training_post*({weight} - avg_weight))"
+            guard = f"(1 - ceil({weight_now}/(1 + {weight_now})))"
             model = f"""
 dM/dt = training_post*({target} - M)/dt : 1 (clock-driven)
-dM_weight/dt = training_post*({weight} - M_weight)/dt : 1 (clock-driven)
-g_post = {M_now}/({weight_now} + int({weight_now} <= 0))*delta_pre : 1 (summed)
+davg_weight/dt = training_post*({weight} - avg_weight)/dt : 1 (clock-driven)
+g_post = {M_now}/({weight_now} + {guard})*delta_pre : 1 (summed)
 """
-            state[f"M{layer + 1}_weight"] = "M_weight"
+            state[f"M{layer + 1}_weight"] = "avg_weight"
         else:
             model = f"""
 dM/dt = training_post*({target} - M)/dt : 1 (clock-driven)
@@ -76,3 +97,49 @@ g_post = {M_now}*delta_pre : 1 (summed)
         c = float(state[f"M{layer}_weight"].flat[0])
         return M / c if c > 0 else M
 
+    def reference_signal(self, layer: int, step: StepSignals, upper):
+        rule, noise = self.config.rule, self.config.noise
+        scale = 1.0 / noise.scale if rule.divide_by_noise_scale else 1.0
+        rho = rule.feedback_momentum
+        st, training = step.state, step.training
+        M = st[f"M{layer + 1}"]
+        zo_est = scale * (step.z[layer].T @ step.o) / len(step.o)
+        M_new = M + training * (rho * M + (1 - rho) * zo_est - M)
+        updates = {f"M{layer + 1}": M_new}
+        if rule.feedback_bias_correction:
+            c = st[f"M{layer + 1}_weight"]
+            c_new = c + training * (rho * c + (1 - rho) - c)
+            updates[f"M{layer + 1}_weight"] = c_new
+            M_new = M_new / np.where(c_new > 0, c_new, 1.0)
+        return step.e @ M_new.T, updates
+
+    @classmethod
+    def third_factors(cls, act, notes):
+        return matrix_third_factors(act, "M", cls.name, notes)
+
+    @classmethod
+    def feedback_traffic(cls, sizes, error, deltas):
+        return direct_traffic(sizes, error)
+
+    @classmethod
+    def feedback_traffic_from_rates(cls, sizes, error_nonzero):
+        return direct_traffic_from_rates(sizes, error_nonzero)
+
+    @classmethod
+    def feedback_update_counts(cls, sizes):
+        L = len(sizes) - 2
+        return {"upd_m": {l: float(sizes[l] * sizes[-1]) for l in range(1, L + 1)}}
+
+    @classmethod
+    def feedback_storage(cls, sizes):
+        return sum(sizes[l] * sizes[-1] for l in range(1, len(sizes) - 1))
+
+    @classmethod
+    def engine_terms(cls, gate="u0"):
+        return [forward_term(cls.name, "top-down signal g_j = (M_l e)_j", gate),
+                readout_term(cls.name, gate),
+                EngineRule(cls.name, "feedback M_l (readout -> hidden)",
+                           "(1 - rho) * u0 * x1 * y1 - (1 - rho) * u0 * w",
+                           {"x1": "noisy readout activity o~_i (graded)",
+                            "y1": "the neuron's own noise z_j"},
+                           "every training step, whatever the weight schedule")]

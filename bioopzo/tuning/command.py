@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bioopzo.config import RULE_NAMES, resolve_config_path
+from bioopzo.config import resolve_config_path
+from bioopzo.rules.names import RULE_NAMES
 from bioopzo.tuning.studies import DEFAULT_FACTORS, compare, tune
 
 

@@ -33,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bioopzo.config import RULE_NAMES, ConfigError, load_config, resolve_config_path
+from bioopzo.config import ConfigError, load_config, resolve_config_path
+from bioopzo.rules.names import RULE_NAMES
 from bioopzo.runs import write_atomic, write_csv_atomic
 from bioopzo.sweep import collect_table, load_sweep, run_sweep
 from bioopzo.tuning.scores import best_rate, paired_difference
