@@ -36,7 +36,8 @@ def command_status(command) -> int:
         return 3
 
 
-def _overrides(args) -> dict:
+def config_overrides(args) -> dict:
+    """The config overrides that ``bioopzo train``'s options make (nested like the TOML file)."""
     over: dict = {}
     if args.rule:
         over.setdefault("rule", {})["name"] = args.rule
@@ -70,7 +71,7 @@ def cmd_train(args) -> int:
               f"({result.config.rule.name}, {result.config.training.epochs} epochs); "
               f"run folder: {result.run_dir}")
         return 0
-    config = load_config(resolve_config_path(args.config), _overrides(args))
+    config = load_config(resolve_config_path(args.config), config_overrides(args))
     out = Path(args.out) if args.out else Path("runs") / (
         f"{config.name}_{config.rule.name}_seed{config.training.seed}_{time.strftime('%Y%m%d-%H%M%S')}")
     result = train(config, out, overwrite=args.overwrite, progress=not args.quiet,

@@ -19,7 +19,7 @@ are computed. Samples processed in parallel (``batch`` > 1) share weights; their
 contributions are summed (the ``batch`` schedule divides by its batch size), and the
 rules use batch means for their own state (rules/<rule>.py). With ``batch = 1`` the
 model is step for step the Brian2 model; given the same inputs and noise they agree
-spike for spike (tests/test_oracle.py).
+spike for spike (tests/rules/test_oracle.py).
 """
 
 from __future__ import annotations

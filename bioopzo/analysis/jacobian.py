@@ -4,7 +4,7 @@ noise scales alpha; and the bias of that average (Prop. 4.3).
 
 OPZO networks are run (reference.py, batch 1, the Brian2 model's algorithm)
 with M_l <- rho M_l + (1 - rho) z_l o~^T. By default the forward weights are
-frozen (learning rate 0, as in tests/test_jacobian.py), so only M_l learns and
+frozen (learning rate 0, as in tests/analysis/test_jacobian.py), so only M_l learns and
 the target is fixed; with ``learn=True`` the network trains as configured and
 the target is re-estimated at every checkpoint. Every probe sample x is run R
 times with independent noise (draws r = 1..R) and its same-step Jacobian

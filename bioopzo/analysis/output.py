@@ -15,7 +15,7 @@ __all__ = ["AnalysisResult", "record", "new_figure", "REFERENCE_IMPLEMENTATION",
            "BRIAN2_IMPLEMENTATION"]
 
 REFERENCE_IMPLEMENTATION = ("bioopzo/reference.py (NumPy oracle of the Brian2 model; batch 1 is step "
-                            "for step the Brian2 model, tests/test_oracle.py)")
+                            "for step the Brian2 model, tests/rules/test_oracle.py)")
 BRIAN2_IMPLEMENTATION = "Brian2 model via bioopzo.train.train"
 
 

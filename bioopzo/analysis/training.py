@@ -2,7 +2,7 @@
 
 ``train_reference`` trains with :class:`bioopzo.reference.ReferenceModel` one
 sample at a time (``batch = 1``), which is step for step the algorithm of the
-Brian2 model (tests/test_oracle.py): the same epoch order
+Brian2 model (tests/rules/test_oracle.py): the same epoch order
 (``default_rng([seed, 23])`` permutations), per-sample learning-rate factors
 (``bioopzo.updates.learning_rate_factors``), update schedule and initial state
 (``bioopzo.state.initial_state``). Only the random streams of the input

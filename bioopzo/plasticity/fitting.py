@@ -3,7 +3,7 @@
 Minimised: sum_k ((y_k - y_model_k) / sigma_k)^2 (NMSE up to the factor 1/n), with sigma_k = 1 for
 data without error bars (plain least squares). Bounded (trust-region reflective) from several
 starting points; the best fit wins. The model values come from the model's NumPy form, which
-tests/test_plasticity.py proves equal to the Brian2 protocol simulation to 1e-6 for every model.
+tests/plasticity/test_plasticity.py proves equal to the Brian2 protocol simulation to 1e-6 for every model.
 The optimiser works on plain numbers in each parameter's unit (``PlasticityModel.values``).
 
 ``scale_refit`` is the one-parameter refit used in the leave-one-dataset-out table: all rules here

@@ -3,7 +3,7 @@
 A plasticity model is additive: the weight starts at w(0) = 1 (the weight in units of its initial
 value) and the model adds dimensionless changes, so the change of a protocol condition is
 dw_rel = w(T) - 1 (times the condition's repeats). Each model has two forms that agree to 1e-6
-(tests/test_plasticity.py): Brian2 synapse code (``build_brian2``, run by
+(tests/plasticity/test_plasticity.py): Brian2 synapse code (``build_brian2``, run by
 :func:`bioopzo.plasticity.protocols.simulate_brian2`) and an exact NumPy form
 (``numpy_weight_changes``, used for fitting).
 

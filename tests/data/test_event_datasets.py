@@ -394,13 +394,13 @@ def test_data_info_prints_the_folder_statistics(tmp_path, rng, capsys, no_networ
 
 
 def test_train_data_dir_option_sets_the_config(tmp_path, monkeypatch):
-    from bioopzo.cli import _overrides, build_parser
+    from bioopzo.cli import build_parser, config_overrides
 
     args = build_parser().parse_args(["train", "--config", "nmnist_fc", "--data-dir", str(tmp_path)])
-    assert _overrides(args)["data"]["data_dir"] == str(tmp_path)
+    assert config_overrides(args)["data"]["data_dir"] == str(tmp_path)
     monkeypatch.chdir(tmp_path)
     args = build_parser().parse_args(["train", "--data-dir", "events"])
-    assert _overrides(args)["data"]["data_dir"] == str(tmp_path / "events")   # saved absolute
+    assert config_overrides(args)["data"]["data_dir"] == str(tmp_path / "events")   # saved absolute
 
 
 def test_data_info_reports_events_beyond_the_fixed_bins(tmp_path, capsys):

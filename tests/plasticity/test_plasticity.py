@@ -43,7 +43,7 @@ def test_plasticity_data_are_package_data():
     import tomllib
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     setuptools = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
     globs = setuptools["package-data"]["bioopzo"]
     files = sorted((root / "bioopzo" / "plasticity" / "data").iterdir())

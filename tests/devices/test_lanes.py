@@ -10,7 +10,7 @@ training and 359 test samples):
 
 - training: test accuracy on GeNN within 4 points of the same epochs (data, order,
   learning-rate factors) on the NumPy reference, which runs the default lane's schedule
-  (tests/test_oracle.py: runtime, cpp_standalone and the reference agree spike for spike;
+  (tests/rules/test_oracle.py: runtime, cpp_standalone and the reference agree spike for spike;
   cpp_standalone itself needs brian2 >= 2.6 and cannot run in the genn environment).
   Two runs with different noise draws differ on 359 test samples by about 1.6 points
   (one standard deviation at 95 % accuracy) even for the same model, so a 2-point bound

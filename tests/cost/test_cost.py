@@ -15,7 +15,7 @@ from bioopzo.cost.mapping import map_to_cores
 from bioopzo.cost.model import rule_energy, update_counts
 from bioopzo.cost.profiles import ENERGY_KEYS, TIME_KEYS, load_profile, profile_names
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def sig(x: float, n: int = 3) -> float:

@@ -2,7 +2,7 @@
 record, and shows the direction of its headline result.
 
 All numbers here come from reference.py (batch-1 training, the Brian2 model's
-algorithm; tests/test_oracle.py proves they agree) on 64-48-32-10 (or 64-32-10)
+algorithm; tests/rules/test_oracle.py proves they agree) on 64-48-32-10 (or 64-32-10)
 digits networks with stratified subsets of 150-250 samples and T = 10 steps, so
 each analysis takes seconds.
 """
