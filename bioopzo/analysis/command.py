@@ -11,6 +11,7 @@ full grid (3 seeds, all epochs of the model file, both data sets for noise).
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from pathlib import Path
 
@@ -43,8 +44,9 @@ def register(subparsers) -> None:
     p.add_argument("--epochs", type=int, help="training epochs (default: per analysis and size)")
     p.add_argument("--limit", type=int, help="use a stratified subset of this many samples")
     p.add_argument("--seeds", type=int, nargs="+", help="seeds of the sweeps (default 1; --full: 1 2 3)")
-    p.add_argument("--workers", type=int, default=2, help="parallel training processes of the sweeps "
-                   "(a local dask cluster above 1: the sweep extra)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="parallel training processes of the sweeps (a local dask cluster above 1: the "
+                   "sweep extra; default 2 where dask.distributed is installed, else 1)")
     p.add_argument("--backend", choices=("reference", "brian2"), default="reference",
                    help="sweeps: reference.py batch-1 training (default) or the Brian2 model")
     p.add_argument("--full", action="store_true", help="the full grid (hours)")
@@ -70,6 +72,8 @@ def run_analysis(args, echo=print):
     """Run the analysis named by ``args.analysis``; returns its result object."""
     from bioopzo.analysis import alignment, depth, jacobian, momentum, noise, variance
 
+    if args.workers is None:
+        args.workers = 2 if importlib.util.find_spec("distributed") else 1
     if args.workers < 1:
         raise ConfigError(f"--workers {args.workers} must be at least 1")
     config = make_config(args)
