@@ -205,3 +205,21 @@ def test_noise_distributions_in_brian():
         if dist == "rademacher":
             assert set(np.unique(z)) == {-1.0, 1.0}
         assert np.std(z[0::2]) == pytest.approx(1.0, abs=0.15)
+
+
+def test_reference_imports_no_brian2():
+    """The oracle is NumPy only: importing bioopzo.reference imports no Brian2 module (the
+    config classes it names are imported only for type checkers; config.py needs Brian2)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (root, os.environ.get("PYTHONPATH")) if p))
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys, bioopzo.reference; "
+         "print(sorted(m for m in sys.modules if m.startswith('brian2')))"],
+        capture_output=True, text=True, check=True, cwd=root, env=env)
+    assert out.stdout.strip() == "[]"
