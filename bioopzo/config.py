@@ -37,6 +37,8 @@ import brian2.units as _units
 from brian2 import Hz, Quantity, ms
 from brian2.units.fundamentalunits import Unit, get_dimensions, get_unit
 
+from bioopzo.data.names import DATASET_NAMES, EVENT_DATASETS
+from bioopzo.errors import ConfigError
 from bioopzo.rules.names import RULE_NAMES
 
 __all__ = [
@@ -63,15 +65,8 @@ __all__ = [
     "EVENT_DATASETS",
 ]
 
-#: data sets read from event files in a user's folder (bioopzo.data.tonic_datasets)
-EVENT_DATASETS = ("nmnist", "shd", "dvsgesture")
-DATASET_NAMES = ("digits", "mnist1d", *EVENT_DATASETS)
 DEVICE_NAMES = ("cpp_standalone", "runtime", "genn", "cuda_standalone")
 ENCODING_NAMES = ("rate", "direct", "latency", "frames")
-
-
-class ConfigError(ValueError):
-    """A configuration value is missing, unknown, of the wrong type or unit."""
 
 
 # --------------------------------------------------------------------------- units

@@ -25,14 +25,17 @@ spike for spike (tests/rules/test_oracle.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bioopzo.config import ExperimentConfig
 from bioopzo.data.samples import check_labels
 from bioopzo.rules.base import StepSignals
 from bioopzo.rules.registry import make_rule
 from bioopzo.state import initial_state, parameter_names
+
+if TYPE_CHECKING:
+    from bioopzo.config import ExperimentConfig
 
 __all__ = ["ReferenceModel", "RunRecord", "sigmoid", "surrogate"]
 

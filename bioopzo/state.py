@@ -26,12 +26,15 @@ binary's ``run_args`` or as the files a project reads at start.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bioopzo.config import ExperimentConfig
 from bioopzo.rules.registry import make_rule
 from bioopzo.updates import optimizer_state_names
+
+if TYPE_CHECKING:
+    from bioopzo.config import ExperimentConfig
 
 __all__ = ["parameter_names", "weight_name", "bias_name", "initial_state", "StateTarget",
            "StateLayout", "LAYOUTS"]

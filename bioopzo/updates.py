@@ -66,7 +66,10 @@ sample, with G_sample = sum_k learn_delta_k from the same history.
 
 from __future__ import annotations
 
-from bioopzo.config import OptimizerConfig
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bioopzo.config import OptimizerConfig
 
 __all__ = ["update_equations", "optimizer_state_names", "three_factor_gradient",
            "sample_pathways", "sample_update_equations", "replays_directly",

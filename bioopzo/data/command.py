@@ -16,7 +16,8 @@ import sys
 
 import numpy as np
 
-from bioopzo.config import EVENT_DATASETS, ConfigError
+from bioopzo.data.names import EVENT_DATASETS
+from bioopzo.errors import ConfigError
 
 __all__ = ["register", "dataset_statistics"]
 

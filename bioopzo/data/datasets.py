@@ -23,12 +23,18 @@ normalization then come from the remaining training samples only.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from bioopzo.config import EVENT_DATASETS, ConfigError, DataConfig
+from bioopzo.data.names import EVENT_DATASETS
 from bioopzo.data.samples import (Dataset, check_intensities, check_labels, standardize,
                                   stratified_split, stratified_subset, validation_split)
 from bioopzo.data.tonic_datasets import load_event_dataset
+from bioopzo.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bioopzo.config import DataConfig
 
 __all__ = ["load_dataset"]
 

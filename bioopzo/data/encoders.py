@@ -15,10 +15,14 @@ k = 0..T-1:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bioopzo.config import ConfigError, DataConfig
+from bioopzo.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bioopzo.config import DataConfig
 
 __all__ = ["Encoder", "RateEncoder", "DirectEncoder", "LatencyEncoder", "FrameEncoder",
            "make_encoder"]

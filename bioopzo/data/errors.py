@@ -1,6 +1,6 @@
 """Errors about data on disk (both are ConfigErrors: the CLI prints them and exits with 2)."""
 
-from bioopzo.config import ConfigError
+from bioopzo.errors import ConfigError
 
 __all__ = ["DatasetFilesError", "CorruptEventFileError"]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bioopzo.config import ConfigError
+from bioopzo.errors import ConfigError
 
 __all__ = ["Dataset", "check_labels", "check_intensities", "stratified_subset",
            "stratified_split", "validation_split", "standardize"]

@@ -28,12 +28,16 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bioopzo.config import EVENT_DATASETS, DataConfig
 from bioopzo.data.errors import CorruptEventFileError, DatasetFilesError
+from bioopzo.data.names import EVENT_DATASETS
 from bioopzo.data.samples import Dataset, check_labels, stratified_subset, validation_split
+
+if TYPE_CHECKING:
+    from bioopzo.config import DataConfig
 
 __all__ = ["EventDatasetSpec", "SPECS", "EventSplits", "open_event_dataset", "load_event_dataset",
            "find_dataset_folder"]

@@ -23,10 +23,14 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bioopzo.config import ConfigError, ExperimentConfig
 from bioopzo.devices.base import (DeviceCapabilities, DeviceUnavailableError, EpochResult,
                                   Simulator, epoch_seed, run_seed)
+from bioopzo.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bioopzo.config import ExperimentConfig
 
 __all__ = ["SIMULATORS", "LANE_PACKAGES", "make_simulator", "simulator_class",
            "lane_error", "DeviceUnavailableError", "DeviceCapabilities", "EpochResult",

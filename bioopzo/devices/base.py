@@ -23,11 +23,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bioopzo.config import ConfigError, ExperimentConfig
 from bioopzo.data.epochs import EpochData
+from bioopzo.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bioopzo.config import ExperimentConfig
 
 __all__ = ["DeviceCapabilities", "EpochResult", "Simulator", "DeviceUnavailableError",
            "epoch_seed", "run_seed"]

@@ -29,11 +29,12 @@ not the simulated one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from bioopzo.config import ExperimentConfig
+if TYPE_CHECKING:
+    from bioopzo.config import ExperimentConfig
 
 __all__ = ["LearningRule", "FeedbackContext", "FeedbackPathway", "StepSignals", "all_to_all"]
 

@@ -11,10 +11,14 @@ subclass it defines whose ``name`` is the module's name) registered.
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from bioopzo.config import ConfigError, ExperimentConfig
+from bioopzo.errors import ConfigError
 from bioopzo.rules.base import LearningRule
 from bioopzo.rules.names import RULE_NAMES
+
+if TYPE_CHECKING:
+    from bioopzo.config import ExperimentConfig
 
 __all__ = ["RULES", "COUNTED_RULES", "rule_class", "make_rule"]
 
