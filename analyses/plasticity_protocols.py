@@ -24,7 +24,7 @@ def tau_e_scan(out: Path) -> None:
     """Which eligibility time constants reproduce the Yagishita 2014 window (NumPy form)."""
     from brian2 import ms
 
-    from bioopzo.files import write_atomic
+    from bioopzo.runs import write_atomic
     from bioopzo.plasticity.command import csv_text
     from bioopzo.plasticity.evaluate import third_factor_table
     from bioopzo.plasticity.models import make_plasticity_model
