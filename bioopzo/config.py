@@ -736,12 +736,20 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
                 raise ConfigError(f"config file {str(path)!r} does not exist (named models: "
                                   f"{', '.join(sorted(packaged_models()))})")
             path = named
-        text = path.read_text()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{str(path)!r} is not a text file; a config is a TOML model file "
+                              "(see `bioopzo models`)") from None
         origin = str(path)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{origin} is not valid TOML: {exc}") from None
+    if not any(isinstance(value, dict) for value in raw.values()):
+        raise ConfigError(f"{origin} has no tables ([data], [network], [rule], ...): it would train "
+                          "with built-in defaults; start from a packaged model (`bioopzo models`, "
+                          "e.g. --config digits_fc)")
     return ExperimentConfig.from_dict(raw, origin=origin, overrides=overrides)
 
 

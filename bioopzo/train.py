@@ -52,6 +52,7 @@ import numpy as np
 
 from bioopzo.config import ExperimentConfig, feedback_momentum_warning, load_config
 from bioopzo.data import check_labels, load_dataset
+from bioopzo.errors import ConfigError
 from bioopzo.devices import epoch_seed, make_simulator
 from bioopzo.runs import (CHECKPOINT, RunFolderError, check_out_folder, load_checkpoint, load_run,
                           partial_folder, swap_in_folder, versions, write_checkpoint,
@@ -176,6 +177,12 @@ def _train_into(config, run_dir: Path, checkpoint, *, progress, echo, record_spi
             info["earlier_sessions"] = [json.loads(previous.read_text())]
     (run_dir / "versions.json").write_text(json.dumps(info, indent=2) + "\n")
     dataset = load_dataset(cfg.data, seed)
+    for split, labels in (("training", dataset.y_train), (dataset.evaluation, dataset.y_test)):
+        if len(labels) == 0:
+            raise ConfigError(
+                f"{cfg.data.dataset}: the {split} split is empty ({len(dataset.y_train)} training, "
+                f"{len(dataset.y_test)} {dataset.evaluation} samples); raise --limit "
+                f"([data] limit, now {cfg.data.limit}) so that both splits get samples")
     check_labels(dataset.y_train, dataset.n_classes, "training labels")
     check_labels(dataset.y_test, dataset.n_classes, "test labels")
     rng = np.random.default_rng([seed, 23])

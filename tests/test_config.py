@@ -86,6 +86,17 @@ def test_missing_and_invalid_files(tmp_path):
         resolve_config_path("no_such_model")
 
 
+@pytest.mark.parametrize("content", [b"", b"# only a comment\n", b'name = "x"\n',
+                                     b"\x89PNG\r\n\x1a\n\x00\xff\xfe"])
+def test_empty_section_less_and_binary_configs_are_refused(tmp_path, content):
+    """A file that would train with built-in defaults, or is not text, is refused by name."""
+    path = tmp_path / "config.toml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match="no tables|not a text file") as err:
+        load_config(path)
+    assert "bioopzo models" in str(err.value)
+
+
 def test_load_config_takes_a_packaged_model_name():
     from bioopzo.config import packaged_models
 

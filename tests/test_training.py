@@ -68,6 +68,16 @@ def test_cli_train_writes_a_complete_run_folder_and_evaluate_reloads_it(tmp_path
     assert load_config(out / "config.toml").to_dict() == load_config(cfg).to_dict()
 
 
+def test_a_limit_that_leaves_no_test_samples_is_refused(tmp_path, capsys):
+    """--limit 5 on digits gives no test samples: refused before anything is written."""
+    cfg = write_config(tmp_path, epochs=1)
+    out = tmp_path / "run"
+    assert main(["train", "--config", str(cfg), "--out", str(out), "--limit", "5", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "split is empty" in err and "raise --limit" in err and "Traceback" not in err
+    assert not out.exists() and not (tmp_path / "run.partial").exists()
+
+
 def test_existing_run_is_refused_and_kept_when_overwrite_fails(tmp_path, capsys, monkeypatch):
     cfg = write_config(tmp_path, epochs=1)
     out = tmp_path / "run"

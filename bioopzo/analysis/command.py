@@ -72,6 +72,9 @@ def run_analysis(args, echo=print):
     """Run the analysis named by ``args.analysis``; returns its result object."""
     from bioopzo.analysis import alignment, depth, jacobian, momentum, noise, variance
 
+    for option, value in (("--epochs", args.epochs), ("--limit", args.limit)):
+        if value is not None and value < 1:
+            raise ConfigError(f"{option} {value} must be at least 1")
     if args.workers is None:
         args.workers = 2 if importlib.util.find_spec("distributed") else 1
     if args.workers < 1:

@@ -219,5 +219,7 @@ def test_cli_defaults_and_bad_arguments(capsys):
     assert full.data.limit is None and full.training.epochs == 12
     assert main(["analyze", "noise", "--workers", "0"]) == 2
     assert "--workers 0 must be at least 1" in capsys.readouterr().err
+    assert main(["analyze", "momentum", "--epochs", "0"]) == 2     # not the default 3 epochs
+    assert "--epochs 0 must be at least 1" in capsys.readouterr().err
     assert main(["analyze", "depth", "--config", "no_such_model"]) == 2
     assert "neither a file nor a named model" in capsys.readouterr().err
