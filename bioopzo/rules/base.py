@@ -33,10 +33,13 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from bioopzo.rules.counting import direct_traffic, direct_traffic_from_rates, matrix_third_factors
+
 if TYPE_CHECKING:
     from bioopzo.config import ExperimentConfig
 
-__all__ = ["LearningRule", "FeedbackContext", "FeedbackPathway", "StepSignals", "all_to_all"]
+__all__ = ["LearningRule", "DirectFeedbackRule", "FeedbackContext", "FeedbackPathway", "StepSignals",
+           "all_to_all"]
 
 
 def all_to_all(n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
@@ -201,3 +204,31 @@ class LearningRule:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
+
+
+class DirectFeedbackRule(LearningRule):
+    """A rule that sends the error e straight from the readout to every hidden layer
+    through an n_l x m matrix (dfa's B_l, opzo's M_l), named ``<feedback_key><l>``.
+
+    Counts (cost-model.md e.2): FB_l[t] = N_l nz(e[t]); storage sum_l N_l m; the third
+    factors of another rule's run are psi_l (e K_l^T) with the saved K_l
+    (rules/counting.py)."""
+
+    #: saved-state name of the feedback matrix of layer l, without l ("B", "M")
+    feedback_key: ClassVar[str] = ""
+
+    @classmethod
+    def third_factors(cls, act, notes):
+        return matrix_third_factors(act, cls.feedback_key, cls.name, notes)
+
+    @classmethod
+    def feedback_traffic(cls, sizes, error, deltas):
+        return direct_traffic(sizes, error)
+
+    @classmethod
+    def feedback_traffic_from_rates(cls, sizes, error_nonzero):
+        return direct_traffic_from_rates(sizes, error_nonzero)
+
+    @classmethod
+    def feedback_storage(cls, sizes):
+        return sum(sizes[l] * sizes[-1] for l in range(1, len(sizes) - 1))

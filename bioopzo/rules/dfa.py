@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from bioopzo.rules.base import FeedbackContext, FeedbackPathway, LearningRule, StepSignals
-from bioopzo.rules.counting import direct_traffic, direct_traffic_from_rates, matrix_third_factors
+from bioopzo.rules.base import DirectFeedbackRule, FeedbackContext, FeedbackPathway, StepSignals
 from bioopzo.rules.engine_terms import forward_term, readout_term
 
 
-class DFARule(LearningRule):
+class DFARule(DirectFeedbackRule):
+    feedback_key = "B"
     name = "dfa"
     fixed_feedback = True
 
@@ -36,22 +36,6 @@ class DFARule(LearningRule):
 
     def reference_signal(self, layer: int, step: StepSignals, upper):
         return step.e @ step.state[f"B{layer + 1}"].T, {}
-
-    @classmethod
-    def third_factors(cls, act, notes):
-        return matrix_third_factors(act, "B", cls.name, notes)
-
-    @classmethod
-    def feedback_traffic(cls, sizes, error, deltas):
-        return direct_traffic(sizes, error)
-
-    @classmethod
-    def feedback_traffic_from_rates(cls, sizes, error_nonzero):
-        return direct_traffic_from_rates(sizes, error_nonzero)
-
-    @classmethod
-    def feedback_storage(cls, sizes):
-        return sum(sizes[l] * sizes[-1] for l in range(1, len(sizes) - 1))
 
     @classmethod
     def engine_terms(cls, gate="u0"):

@@ -36,12 +36,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from bioopzo.rules.base import FeedbackContext, FeedbackPathway, LearningRule, StepSignals
-from bioopzo.rules.counting import direct_traffic, direct_traffic_from_rates, matrix_third_factors
+from bioopzo.rules.base import DirectFeedbackRule, FeedbackContext, FeedbackPathway, StepSignals
 from bioopzo.rules.engine_terms import EngineRule, forward_term, readout_term
 
 
-class OPZORule(LearningRule):
+class OPZORule(DirectFeedbackRule):
+    feedback_key = "M"
     name = "opzo"
     needs_noise = True
 
@@ -114,25 +114,9 @@ g_post = {M_now}*delta_pre : 1 (summed)
         return step.e @ M_new.T, updates
 
     @classmethod
-    def third_factors(cls, act, notes):
-        return matrix_third_factors(act, "M", cls.name, notes)
-
-    @classmethod
-    def feedback_traffic(cls, sizes, error, deltas):
-        return direct_traffic(sizes, error)
-
-    @classmethod
-    def feedback_traffic_from_rates(cls, sizes, error_nonzero):
-        return direct_traffic_from_rates(sizes, error_nonzero)
-
-    @classmethod
     def feedback_update_counts(cls, sizes):
         L = len(sizes) - 2
         return {"upd_m": {l: float(sizes[l] * sizes[-1]) for l in range(1, L + 1)}}
-
-    @classmethod
-    def feedback_storage(cls, sizes):
-        return sum(sizes[l] * sizes[-1] for l in range(1, len(sizes) - 1))
 
     @classmethod
     def engine_terms(cls, gate="u0"):
