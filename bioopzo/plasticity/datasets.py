@@ -21,58 +21,42 @@ Protocols (the README of the data lists what the sources say and what is assumed
 - ``three_factor``: qualitative third-factor timing checks (Yagishita 2014, He 2015, Brzosko 2015):
   one pairing (+10 ms or -10 ms) followed by a 0.3 s modulator pulse at delay d after the pairing onset.
 
-CSV columns name their units (``delta_t_ms``, ``frequency_hz``); they become Brian2 quantities as
-the conditions are built. User data (``load_data_file``) use the same schema: a timing column
-``delta_t_ms``, optionally ``frequency_hz`` (default 1 Hz) and ``n_pairings`` (default 60), one mean
-column (``dw_rel_mean``, ``dw_rel``, a ``*_pct`` column in percent or ``dw_ratio`` after/before) and
-optionally one error column (``dw_rel_sem`` or ``dw_rel_err``, in the unit of the mean column).
+Every quantitative data set (packaged or a user's ``--data-file``) is read by the same strict
+schema, :mod:`bioopzo.plasticity.schema`: the file states its protocol (per row, in ``# protocol:``
+header lines or a sidecar TOML) and the simulation is built from exactly that. A grouping column
+(experiment, figure, cell) needs a choice: ``groups="separate"`` (``split_groups`` gives one data
+set per group) or ``"joint"`` (one fit; the groups are what the leave-one-out check leaves out).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import math
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
-from brian2 import Hz, mV, ms, second
+from brian2 import mV, ms, second
 
 from bioopzo.config import ConfigError
-from bioopzo.plasticity.protocols import Condition, motif, pairing, pairing_train
+from bioopzo.plasticity.protocols import INDEPENDENT_INTERVAL, Condition, motif, pairing
 from bioopzo.plasticity.quantities import in_unit
+from bioopzo.plasticity.schema import parse_table, table_rows
 
 __all__ = ["PlasticityData", "DATASETS", "load_dataset", "load_data_file", "read_table", "data_folder",
-           "QUANTITATIVE", "THIRD_FACTOR", "QUALITATIVE", "voltage_clamp_conditions",
+           "QUANTITATIVE", "THIRD_FACTOR", "QUALITATIVE", "split_groups", "PACKAGED_FILES",
+           "voltage_clamp_conditions",
            "third_factor_conditions", "wang_motif", "YAGISHITA_DELAYS", "MODULATOR_PULSE"]
 
-N_REPETITIONS = 60
-#: A pairing interval this long counts as independent repetitions.
-INDEPENDENT_INTERVAL = 1.0 * second
+_ = INDEPENDENT_INTERVAL       # re-exported name of the repetition rule (protocols)
 
 
 def data_folder():
     return files("bioopzo.plasticity").joinpath("data")
 
 
-def _rows(text: str, source: str) -> list[dict]:
-    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    if not lines:
-        raise ConfigError(f"{source}: no header line and no data rows (only comments or empty)")
-    reader = csv.DictReader(io.StringIO("\n".join(lines)))
-    rows = [dict(r) for r in reader]
-    for r in rows:
-        if None in r:
-            raise ConfigError(f"{source}: a row has more cells than the header: {r[None]}; "
-                              "check the commas in that line")
-    return rows
-
-
 def read_table(name: str) -> list[dict]:
     """Rows of a packaged CSV (``#`` comment lines skipped) as dicts of strings."""
-    return _rows(data_folder().joinpath(name).read_text(encoding="utf-8"), name)
+    return table_rows(data_folder().joinpath(name).read_text(encoding="utf-8"), name)
 
 
 def source_line(name: str) -> str:
@@ -96,6 +80,8 @@ class PlasticityData:
     source: str
     protocol: str            # one-line description for reports
     qualitative: bool = False
+    fit_groups: tuple = ()   # grouping-column value per point (empty: no grouping column)
+    group_column: str = ""   # experiment, figure or cell
 
     def __len__(self):
         return len(self.conditions)
@@ -109,40 +95,55 @@ class PlasticityData:
         return PlasticityData(self.name, tuple(self.conditions[i] for i in index), self.mean[index],
                               self.err[index], self.x[index], self.xlabel,
                               tuple(self.groups[i] for i in index), self.source, self.protocol,
-                              self.qualitative)
+                              self.qualitative,
+                              tuple(self.fit_groups[i] for i in index) if self.fit_groups else (),
+                              self.group_column)
 
 
-def _frequency_condition(delta_t, frequency, n_pairings: int, label: str) -> Condition:
-    if 1 / frequency >= INDEPENDENT_INTERVAL:
-        return pairing(delta_t, repeats=n_pairings, label=label)
-    return pairing_train(delta_t, frequency, n_pairings, label=label)
+def _from_table(table, name: str, source: str) -> PlasticityData:
+    """A data set from a schema table: x and curves from what the rows state."""
+    fields = table.fields
+    if set(table.protocols) == {"pairing"}:
+        freq = [f["frequency_hz"] for f in fields]
+        if len(set(freq)) > 1:
+            x = np.array(freq)
+            xlabel = "pairing frequency (Hz)"
+            groups = tuple(f"{f['delta_t_ms']:+g} ms" for f in fields)
+        else:
+            x, xlabel = np.array([f["delta_t_ms"] for f in fields]), "t_post - t_pre (ms)"
+            groups = table.display_groups
+    elif set(table.protocols) <= {"pairing", "burst"}:
+        x = np.array([f["delta_t_ms"] for f in fields])
+        xlabel = "t_post (timing spike) - t_pre (ms)"
+        groups = tuple(g if p == "pairing" else f"burst of {int(f['n_post_spikes'])}"
+                       for g, p, f in zip(table.display_groups, table.protocols, fields))
+    else:
+        x, xlabel, groups = np.arange(len(fields), dtype=float), "protocol (CSV row)", table.display_groups
+    counts = {p: table.protocols.count(p) for p in dict.fromkeys(table.protocols)}
+    n = sorted({int(f["n_pairings"]) for f in fields})
+    freq = sorted({f["frequency_hz"] for f in fields})
+    protocol = (", ".join(f"{p} x{k}" for p, k in counts.items()) + f"; n_pairings {'/'.join(map(str, n))}"
+                f"; {'/'.join(f'{f:g}' for f in freq)} Hz (periods >= 1 s independent)")
+    if table.defaults_used:
+        protocol += f"; schema defaults for {', '.join(table.defaults_used)}"
+    return PlasticityData(name, table.conditions, table.mean, table.err, x, xlabel, tuple(groups),
+                          source, protocol, False,
+                          table.fit_groups if table.group_column else (), table.group_column)
 
 
-def _bi_poo() -> PlasticityData:
-    name = "bi_poo_1998_stdp_window_scatter.csv"
-    rows = read_table(name)
-    dt = np.array([float(r["delta_t_ms"]) for r in rows])
-    y = np.array([float(r["epsc_change_pct"]) for r in rows]) / 100
-    conds = tuple(pairing(d * ms, N_REPETITIONS, label=f"{d:+.1f} ms") for d in dt)
-    return PlasticityData("bi_poo_1998", conds, y, np.full(len(y), np.nan), dt,
-                          "t_post - t_pre (ms)", ("pairs",) * len(y), source_line(name),
-                          "60 single pairings at 1 Hz (independent)")
+#: packaged data set -> its CSV (read by the schema like any user file)
+PACKAGED_FILES = {
+    "bi_poo_1998": "bi_poo_1998_stdp_window_scatter.csv",
+    "sjostrom_2001": "sjostrom_2001_frequency_dependence.csv",
+    "sjostrom_2001_crosscheck": "sjostrom_2001_frequency_dependence_digitised_crosscheck.csv",
+    "wang_2005": "wang_2005_hippocampal_triplets_quadruplets.csv",
+}
 
 
-def _sjostrom(name: str = "sjostrom_2001_frequency_dependence.csv", err_column: str = "dw_rel_sem",
-              data_name: str = "sjostrom_2001") -> PlasticityData:
-    rows = read_table(name)
-    conds, mean, err, x, groups = [], [], [], [], []
-    for r in rows:
-        f, d = float(r["frequency_hz"]), float(r["delta_t_ms"])
-        conds.append(_frequency_condition(d * ms, f * Hz, N_REPETITIONS, f"{d:+g} ms @ {f:g} Hz"))
-        mean.append(float(r["dw_rel_mean"]))
-        err.append(float(r[err_column]))
-        x.append(f)
-        groups.append(f"{d:+g} ms")
-    return PlasticityData(data_name, tuple(conds), np.array(mean), np.array(err), np.array(x),
-                          "pairing frequency (Hz)", tuple(groups), source_line(name),
-                          "60 pairings at +-10 ms; <= 1 Hz as independent pairings")
+def _packaged(data_name: str) -> PlasticityData:
+    name = PACKAGED_FILES[data_name]
+    table = parse_table(data_folder().joinpath(name).read_text(encoding="utf-8"), name)
+    return _from_table(table, data_name, source_line(name))
 
 
 def wang_motif(pattern: str, dt1, dt2, T, repeats: int, label: str = "") -> Condition:
@@ -163,23 +164,6 @@ def wang_motif(pattern: str, dt1, dt2, T, repeats: int, label: str = "") -> Cond
         return motif(np.array([0.0, 10.0 + abs(T)]) * ms, np.array([5.0, 5.0 + abs(T)]) * ms, repeats,
                      label=label)
     raise ConfigError(f"unknown Wang et al. 2005 pattern {pattern!r}")
-
-
-def _wang() -> PlasticityData:
-    name = "wang_2005_hippocampal_triplets_quadruplets.csv"
-    rows = read_table(name)
-    conds, mean, err, groups = [], [], [], []
-    for r in rows:
-        f = {k: (float(r[k]) if r[k] else math.nan) for k in ("dt1_ms", "dt2_ms", "T_ms")}
-        label = f"{r['pattern']} {r['dt1_ms']}/{r['dt2_ms'] or '-'}/{r['T_ms'] or '-'}"
-        conds.append(wang_motif(r["pattern"], f["dt1_ms"] * ms, f["dt2_ms"] * ms, f["T_ms"] * ms,
-                                int(r["n_repetitions"]), label))
-        mean.append(float(r["dw_rel_mean"]))
-        err.append(float(r["dw_rel_err"]))
-        groups.append(r["protocol"])
-    return PlasticityData("wang_2005", tuple(conds), np.array(mean), np.array(err),
-                          np.arange(len(mean), dtype=float), "protocol (CSV row)", tuple(groups),
-                          source_line(name), "each motif 60 times (independent)")
 
 
 #: Delays of the modulator onset after the pairing onset in the Yagishita et al. 2014 check.
@@ -232,11 +216,6 @@ def _three_factor(delays=YAGISHITA_DELAYS) -> PlasticityData:
                           "1 pairing, 0.3 s modulator pulse at delay d (signs only)", qualitative=True)
 
 
-def _sjostrom_crosscheck() -> PlasticityData:
-    return _sjostrom("sjostrom_2001_frequency_dependence_digitised_crosscheck.csv", "dw_rel_err",
-                     "sjostrom_2001_crosscheck")
-
-
 def voltage_clamp_conditions() -> tuple[list[Condition], list[dict]]:
     """Ngezahayo et al. 2000 clamp conditions and, per condition, the sign the data show."""
     conds, expect = [], []
@@ -263,10 +242,10 @@ def _ngezahayo() -> PlasticityData:
 
 
 DATASETS = {
-    "bi_poo_1998": _bi_poo,
-    "sjostrom_2001": _sjostrom,
-    "sjostrom_2001_crosscheck": _sjostrom_crosscheck,
-    "wang_2005": _wang,
+    "bi_poo_1998": lambda: _packaged("bi_poo_1998"),
+    "sjostrom_2001": lambda: _packaged("sjostrom_2001"),
+    "sjostrom_2001_crosscheck": lambda: _packaged("sjostrom_2001_crosscheck"),
+    "wang_2005": lambda: _packaged("wang_2005"),
     "three_factor": _three_factor,
     "ngezahayo_2000": _ngezahayo,
 }
@@ -282,12 +261,9 @@ def load_dataset(name: str) -> PlasticityData:
     return DATASETS[name]()
 
 
-_MEAN_COLUMNS = ("dw_rel_mean", "dw_rel", "dw_ratio")
-_ERR_COLUMNS = ("dw_rel_sem", "dw_rel_err", "dw_ratio_err")
-
-
-def load_data_file(path: str | Path) -> PlasticityData:
-    """Load and validate a user CSV in the packaged schema (see the module docstring)."""
+def load_data_file(path: str | Path, groups: str | None = None) -> PlasticityData:
+    """Load and validate a user CSV against the schema (:mod:`bioopzo.plasticity.schema`);
+    ``groups``: ``"separate"`` or ``"joint"`` where a grouping column holds several groups."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"data file {str(path)!r} does not exist; give the path of a CSV file")
@@ -296,70 +272,19 @@ def load_data_file(path: str | Path) -> PlasticityData:
     except (UnicodeDecodeError, OSError) as exc:
         raise ConfigError(f"data file {str(path)!r} cannot be read as UTF-8 text ({exc}); "
                           "save it as a plain CSV") from exc
-    rows = _rows(text, str(path))
-    if not rows:
-        raise ConfigError(f"{path}: header but no data rows; add one row per condition")
-    columns = list(rows[0])
-    if "delta_t_ms" not in columns:
-        raise ConfigError(f"{path}: no 'delta_t_ms' column (t_post - t_pre in ms); columns are {columns}")
-    pct = [c for c in columns if c.endswith("_pct") and not c.endswith("_err_pct")
-           and not c.endswith("_sem_pct")]
-    means = [c for c in columns if c in _MEAN_COLUMNS] + pct
-    if len(means) != 1:
-        raise ConfigError(f"{path}: need exactly one mean column (one of {', '.join(_MEAN_COLUMNS)} or a "
-                          f"'*_pct' column), found {means or 'none'}")
-    mean_col = means[0]
-    errs = [c for c in columns if c in _ERR_COLUMNS or c.endswith("_err_pct") or c.endswith("_sem_pct")]
-    if len(errs) > 1:
-        raise ConfigError(f"{path}: more than one error column {errs}; keep one")
-    err_col = errs[0] if errs else None
+    table = parse_table(text, str(path), path, groups)
+    return _from_table(table, path.stem, table.source or f"user file {path.name}")
 
-    def number(row, col, lineno, default=None):
-        text = (row.get(col) or "").strip()
-        if not text:
-            if default is not None:
-                return default
-            raise ConfigError(f"{path}: data row {lineno}: column {col!r} is empty; fill in a number")
-        try:
-            value = float(text)
-        except ValueError:
-            raise ConfigError(f"{path}: data row {lineno}: column {col!r} = {text!r} is not a "
-                              "number") from None
-        if not math.isfinite(value):
-            raise ConfigError(f"{path}: data row {lineno}: column {col!r} = {text!r} is not finite")
-        return value
 
-    conds, mean, err, x, groups = [], [], [], [], []
-    has_freq = "frequency_hz" in columns
-    for lineno, row in enumerate(rows, start=1):
-        d = number(row, "delta_t_ms", lineno)
-        if d == 0:
-            raise ConfigError(f"{path}: data row {lineno}: delta_t_ms = 0 (simultaneous spikes) is not "
-                              "supported; use a nonzero delay")
-        f = number(row, "frequency_hz", lineno, 1.0) if has_freq else 1.0
-        if f <= 0:
-            raise ConfigError(f"{path}: data row {lineno}: frequency_hz = {f} must be > 0")
-        if 1000.0 / f <= abs(d):
-            raise ConfigError(f"{path}: data row {lineno}: at {f} Hz the pairing period is not longer "
-                              f"than |delta_t_ms| = {abs(d)}; lower the frequency or the delay")
-        n = N_REPETITIONS
-        if "n_pairings" in columns:
-            n = number(row, "n_pairings", lineno, float(N_REPETITIONS))
-        if n < 1 or n != int(n):
-            raise ConfigError(f"{path}: data row {lineno}: n_pairings = {n} must be a positive integer")
-        m = number(row, mean_col, lineno)
-        e = number(row, err_col, lineno) if err_col else math.nan
-        if err_col and e <= 0:
-            raise ConfigError(f"{path}: data row {lineno}: error {err_col} = {e} must be > 0")
-        if mean_col.endswith("_pct"):
-            m, e = m / 100, e / 100
-        elif mean_col == "dw_ratio":
-            m = m - 1
-        conds.append(_frequency_condition(d * ms, f * Hz, int(n), f"{d:+g} ms @ {f:g} Hz"))
-        mean.append(m)
-        err.append(e)
-        x.append(f if has_freq else d)
-        groups.append(f"{d:+g} ms" if has_freq else "pairs")
-    return PlasticityData(path.stem, tuple(conds), np.array(mean), np.array(err), np.array(x),
-                          "pairing frequency (Hz)" if has_freq else "t_post - t_pre (ms)", tuple(groups),
-                          f"user file {path.name}", "n_pairings pairings per condition (default 60)")
+def split_groups(data: PlasticityData) -> list[PlasticityData]:
+    """One data set per group of the grouping column (named ``<data>[<group>]``); the data set
+    itself when it has no grouping column."""
+    if not data.fit_groups:
+        return [data]
+    out = []
+    for group in dict.fromkeys(data.fit_groups):
+        index = [i for i, g in enumerate(data.fit_groups) if g == group]
+        part = data.subset(index)
+        out.append(PlasticityData(f"{data.name}[{group}]", part.conditions, part.mean, part.err, part.x,
+                                  part.xlabel, part.groups, part.source, part.protocol, False, (), ""))
+    return out

@@ -30,17 +30,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import Hz, Quantity, mV, ms
+from brian2 import Hz, Quantity, mV, ms, second
 
 from bioopzo.plasticity.quantities import array_in_unit, check_unit, in_unit
 
-__all__ = ["Condition", "DT", "TAIL", "pairing", "pairing_train", "motif", "protocol_duration",
-           "n_steps", "simulate_brian2", "modulator_array", "clamp_arrays", "spike_arrays"]
+__all__ = ["Condition", "DT", "TAIL", "INDEPENDENT_INTERVAL", "pairing", "pairing_train", "motif",
+           "burst", "repeated", "protocol_duration", "n_steps",
+           "simulate_brian2", "modulator_array", "clamp_arrays", "spike_arrays"]
 
 #: Simulation time step of every protocol.
 DT = 0.1 * ms
 #: Time after the last event of the longest condition that the simulation still runs.
 TAIL = 5.0 * ms
+#: Repetitions of a motif at least this far apart count as independent (``repeats``); closer ones
+#: are simulated as one train.
+INDEPENDENT_INTERVAL = 1.0 * second
 #: the same two in ms, for building arrays
 _STEP_MS = in_unit(DT, ms, "DT")
 _TAIL_MS = in_unit(TAIL, ms, "TAIL")
@@ -149,6 +153,43 @@ def motif(pre, post, repeats: int = 1, onset=1.0 * ms, label: str = "") -> Condi
     first = min(list(pre_ms) + list(post_ms))
     start = in_unit(onset, ms, "onset")
     return Condition((pre_ms - first + start) * ms, (post_ms - first + start) * ms, repeats, None, label)
+
+
+def burst(delta_t, n_spikes: int, interval, timing_spike: int = 1, repeats: int = 1, onset=1.0 * ms,
+          label: str = "") -> Condition:
+    """One presynaptic spike and a postsynaptic burst of ``n_spikes`` spikes ``interval`` apart;
+    ``delta_t = t_post[timing_spike] - t_pre`` with ``timing_spike`` counted from 1 (the first spike
+    of the burst). The first spike of the motif is at ``onset``."""
+    if int(n_spikes) != n_spikes or n_spikes < 1:
+        raise ValueError(f"n_spikes of burst {label!r} must be a positive integer, got {n_spikes}")
+    if int(timing_spike) != timing_spike or not 1 <= timing_spike <= n_spikes:
+        raise ValueError(f"timing_spike of burst {label!r} must be 1..{n_spikes}, got {timing_spike}")
+    d = in_unit(delta_t, ms, "delta_t")
+    isi = in_unit(interval, ms, "interval")
+    post = d + isi * (np.arange(int(n_spikes)) - (int(timing_spike) - 1))
+    return motif(np.array([0.0]) * ms, post * ms, repeats, onset=onset, label=label)
+
+
+def repeated(condition: Condition, frequency, n: int, label: str | None = None) -> Condition:
+    """``n`` repetitions of ``condition``'s motif at ``frequency``: independent (``repeats = n``) when
+    the period is at least ``INDEPENDENT_INTERVAL``, else one train of ``n`` motifs a period apart.
+    A period not longer than the motif raises ValueError."""
+    label = condition.label if label is None else label
+    period = 1000.0 / in_unit(frequency, Hz, "frequency")
+    span = (max(condition.pre_steps + condition.post_steps) - min(condition.pre_steps + condition.post_steps)
+            ) * _STEP_MS
+    if period <= span:
+        raise ValueError(f"condition {label!r}: the repetition period {period:g} ms is not longer than "
+                         f"the motif ({span:g} ms)")
+    pre = np.array(condition.pre_steps, dtype=float) * _STEP_MS
+    post = np.array(condition.post_steps, dtype=float) * _STEP_MS
+    if period >= in_unit(INDEPENDENT_INTERVAL, ms, "INDEPENDENT_INTERVAL"):
+        return Condition(pre * ms, post * ms, condition.repeats * int(n), condition.modulator, label,
+                         condition.clamp)
+    shifts = period * np.arange(int(n))
+    return Condition((pre[None, :] + shifts[:, None]).ravel() * ms,
+                     (post[None, :] + shifts[:, None]).ravel() * ms, condition.repeats,
+                     condition.modulator, label, condition.clamp)
 
 
 def _duration_ms(conditions) -> float:
