@@ -1,14 +1,19 @@
 """``bioopzo plasticity``: run rules through the plasticity protocols, fit, score and plot.
 
     bioopzo plasticity --rule opzo --data sjostrom_2001 [--out DIR]
-    bioopzo plasticity --rule triplet --data-file my.csv
+    bioopzo plasticity --rule triplet --data-file my.csv [--groups separate|joint]
+    bioopzo plasticity --rule every --data wang_2005
+    bioopzo plasticity --schema
     bioopzo plasticity --all [--out DIR]
 
 Writes into --out (default ``runs/plasticity_<rule>_<data>`` or ``runs/plasticity_all``), every
 file atomically (temporary file, then rename): ``scores.csv``, ``predictions.csv``,
-``parameters.json``, ``figure_<...>.png``, ``report.md``, ``versions.json``; with ``--all`` also
-``lodo.csv`` (leave-one-dataset-out), ``third_factor.csv``, ``voltage_clamp.csv`` and one figure
-per rule.
+``parameters.json``, ``parameter_report.csv`` (value, standard error, relative SE in percent,
+bounds, flags on_bound / unconstrained), ``model_comparison.csv`` (AIC, AICc, BIC, their
+differences to the best rule, leave-one-out RMSE as a fraction and NMSE; skipped rules with the
+reason), ``figure_<...>.png``, ``report.md``, ``versions.json``; with ``--all`` also ``lodo.csv``
+(leave-one-dataset-out), ``third_factor.csv``, ``voltage_clamp.csv`` and one figure per rule. The
+parameter and model-comparison tables are printed too.
 """
 
 from __future__ import annotations
@@ -80,6 +85,8 @@ def _prediction_rows(ev) -> list[dict]:
 
 def _fmt(v, digits=3):
     if isinstance(v, float):
+        if np.isinf(v):
+            return "inf"
         return "n/a" if not np.isfinite(v) else f"{v:.{digits}g}"
     return "n/a" if v == -1 else str(v)
 
@@ -91,6 +98,48 @@ def markdown_table(rows: list[dict], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
+PARAMETER_COLUMNS = ["rule", "data", "parameter", "value", "se", "se_relative_pct", "lower_bound",
+                     "upper_bound", "flags"]
+COMPARISON_COLUMNS = ["rule", "data", "n", "k", "chi2", "aic", "aicc", "bic", "delta_aic", "delta_bic",
+                      "loo_unit", "loo_rmse_fraction", "loo_nmse"]
+
+
+def text_table(rows: list[dict], columns: list[str]) -> str:
+    """Rows as a fixed-width text table (numbers to 3 significant digits)."""
+    cells = [[_fmt(r.get(c, "")) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(x.ljust(w) for x, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)
+
+
+def _report_tables(parameter_rows: list[dict], comparison_rows: list[dict], echo) -> list[str]:
+    """Print the parameter and model-comparison tables; their report.md sections."""
+    from bioopzo.plasticity.comparison import add_deltas
+
+    add_deltas(comparison_rows)
+    fitted = [r for r in comparison_rows if r["status"] == "fitted"]
+    skipped = [r for r in comparison_rows if r["status"] != "fitted"]
+    if parameter_rows:
+        echo("fitted parameters (se: standard error from the loss curvature; flags: on_bound, "
+             "unconstrained = flat direction or relative SE > 100 %):")
+        echo(text_table(parameter_rows, PARAMETER_COLUMNS))
+    if fitted:
+        echo("model comparison (AIC/BIC: lower is better, chi2 with error bars else n ln(RSS/n); "
+             "leave-one-out refits, RMSE as a fraction of the weight):")
+        echo(text_table(fitted, COMPARISON_COLUMNS))
+    for r in skipped:
+        echo(f"{r['rule']} skipped on {r['data']}: {r['status'][len('skipped: '):]}")
+    lines = []
+    if parameter_rows:
+        lines += ["## Fitted parameters with standard errors and flags", "",
+                  markdown_table(parameter_rows, PARAMETER_COLUMNS), ""]
+    if comparison_rows:
+        lines += ["## Model comparison (AIC, BIC, leave-one-out)", "",
+                  markdown_table(comparison_rows, COMPARISON_COLUMNS + ["status"]), ""]
+    return lines
+
+
 def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrite: bool = False,
                    all_tables: bool = False, echo=print, argv_dict: dict | None = None) -> dict:
     """Evaluate ``rule_names`` on one data set (or everything with ``all_tables``) into ``out``."""
@@ -98,6 +147,9 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
     from bioopzo.plasticity import figures as F
     from bioopzo.plasticity.datasets import QUANTITATIVE, load_dataset
 
+    datasets = data if isinstance(data, (list, tuple)) else [data]
+    parameter_rows: list[dict] = []
+    comparison_rows: list[dict] = []
     out = Path(out)
     _prepare_out(out, overwrite)
     write_atomic(out / "versions.json", json.dumps(_versions(argv_dict or {}), indent=2) + "\n")
@@ -139,9 +191,20 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
                 "rule", "check", "expected", "model", "dw_over_largest", "passes"]), ""]
         parameters = {f"{r}|{d}": ev.fit.rule.table() for (r, d), ev in evaluations.items()}
         predictions = [row for ev in evaluations.values() for row in _prediction_rows(ev)]
+        for data_name in QUANTITATIVE:
+            for rule_name in E.QUANTITATIVE_RULES:
+                ev = evaluations[(rule_name, data_name)]
+                parameter_rows += ev.parameter_rows
+                comparison_rows.append(ev.comparison)
+            d = load_dataset(data_name)
+            comparison_rows.append(E.skipped_row("opzo_eligibility", d, E.skip_reason("opzo_eligibility", d)))
     else:
         score_rows, predictions, parameters, evs = [], [], {}, []
-        for rule_name in rule_names:
+        for data, rule_name in ((d, r) for d in datasets for r in rule_names):
+            reason = None if data.qualitative else E.skip_reason(rule_name, data)
+            if reason:
+                comparison_rows.append(E.skipped_row(rule_name, data, reason))
+                continue
             if data.qualitative:
                 rows = E.qualitative_table(E.rule_for(rule_name, data.name), data.name, engine)
                 write_atomic(out / f"{data.name}_{rule_name}.csv", csv_text(rows))
@@ -162,64 +225,95 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
             evs.append(ev)
             score_rows.append(_score_row(ev))
             predictions += _prediction_rows(ev)
-            parameters[rule_name] = ev.fit.rule.table()
+            parameters[rule_name if len(datasets) == 1 else f"{rule_name}|{data.name}"] = ev.fit.rule.table()
+            parameter_rows += ev.parameter_rows
+            comparison_rows.append(ev.comparison)
             s = ev.scores
             echo(f"{rule_name} on {data.name}: RMSE {s['rmse']:.4f}, NMSE {_fmt(s['nmse'], 4)}, "
                  f"R^2 {s['r2']:.3f}, within error bars {_fmt(s['within'])}/{s['n']}; "
                  f"max |Brian2 - NumPy| {_fmt(ev.max_engine_difference, 2)}")
-            _save_figure(F.rule_figure(rule_name, [ev]), out / f"figure_{rule_name}_{data.name}.png")
+            safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in data.name).strip("_")
+            _save_figure(F.rule_figure(rule_name, [ev]), out / f"figure_{rule_name}_{safe}.png")
         if evs:
             report += ["## Fit", "", markdown_table(score_rows, [
                 "rule", "data", "rmse", "nmse", "r2", "within", "n", "max_brian2_minus_numpy",
                 "parameters"]), ""]
+    report += _report_tables(parameter_rows, comparison_rows, echo)
+    if parameter_rows:
+        write_atomic(out / "parameter_report.csv", csv_text(parameter_rows))
+    if comparison_rows:
+        write_atomic(out / "model_comparison.csv", csv_text(comparison_rows))
     write_atomic(out / "scores.csv", csv_text(score_rows))
     write_atomic(out / "predictions.csv", csv_text(predictions))
     write_atomic(out / "parameters.json", json.dumps(parameters, indent=2, default=float) + "\n")
     write_atomic(out / "report.md", "\n".join(report) + "\n")
     result["scores"] = score_rows
+    result["parameter_report"] = parameter_rows
+    result["model_comparison"] = comparison_rows
     echo(f"results in {out}")
     return result
 
 
 def cmd_plasticity(args) -> int:
-    from bioopzo.plasticity.datasets import load_data_file, load_dataset
+    from bioopzo.plasticity.datasets import load_data_file, load_dataset, split_groups
+    from bioopzo.plasticity.evaluate import skip_reason
     from bioopzo.plasticity.models import PLASTICITY_MODELS
+    from bioopzo.plasticity.schema import SCHEMA_TEXT
 
+    if args.schema:
+        print(SCHEMA_TEXT)
+        return 0
     if args.all and (args.data_file or args.data):
         raise ConfigError("--all runs every packaged data set; drop --data / --data-file")
     if args.data_file and args.data:
         raise ConfigError("give either --data NAME or --data-file PATH, not both")
     rules = list(PLASTICITY_MODELS) if args.rule == "every" else [args.rule]
     data = None
+    datasets: list = []
     if not args.all:
         if args.data_file:
-            data = load_data_file(args.data_file)
+            data = load_data_file(args.data_file, groups=args.groups)
         else:
             data = load_dataset(args.data or "sjostrom_2001")
-        if not data.qualitative and "opzo_eligibility" in rules:
-            if args.rule == "opzo_eligibility":
-                raise ConfigError("opzo_eligibility is gated by a modulator pulse and is scored on "
-                                  "--data three_factor only; use --rule opzo for pairing data")
-            rules.remove("opzo_eligibility")
-            print(f"--rule every skips opzo_eligibility on {data.name}: it is gated by a modulator pulse "
-                  "and is scored on --data three_factor only")
+        datasets = split_groups(data) if args.groups == "separate" else [data]
+        if not data.qualitative and args.rule != "every":
+            reason = skip_reason(args.rule, data)
+            if reason:
+                raise ConfigError(f"{args.rule} is not fitted to {data.name}: {reason}; use --rule opzo "
+                                  "for pairing data")
+        if args.rule == "every" and not data.qualitative:
+            for rule_name in rules:
+                reason = skip_reason(rule_name, data)
+                if reason:
+                    print(f"--rule every skips {rule_name} on {data.name}: {reason}")
     name = "all" if args.all else f"{args.rule}_{data.name}"
     out = Path(args.out) if args.out else Path("runs") / f"plasticity_{name}"
-    run_plasticity(rules, data, out, engine=args.engine, overwrite=args.overwrite, all_tables=args.all,
+    run_plasticity(rules, datasets, out, engine=args.engine, overwrite=args.overwrite, all_tables=args.all,
                    argv_dict={"argv": sys.argv[1:], **{k: v for k, v in vars(args).items() if k != "func"}})
     return 0
 
 
 def register(subparsers) -> None:
+    import argparse
+
     from bioopzo.plasticity.datasets import DATASETS
     from bioopzo.plasticity.models import PLASTICITY_MODELS
+    from bioopzo.plasticity.schema import GROUP_CHOICES, SCHEMA_TEXT
 
-    p = subparsers.add_parser("plasticity", help="rules through plasticity protocols vs biological data")
+    p = subparsers.add_parser("plasticity", help="rules through plasticity protocols vs biological data",
+                              description="Fit plasticity rules to biological data: parameter report with "
+                                          "standard errors and flags, model comparison (AIC/BIC, "
+                                          "leave-one-out).",
+                              epilog=SCHEMA_TEXT, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rule", default="opzo", choices=[*PLASTICITY_MODELS, "every"],
-                   help="plasticity model under test (default opzo; 'every' runs every model, "
-                        "opzo_eligibility on three_factor only)")
+                   help="plasticity model under test (default opzo; 'every' runs every model and says "
+                        "which it skipped and why)")
     p.add_argument("--data", choices=list(DATASETS), help="packaged data set (default sjostrom_2001)")
-    p.add_argument("--data-file", help="your own CSV in the packaged schema (delta_t_ms, mean, error)")
+    p.add_argument("--data-file", help="your own CSV in the schema below (also: --schema)")
+    p.add_argument("--groups", choices=GROUP_CHOICES,
+                   help="a file with a grouping column (experiment, figure, cell) holding several groups: "
+                        "fit each group separately, or all jointly with shared parameters")
+    p.add_argument("--schema", action="store_true", help="print the data-file schema and exit")
     p.add_argument("--all", action="store_true", help="every rule on every data set: tables and figures")
     p.add_argument("--engine", choices=("brian2", "numpy"), default="brian2",
                    help="report Brian2 protocol simulations (default) or the NumPy forms only")

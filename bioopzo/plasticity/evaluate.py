@@ -11,6 +11,13 @@
   the pairing onset), else LTP or LTD by its sign.
 - ``leave_one_dataset_out(fits)``: parameters fitted on one data set scored on each other one, as
   fitted (strict transfer) and with one refitted amplitude factor (shape transfer).
+- ``skip_reason(rule_name, data)``: why a rule is not fitted to a data set (None when it is):
+  ``opzo_eligibility`` integrates its eligibility trace into the weight only while a modulator pulse
+  is on, so it is fitted only to data whose every condition states one (protocol
+  pairing_modulator); with a constant modulator its change would depend on the simulated tail.
+
+Each evaluation carries its parameter report (:mod:`bioopzo.plasticity.uncertainty`) and its
+model-comparison row (:mod:`bioopzo.plasticity.comparison`).
 """
 
 from __future__ import annotations
@@ -22,16 +29,19 @@ from brian2 import ms
 
 from bioopzo.plasticity.datasets import (MODULATOR_PULSE, QUANTITATIVE, YAGISHITA_DELAYS, PlasticityData,
                                          load_dataset, third_factor_conditions, voltage_clamp_conditions)
+from bioopzo.plasticity.comparison import comparison_row
 from bioopzo.plasticity.fitting import Fit, fit_rule, scale_refit
 from bioopzo.plasticity.models import (TripletSTDP, clopath_parameters, make_plasticity_model,
                                        pfister_gerstner_parameters)
 from bioopzo.plasticity.protocols import pairing
 from bioopzo.plasticity.quantities import in_unit
 from bioopzo.plasticity.scores import scores
+from bioopzo.plasticity.uncertainty import parameter_report
 
 __all__ = ["Evaluation", "evaluate_rule", "published_control", "third_factor_table", "voltage_clamp_table",
            "qualitative_table",
-           "leave_one_dataset_out", "rule_for", "QUANTITATIVE_RULES", "NONE_FRACTION"]
+           "leave_one_dataset_out", "rule_for", "skip_reason", "skipped_row", "QUANTITATIVE_RULES",
+           "NONE_FRACTION"]
 
 #: Rules scored on the quantitative (pairing) data sets; opzo_eligibility is modulator-gated and
 #: is scored on the third-factor checks only.
@@ -62,9 +72,29 @@ class Evaluation:
     engine: str
     max_engine_difference: float    # max |Brian2 - NumPy| over the conditions (nan if not run)
     scores: dict = field(default_factory=dict)
+    parameter_rows: list = field(default_factory=list)    # uncertainty.parameter_report
+    comparison: dict = field(default_factory=dict)        # comparison.comparison_row
 
 
-def evaluate_rule(rule_name: str, data: PlasticityData, engine: str = "brian2") -> Evaluation:
+def skip_reason(rule_name: str, data: PlasticityData) -> str | None:
+    """Why ``rule_name`` is not fitted to ``data`` (None when it is)."""
+    if rule_name == "opzo_eligibility" and not all(c.modulator is not None for c in data.conditions):
+        return ("gated by a modulator pulse: it is fitted only to data whose every condition states one "
+                "(protocol pairing_modulator) and scored on --data three_factor")
+    return None
+
+
+def skipped_row(rule_name: str, data: PlasticityData, reason: str) -> dict:
+    """A model-comparison row for a rule that was not fitted, with the reason."""
+    nan = float("nan")
+    return {"rule": rule_name, "data": data.name, "n": len(data), "k": -1, "chi2": nan, "rss": nan,
+            "aic": nan, "aicc": nan, "bic": nan, "delta_aic": nan, "delta_bic": nan, "loo_unit": "",
+            "loo_folds": -1, "loo_rmse_fraction": nan, "loo_nmse": nan, "status": f"skipped: {reason}"}
+
+
+def evaluate_rule(rule_name: str, data: PlasticityData, engine: str = "brian2",
+                  report: bool = True) -> Evaluation:
+    """Fit, simulate and score; with ``report`` also the parameter report and the comparison row."""
     rule = rule_for(rule_name, data.name)
     fit = fit_rule(rule, data)
     prediction = fit.prediction
@@ -74,8 +104,12 @@ def evaluate_rule(rule_name: str, data: PlasticityData, engine: str = "brian2") 
         difference = float(np.max(np.abs(prediction - fit.prediction)))
     elif engine != "numpy":
         raise ValueError(f"engine must be 'brian2' or 'numpy', not {engine!r}")
-    return Evaluation(rule_name, data, fit, prediction, engine, difference,
-                      scores(data.mean, prediction, data.err))
+    ev = Evaluation(rule_name, data, fit, prediction, engine, difference,
+                    scores(data.mean, prediction, data.err))
+    if report:
+        ev.parameter_rows = [{**r, "rule": rule_name} for r in parameter_report(fit, data)]
+        ev.comparison = comparison_row(rule_name, fit, data)
+    return ev
 
 
 def published_control(data: PlasticityData | None = None, engine: str = "brian2") -> dict:

@@ -24,7 +24,7 @@ from bioopzo.plasticity.datasets import PlasticityData
 from bioopzo.plasticity.models import PlasticityModel
 from bioopzo.plasticity.scores import scores
 
-__all__ = ["Fit", "fit_rule", "scale_refit", "starting_points"]
+__all__ = ["Fit", "fit_rule", "scale_refit", "starting_points", "linear_basis", "solve_linear"]
 
 
 @dataclass
@@ -62,13 +62,14 @@ def starting_points(rule: PlasticityModel) -> list[dict]:
     return starts
 
 
-def fit_rule(rule: PlasticityModel, data: PlasticityData, max_nfev: int = 200) -> Fit:
+def fit_rule(rule: PlasticityModel, data: PlasticityData, max_nfev: int = 200, grid: bool = True) -> Fit:
     """Fit ``rule.free`` to ``data`` (NumPy form); returns the fitted rule and its scores.
 
     Rules linear in all free parameters (pair, triplet, Clopath amplitudes) are fitted by bounded
     linear least squares on basis columns (one simulation per parameter: the global optimum). The
     OPZO synapse is linear in ``scale`` only: the scale is solved in closed form for each trial of
-    the other parameters (variable projection), which ``least_squares`` fits from a grid of starts.
+    the other parameters (variable projection), which ``least_squares`` fits from a grid of starts
+    (``grid=False``: from the rule's current values only, as the leave-one-out refits do).
     """
     if data.qualitative:
         raise ValueError(f"{data.name} holds qualitative checks only; it is not fitted")
@@ -82,12 +83,9 @@ def fit_rule(rule: PlasticityModel, data: PlasticityData, max_nfev: int = 200) -
         return rule.with_values(**values).weight_changes(data.conditions, "numpy")
 
     if rule.linear_free:
-        zero = {k: 0.0 for k in names}
-        offset = predict(**zero)
-        basis = np.column_stack([predict(**{**zero, k: 1.0}) - offset for k in names])
-        low, high = rule.free_bounds()
-        res = lsq_linear(basis / sigma[:, None], (data.mean - offset) / sigma, bounds=(low, high))
-        fitted = rule.with_values(**dict(zip(names, map(float, res.x))))
+        offset, basis = linear_basis(rule, data.conditions)
+        evaluations += len(names) + 1
+        fitted = solve_linear(rule, offset, basis, data.mean, sigma)
     else:
         inner = [k for k in names if k != "scale"]
         all_low, all_high = rule.free_bounds()
@@ -102,7 +100,7 @@ def fit_rule(rule: PlasticityModel, data: PlasticityData, max_nfev: int = 200) -
             return c, (c * unit - data.mean) / sigma
 
         best = None
-        for start in starting_points(rule):
+        for start in (starting_points(rule) if grid else starting_points(rule)[:1]):
             x0 = np.clip([start[k] for k in inner], low * (1 + 1e-9) + 1e-12, high * (1 - 1e-9))
             res = least_squares(lambda x: profiled(x)[1], x0, bounds=(low, high), x_scale="jac",
                                 max_nfev=max_nfev)
@@ -112,6 +110,24 @@ def fit_rule(rule: PlasticityModel, data: PlasticityData, max_nfev: int = 200) -
         fitted = rule.with_values(**dict(zip(inner, map(float, best.x))), scale=c)
     prediction = fitted.weight_changes(data.conditions, "numpy")
     return Fit(fitted, data.name, prediction, scores(data.mean, prediction, data.err), evaluations)
+
+
+def linear_basis(rule: PlasticityModel, conditions) -> tuple[np.ndarray, np.ndarray]:
+    """(offset, basis) of a rule linear in its free parameters: y_model = offset + basis @ p
+    (NumPy form, one evaluation per free parameter)."""
+    names = list(rule.free)
+    zero = {k: 0.0 for k in names}
+    offset = rule.with_values(**zero).weight_changes(conditions, "numpy")
+    basis = np.column_stack([rule.with_values(**{**zero, k: 1.0}).weight_changes(conditions, "numpy") - offset
+                             for k in names])
+    return offset, basis
+
+
+def solve_linear(rule: PlasticityModel, offset, basis, y, sigma) -> PlasticityModel:
+    """The bounded weighted least-squares solution for a linear rule (the global optimum)."""
+    low, high = rule.free_bounds()
+    res = lsq_linear(basis / sigma[:, None], (y - offset) / sigma, bounds=(low, high))
+    return rule.with_values(**dict(zip(rule.free, map(float, res.x))))
 
 
 def _weighted_scale(prediction, y, sigma):
