@@ -132,7 +132,8 @@ error column (optional, same unit as the mean; <stem> = mean column without _mea
   <stem>_sd, sd              standard deviation (sigma = sd / sqrt(n_cells); needs n_cells)
   <stem>_err, err, error     error bar of unstated kind (used as sigma)
   percent stems: epsc_change_sem_pct, epsc_change_sd_pct, epsc_change_err_pct
-protocol fields (a column per row, or '# protocol: field = value' header, or <file>.toml [protocol]):
+protocol fields (a column per row, or for the whole file a header line '# protocol: field = value'
+  or a sidecar <file>.toml with a [protocol] table; one place per field):
 {fields}
 {needs}
 other columns: n_cells (cells per row), label (text), one grouping column of {', '.join(GROUP_COLUMNS)}

@@ -7,6 +7,7 @@ NumPy form; exact for the rules linear in their amplitudes), the curvature is F 
 
     cov(p) = s^2 F^-1,    s^2 = max(1, L / (n - k))  with error bars (inflated when the model misfits)
                           s^2 = L / (n - k)           without error bars (residual variance)
+                          (n <= k: no degrees of freedom left, every SE is inf)
     SE_i = sqrt(cov_ii),  relative SE = SE_i / |p_i|
 
 F is decomposed in parameters scaled by their bound ranges: an eigenvalue below 1e-10 of the largest
@@ -71,7 +72,7 @@ def parameter_report(fit, data) -> list[dict]:
     flat_loading = np.abs(vectors[:, flat]).max(axis=1) if flat.any() else np.zeros(k)
     keep = ~flat
     inverse = (vectors[:, keep] / eigenvalues[keep]) @ vectors[:, keep].T if keep.any() else np.zeros((k, k))
-    variance = s2 * np.diag(inverse) * scale ** 2
+    variance = s2 * np.diag(inverse) * scale ** 2 if math.isfinite(s2) else np.full(k, math.inf)
     rows = []
     for i, name in enumerate(names):
         value = float(rule.values[name])

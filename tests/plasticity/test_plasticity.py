@@ -210,12 +210,12 @@ def test_user_data_file_schema_and_errors(tmp_path):
     pct.write_text("delta_t_ms,epsc_change_pct\n5,40\n-5,-20\n")
     assert np.allclose(load_data_file(pct).mean, [0.4, -0.2]) and not load_data_file(pct).has_errors
     bad = {
-        "no_dt.csv": ("dt,dw_rel\n5,0.1\n", "no 'delta_t_ms' column"),
+        "no_dt.csv": ("dt,dw_rel\n5,0.1\n", "unknown column 'dt'"),
         "no_mean.csv": ("delta_t_ms,weight\n5,0.1\n", "exactly one mean column"),
         "text.csv": ("delta_t_ms,dw_rel\nfive,0.1\n", "is not a number"),
         "empty.csv": ("delta_t_ms,dw_rel\n5,\n", "is empty"),
         "zero_err.csv": ("delta_t_ms,dw_rel,dw_rel_sem\n5,0.1,0\n", "must be > 0"),
-        "fast.csv": ("delta_t_ms,frequency_hz,dw_rel\n30,50,0.1\n", "pairing period"),
+        "fast.csv": ("delta_t_ms,frequency_hz,dw_rel\n30,50,0.1\n", "repetition period 20 ms"),
         "rows.csv": ("delta_t_ms,dw_rel\n", "no data rows"),
     }
     for name, (text, message) in bad.items():
