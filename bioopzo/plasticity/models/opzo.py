@@ -24,7 +24,11 @@ tau_e = 0 the NumPy form is the closed sum
 
     sum_t psi[t] a[t] = psi(0) sum_t a[t] + (psi(theta) - psi(0)) sum_{post steps} a
 
-(under voltage clamp psi(0) becomes psi(u_clamp)); otherwise it is the step loop above.
+(under voltage clamp psi(0) becomes psi(u_clamp)); otherwise it is the step loop above, evaluated
+with linear filters along time (``filtered``): the soft reset returns u = theta to exactly 0, so u is
+theta in forced-spike steps and its rest (0) or clamp value in all others, psi[t] is known in
+advance, and a and e are first-order recursions (``scipy.signal.lfilter``). ``step_loop`` is the
+plain loop, kept as the reference.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from typing import ClassVar
 
 import numpy as np
 from brian2 import mV, ms
+from scipy.signal import lfilter
 from brian2.utils.stringtools import word_substitute
 
 from bioopzo.neurons import SURROGATE_CODE, surrogate
@@ -105,7 +110,7 @@ class OPZOEligibility(PlasticityModel):
     def numpy_weight_changes(self, conditions) -> np.ndarray:
         if self.values["tau_e"] == 0 and all(c.modulator is None for c in conditions):
             return self.closed_form(conditions)
-        return self.step_loop(conditions)
+        return self.filtered(conditions)
 
     def closed_form(self, conditions) -> np.ndarray:
         """w(T) - 1 for m = 1 and tau_e = 0 (see the module docstring)."""
@@ -124,6 +129,21 @@ class OPZOEligibility(PlasticityModel):
             at_post = np.where(lag >= 0, lam ** np.maximum(lag, 0), 0.0).sum()
             out[k] = p["scale"] * (psi0 * total + (psi_spike - psi0) * at_post)
         return out
+
+    def filtered(self, conditions) -> np.ndarray:
+        """w(T) - 1 of the step loop, by linear filters along time (see the module docstring)."""
+        p = self.values
+        lam_pre, lam_e, _ = self._lambdas()
+        T = n_steps(conditions)
+        m = modulator_array(conditions, T)
+        s_pre, s_post = spike_arrays(conditions, T)
+        clamped, u_clamp = self._clamp(conditions)
+        theta, kappa = p["theta"], p["kappa"]
+        u = np.where(s_post, theta, (clamped * u_clamp)[None, :])
+        a = lfilter([1.0], [1.0, -lam_pre], s_pre.astype(float), axis=0)
+        drive = surrogate(u, kappa, theta) * a
+        e = lfilter([1.0], [1.0, -lam_e], drive, axis=0) if lam_e > 0 else drive
+        return p["scale"] * np.sum(m * e, axis=0)
 
     def step_loop(self, conditions) -> np.ndarray:
         """w(T) - 1 by stepping the synapse (any modulator, any tau_e)."""
