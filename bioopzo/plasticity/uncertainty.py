@@ -14,8 +14,8 @@ F is decomposed in parameters scaled by their bound ranges: an eigenvalue below 
 is a flat direction of the loss (the data do not change when the parameters move along it), and
 every parameter loading more than 0.1 on it gets SE = inf. Flags:
 
-    on_bound        p_i within 1e-3 of its bound range from a bound (the optimum is not a stationary
-                    point in p_i; SE then describes the curvature only)
+    on_bound        |p_i - bound| <= max(1e-3 |bound|, 1e-9 (high - low)) for either bound (the
+                    optimum is not a stationary point in p_i; SE then describes the curvature only)
     unconstrained   SE_i = inf (flat direction) or relative SE above 100 % (the data allow p_i = 0)
 """
 
@@ -80,8 +80,9 @@ def parameter_report(fit, data) -> list[dict]:
             max(variance[i], 0.0)))
         relative = se / abs(value) if value != 0 else math.inf
         flags = []
-        tolerance = BOUND_TOLERANCE * scale[i]
-        if value <= low[i] + tolerance or value >= high[i] - tolerance:
+        near_low = value - low[i] <= max(BOUND_TOLERANCE * abs(low[i]), 1e-9 * scale[i])
+        near_high = high[i] - value <= max(BOUND_TOLERANCE * abs(high[i]), 1e-9 * scale[i])
+        if near_low or near_high:
             flags.append("on_bound")
         if not math.isfinite(se) or relative > MAX_RELATIVE_SE:
             flags.append("unconstrained")
