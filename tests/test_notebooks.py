@@ -42,4 +42,6 @@ def test_plasticity_notebook(tmp_path):
     assert "wang_2005: 13 conditions" in text and "triplet" in text
     assert "Yagishita: DA at +0.6 s" in text and "model LTP" in text    # eligibility bridges 0.6 s
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(images) == 2     # rules against the data, third-factor checks
+    assert "grouping column 'cell' holds 3 groups" in text and "loo_rmse_fraction" in text
+    assert "unconstrained" in text      # the lab's pairings and bursts leave a triplet term undecided
+    assert len(images) == 3     # rules against the data, third-factor checks, the lab's own CSV
