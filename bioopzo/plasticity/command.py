@@ -200,6 +200,9 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
             comparison_rows.append(E.skipped_row("opzo_eligibility", d, E.skip_reason("opzo_eligibility", d)))
     else:
         score_rows, predictions, parameters, evs = [], [], {}, []
+        for d in datasets:
+            if not d.qualitative:
+                echo(f"{d.name}: {len(d)} conditions; protocol as stated: {d.protocol}")
         for data, rule_name in ((d, r) for d in datasets for r in rule_names):
             reason = None if data.qualitative else E.skip_reason(rule_name, data)
             if reason:
