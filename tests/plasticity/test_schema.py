@@ -226,3 +226,28 @@ def test_groups_are_fitted_jointly_or_separately_never_pooled_silently(tmp_path,
                  "--groups", "separate", "--out", str(tmp_path / "sep")]) == 0
     with open(tmp_path / "sep" / "model_comparison.csv") as f:
         assert [r["data"] for r in csv.DictReader(f)] == ["cells[c1]", "cells[c2]", "cells[c3]"]
+
+
+def test_modulator_rows_build_the_third_factor_protocol_and_admit_opzo_eligibility(tmp_path):
+    from brian2 import second
+
+    from bioopzo.plasticity.datasets import third_factor_conditions
+    from bioopzo.plasticity.evaluate import skip_reason
+    from bioopzo.plasticity.models import make_plasticity_model
+
+    path = _write(tmp_path, "da.csv", "# protocol: protocol = pairing_modulator\n# protocol: n_pairings = 1\n"
+                  "# protocol: modulator_duration_ms = 300\n"
+                  "delta_t_ms,modulator_delay_ms,modulator_value,dw_rel,sem\n10,1000,1,0.3,0.05\n"
+                  "-10,1000,-1,-0.2,0.05\n")
+    data = load_data_file(path)
+    reference, _ = third_factor_conditions((1.0 * second,))
+    he_ne, he_5ht = reference[1], reference[2]        # He 2015: NE after pre-post, 5-HT after post-pre
+    for mine, theirs in zip(data.conditions, (he_ne, he_5ht)):
+        assert (mine.pre_steps, mine.post_steps) == (theirs.pre_steps, theirs.post_steps)
+        assert [(float(a), float(b), v) for a, b, v in mine.modulator] == \
+               [(float(a), float(b), v) for a, b, v in theirs.modulator]
+    assert skip_reason("opzo_eligibility", data) is None
+    assert skip_reason("opzo_eligibility", load_dataset("sjostrom_2001")).startswith("gated by a modulator")
+    rule = make_plasticity_model("opzo_eligibility")
+    filtered = rule.weight_changes(data.conditions, "numpy")             # the linear-filter form
+    assert np.max(np.abs(filtered - rule.step_loop(data.conditions))) < 1e-12 and filtered[0] > 0
