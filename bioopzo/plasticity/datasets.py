@@ -38,7 +38,7 @@ import numpy as np
 from brian2 import mV, ms, second
 
 from bioopzo.config import ConfigError
-from bioopzo.plasticity.protocols import INDEPENDENT_INTERVAL, Condition, motif, pairing
+from bioopzo.plasticity.protocols import Condition, motif, pairing
 from bioopzo.plasticity.quantities import in_unit
 from bioopzo.plasticity.schema import parse_table, table_rows
 
@@ -46,9 +46,6 @@ __all__ = ["PlasticityData", "DATASETS", "load_dataset", "load_data_file", "read
            "QUANTITATIVE", "THIRD_FACTOR", "QUALITATIVE", "split_groups", "PACKAGED_FILES",
            "voltage_clamp_conditions",
            "third_factor_conditions", "wang_motif", "YAGISHITA_DELAYS", "MODULATOR_PULSE"]
-
-_ = INDEPENDENT_INTERVAL       # re-exported name of the repetition rule (protocols)
-
 
 def data_folder():
     return files("bioopzo.plasticity").joinpath("data")

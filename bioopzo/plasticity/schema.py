@@ -83,8 +83,10 @@ PROTOCOL_FIELDS = {
     "n_post_spikes": ("count", "burst: postsynaptic spikes in the burst", None),
     "burst_interval_ms": ("ms", "burst: interval between burst spikes", None),
     "timing_spike": ("index", "burst: which post spike delta_t_ms refers to (1 = first)", None),
-    "dt1_ms": ("ms", "triplet/quadruplet: first t_post - t_pre", None),
-    "dt2_ms": ("ms", "triplet/quadruplet: second t_post - t_pre", None),
+    "dt1_ms": ("ms", "pre_post_pre: t_post - t_pre1 > 0; post_pre_post: t_post1 - t_pre < 0; "
+                     "quadruplet: first pair's t_post - t_pre", None),
+    "dt2_ms": ("ms", "pre_post_pre: t_post - t_pre2 < 0; post_pre_post: t_post2 - t_pre > 0; "
+                     "quadruplet: second pair's t_post - t_pre", None),
     "T_ms": ("ms", "quadruplet: > 0 pre-pre interval, < 0 post-post interval", None),
     "modulator_delay_ms": ("ms", "pairing_modulator: pulse start after the pairing", None),
     "modulator_duration_ms": ("ms", "pairing_modulator: pulse length", None),
