@@ -15,6 +15,7 @@ import numpy as np
 from bioopzo.analysis.output import AnalysisResult, new_figure, record
 from bioopzo.analysis.sweeps import implementation, mean_sd, sweep
 from bioopzo.tuning import best_rate
+from bioopzo.options import plural
 
 __all__ = ["run", "DepthResult"]
 
@@ -49,7 +50,8 @@ class DepthResult(AnalysisResult):
         c = self.cells()
         lines = [f"test accuracy (%) by depth (implementation: {self.meta['implementation']})"]
         for (depth, rule), (m, sd, n) in c.items():
-            lines.append(f"  {depth} hidden layer(s) {rule:5s}: {100 * m:5.1f} ± {100 * sd:.1f} ({n} seeds)")
+            lines.append(f"  {plural(depth, 'hidden layer')} {rule:5s}: {100 * m:5.1f} ± {100 * sd:.1f} "
+                         f"({plural(n, 'seed')})")
         for g in self.gaps():
             parts = [f"{k.split('_')[0]} - opzo {100 * v:+.1f} points" for k, v in g.items() if k != "depth"]
             lines.append(f"  gap at depth {g['depth']}: " + ", ".join(parts))

@@ -16,6 +16,7 @@ import numpy as np
 
 from bioopzo.analysis.output import AnalysisResult, new_figure, record
 from bioopzo.analysis.sweeps import implementation, mean_sd, sweep
+from bioopzo.options import plural
 
 __all__ = ["run", "MomentumResult"]
 
@@ -40,7 +41,7 @@ class MomentumResult(AnalysisResult):
                  f"(implementation: {self.meta['implementation']})"]
         for r in self.by_rho():
             lines.append(f"  rho {r['rho']:<8g}: {100 * r['mean']:5.1f} ± {100 * r['sd']:.1f} % "
-                         f"({r['seeds']} seeds; broke down (NaN) in {r['broke_down']}, "
+                         f"({plural(r['seeds'], 'seed')}; broke down (NaN) in {r['broke_down']}, "
                          f"at chance in {r['at_chance']}; "
                          f"largest drop below running best {100 * r['largest_drop']:.1f} points)")
         return lines

@@ -18,6 +18,7 @@ import numpy as np
 
 from bioopzo.data.names import EVENT_DATASETS
 from bioopzo.errors import ConfigError
+from bioopzo.options import plural
 
 __all__ = ["register", "dataset_statistics"]
 
@@ -123,7 +124,7 @@ def cmd_info(args) -> int:
     official = ", ".join(f"{k} {v}" for k, v in spec.official_sizes.items())
     for split in ("train", "test"):
         per_class = np.bincount(splits.labels(split), minlength=spec.n_classes)
-        print(f"  {split}: {len(splits.labels(split))} samples (per class {per_class.min()}.."
+        print(f"  {split}: {plural(len(splits.labels(split)), 'sample')} (per class {per_class.min()}.."
               f"{per_class.max()})")
     print(f"  published split sizes: {official}")
     stats = dataset_statistics(splits, binning, args.max_samples, config.training.seed,
@@ -136,7 +137,7 @@ def cmd_info(args) -> int:
     used = sum(s["n_used"] for s in stats.values())
     value_sum = sum(s["value_sum"] for s in stats.values())
     nonzero = sum(s["nonzero"] for s in stats.values())
-    print(f"  statistics over {used} recordings"
+    print(f"  statistics over {plural(used, 'recording')}"
           f"{'' if args.max_samples is None else ' (stratified subset, --max-samples)'}:")
     print(f"    events per sample: {_range(events, fmt='.1f')}"
           f" ({int(np.sum(events == 0))} empty)")

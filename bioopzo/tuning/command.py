@@ -58,7 +58,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "compare", help="train every rule over seeds; test accuracy and paired differences",
         description="Train every rule with every seed (on the test set) and write comparison.md: "
-                    "mean +- sd and the paired difference to the baseline rule with its 95 % "
+                    "mean ± sd and the paired difference to the baseline rule with its 95 % "
                     "interval. Runs as a sweep: rerunning skips finished runs.")
     p.add_argument("--config", required=True, help="model TOML file (typically a tuned.toml)")
     p.add_argument("--rules", nargs="+", default=list(RULE_NAMES), choices=RULE_NAMES)

@@ -16,9 +16,9 @@ points). A tuning folder holds::
     tuned.toml        the model file with [per_rule.<rule>] learning rates set to the chosen ones
 
 ``compare`` trains every rule of a model file (typically a ``tuned.toml``) with
-each seed and reports, on the test set, mean +- sd and the paired difference
+each seed and reports, on the test set, mean ± sd and the paired difference
 to a baseline rule by seed: mean difference d = mean_s (acc_r(s) - acc_base(s))
-with the 95 % interval d +- t_{0.975, n-1} sd_d / sqrt(n) (Student's t over
+with the 95 % interval d ± t_{0.975, n-1} sd_d / sqrt(n) (Student's t over
 n seeds); ``paired_differences.csv`` has the same for every pair of rules. A
 comparison folder holds the sweep plus ``comparison.csv``,
 ``paired_differences.csv`` and ``comparison.md``.
@@ -38,6 +38,7 @@ from bioopzo.rules.names import RULE_NAMES
 from bioopzo.runs import write_atomic, write_csv_atomic
 from bioopzo.sweep import collect_table, load_sweep, run_sweep
 from bioopzo.tuning.scores import best_rate, paired_difference
+from bioopzo.options import plural
 
 __all__ = ["TuningResult", "tune", "compare", "DEFAULT_FACTORS"]
 
@@ -92,7 +93,7 @@ def _run(sweep_file: Path, out: Path, workers, echo):
     spec = load_sweep(sweep_file, out=out)
     report = run_sweep(spec, workers=workers, progress=False, echo=echo)
     if not report.ok:
-        raise ConfigError(f"{len(report.failed)} run(s) of {out} failed (see {out}/failed/); "
+        raise ConfigError(f"{plural(len(report.failed), 'run')} of {out} failed (see {out}/failed/); "
                           "rerun the same command to retry them")
     return collect_table(spec)
 
@@ -239,7 +240,7 @@ def _write_comparison(out: Path, rows, pairs, base, seeds, baseline) -> None:
     write_csv_atomic(out / "comparison.csv", rows)
     write_csv_atomic(out / "paired_differences.csv", pairs)
     hidden = "-".join(map(str, base.network.hidden))
-    lines = [f"{base.name} (hidden {hidden}), test accuracy after {base.training.epochs} epochs, "
+    lines = [f"{base.name} (hidden {hidden}), test accuracy after {plural(base.training.epochs, 'epoch')}, "
              f"seeds {' '.join(map(str, seeds))}; paired difference to {baseline} by seed, 95 % "
              "interval (Student's t)", "",
              f"| rule | learning rate | test accuracy (%) mean ± sd | minus {baseline} (points) | "
