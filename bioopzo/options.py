@@ -36,8 +36,8 @@ from bioopzo.errors import ConfigError
 
 __all__ = ["OUTPUT_ROOT", "MICRO_JOULE", "PLUS_MINUS", "add_output_options", "add_quiet_option",
            "add_verbosity_options", "add_seed_option", "add_seeds_option", "default_out",
-           "check_output_folder", "replace_output_folder", "seed_list", "plural", "tied_ranks",
-           "rank_labels", "fraction_column", "Progress", "silence_loggers"]
+           "check_output_folder", "prepare_resumable_folder", "replace_output_folder", "seed_list",
+           "plural", "tied_ranks", "rank_labels", "fraction_column", "Progress", "silence_loggers"]
 
 #: the folder every subcommand's default output lies under (relative to the current folder)
 OUTPUT_ROOT = Path("runs")
@@ -67,7 +67,7 @@ def add_quiet_option(parser: argparse.ArgumentParser) -> None:
 def add_verbosity_options(parser: argparse.ArgumentParser, *, quiet: bool = True) -> None:
     """``-v/--verbose`` (also accepted before the subcommand: the subcommand's flag does not
     reset the top-level one) and, with ``quiet``, ``--quiet``."""
-    parser.add_argument("--verbose", "-v", action="store_true", default=argparse.SUPPRESS,
+    parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="log what the devices do (also accepted before the subcommand)")
     if quiet:
         add_quiet_option(parser)
@@ -128,6 +128,20 @@ def check_output_folder(out: str | Path, overwrite: bool, *, markers: tuple[str,
                 or out.absolute() in Path.cwd().absolute().parents:
             raise ConfigError(f"--out {str(out)!r} is the current folder, the home folder or above "
                               "them; choose a folder of its own")
+    return out
+
+
+def prepare_resumable_folder(out: str | Path, overwrite: bool, *, marker: str,
+                             kind: str = "sweep") -> Path:
+    """The folder of a resumable command (sweep, tune, compare): new, empty, one to continue
+    (it holds ``marker``, the command's own plan file), or, with ``overwrite``, one to
+    discard and start over (it must hold ``marker``; it is removed here)."""
+    out = Path(out)
+    if out.is_dir() and (out / marker).exists() and not overwrite:
+        return out                                # continue the sweep already there
+    check_output_folder(out, overwrite, markers=(marker,), kind=kind)
+    if overwrite and out.is_dir() and any(out.iterdir()):
+        shutil.rmtree(out)
     return out
 
 
@@ -205,7 +219,11 @@ class Progress:
                     file=self.stream or sys.stderr, leave=False)
 
 
-def silence_loggers(*names: str, level: int = logging.ERROR) -> None:
-    """Raise the level of the loggers ``names`` (and what they print through) to ``level``."""
-    for name in names:
+def silence_loggers(*prefixes: str, level: int = logging.ERROR) -> None:
+    """Raise every logger named ``prefix`` or ``prefix.<child>`` to ``level`` (children too:
+    dask sets levels on its child loggers, so the parent's level is not enough). Import the
+    package first, so that its loggers exist."""
+    names = [n for n in list(logging.root.manager.loggerDict)
+             if any(n == p or n.startswith(p + ".") for p in prefixes)]
+    for name in {*prefixes, *names}:
         logging.getLogger(name).setLevel(level)

@@ -88,10 +88,9 @@ def _config_reference(base: Path, folder: Path) -> str:
         return str(base)
 
 
-def _run(sweep_file: Path, out: Path, workers, echo):
-
+def _run(sweep_file: Path, out: Path, workers, echo, progress: bool = False):
     spec = load_sweep(sweep_file, out=out)
-    report = run_sweep(spec, workers=workers, progress=False, echo=echo)
+    report = run_sweep(spec, workers=workers, progress=progress, echo=echo)
     if not report.ok:
         raise ConfigError(f"{plural(len(report.failed), 'run')} of {out} failed (see {out}/failed/); "
                           "rerun the same command to retry them")
@@ -107,8 +106,9 @@ class TuningResult:
 
 def tune(config_path: str | Path, out: str | Path, *, rules=RULE_NAMES, factors=DEFAULT_FACTORS,
          seeds=(1,), validation_fraction: float = 0.2, epochs: int | None = None,
-         workers: int | None = None, echo=print) -> TuningResult:
-    """Tune each rule's learning rate on a validation split (see module docstring)."""
+         workers: int | None = None, echo=print, progress: bool = False) -> TuningResult:
+    """Tune each rule's learning rate on a validation split (see module docstring);
+    ``progress`` draws the sweep's progress bar."""
     config_path = Path(config_path)
     rules, seeds = _check_rules(rules), _check_seeds(seeds)
     factors = tuple(float(f) for f in factors)
@@ -129,7 +129,7 @@ def tune(config_path: str | Path, out: str | Path, *, rules=RULE_NAMES, factors=
         fixed["training.epochs"] = epochs
     sweep_file = out / "tune_sweep.toml"
     _write_sweep_file(sweep_file, f"tune_{base.name}", config_path, fixed, points, seeds)
-    table = _run(sweep_file, out, workers, echo)
+    table = _run(sweep_file, out, workers, echo, progress)
     rows, chosen = [], {}
     for rule in rules:
         by_lr: dict[float, list[float]] = {}
@@ -182,9 +182,9 @@ def _write_tuning_tables(out: Path, rows, name, fraction, seeds, factors) -> Non
 
 def compare(config_path: str | Path, out: str | Path, *, rules=RULE_NAMES, seeds=(1, 2, 3, 4, 5),
             baseline: str = "bp", epochs: int | None = None, workers: int | None = None,
-            echo=print) -> list[dict]:
+            echo=print, progress: bool = False) -> list[dict]:
     """Train every rule with every seed on the test set; rows of mean, sd and paired
-    differences to ``baseline`` (see module docstring)."""
+    differences to ``baseline`` (see module docstring); ``progress`` draws the sweep's bar."""
     config_path = Path(config_path)
     rules, seeds = _check_rules(rules), _check_seeds(seeds)
     if baseline not in rules:
@@ -201,7 +201,7 @@ def compare(config_path: str | Path, out: str | Path, *, rules=RULE_NAMES, seeds
     sweep_file = out / "compare_sweep.toml"
     _write_sweep_file(sweep_file, f"compare_{base.name}", config_path, fixed,
                       [{"rule.name": r} for r in rules], seeds)
-    table = _run(sweep_file, out, workers, echo)
+    table = _run(sweep_file, out, workers, echo, progress)
     acc = {(r["rule"], int(r["seed"])): float(r["final_test_accuracy"]) for r in table}
     rate = {}
     for r in table:
