@@ -7,6 +7,7 @@ import numpy as np
 
 from bioopzo.analysis.output import BRIAN2_IMPLEMENTATION, REFERENCE_IMPLEMENTATION
 from bioopzo.analysis.training import train_many
+from bioopzo.options import plural
 
 __all__ = ["sweep", "implementation", "mean_sd"]
 
@@ -25,9 +26,12 @@ def sweep(labelled: list[tuple[dict, object]], backend: str, workers: int, run_r
             i = configs.index(run.config)
             label = ", ".join(f"{k} {v}" for k, v in labelled[i][0].items())
             state = " (broke down)" if run.broke_down else ""
-            echo(f"  {label}: test accuracy {100 * run.final_accuracy:.1f} %{state} "
+            echo(f"  ({i + 1}/{len(configs)}) {label}: test accuracy {100 * run.final_accuracy:.1f} %{state} "
                  f"({run.wall_seconds:.0f} s)")
 
+    if echo:
+        echo(f"training {plural(len(configs), 'run')} ({backend} backend, "
+             f"{plural(workers, 'worker process', 'worker processes')})...")
     runs = train_many(configs, backend, workers, run_root, echo=say)
     rows = []
     for (label, cfg), run in zip(labelled, runs):
