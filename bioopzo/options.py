@@ -131,15 +131,15 @@ def check_output_folder(out: str | Path, overwrite: bool, *, markers: tuple[str,
     return out
 
 
-def prepare_resumable_folder(out: str | Path, overwrite: bool, *, marker: str,
+def prepare_resumable_folder(out: str | Path, overwrite: bool, *, markers: tuple[str, ...],
                              kind: str = "sweep") -> Path:
     """The folder of a resumable command (sweep, tune, compare): new, empty, one to continue
-    (it holds ``marker``, the command's own plan file), or, with ``overwrite``, one to
-    discard and start over (it must hold ``marker``; it is removed here)."""
+    (it holds one of ``markers``, the command's own files), or, with ``overwrite``, one to
+    discard and start over (it must hold one of ``markers``; it is removed here)."""
     out = Path(out)
-    if out.is_dir() and (out / marker).exists() and not overwrite:
+    if out.is_dir() and any((out / m).exists() for m in markers) and not overwrite:
         return out                                # continue the sweep already there
-    check_output_folder(out, overwrite, markers=(marker,), kind=kind)
+    check_output_folder(out, overwrite, markers=markers, kind=kind)
     if overwrite and out.is_dir() and any(out.iterdir()):
         shutil.rmtree(out)
     return out

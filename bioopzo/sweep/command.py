@@ -19,6 +19,10 @@ from bioopzo.sweep.plan import load_sweep
 from bioopzo.sweep.runner import format_report, pending_points, plan_text, run_sweep
 
 
+#: files that mark a folder as a sweep's own (the copy of the sweep file, the driver's lock)
+SWEEP_MARKERS = ("sweep.toml", ".sweep.lock")
+
+
 def cmd_sweep(args) -> int:
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers {args.workers} must be >= 1")
@@ -36,7 +40,7 @@ def cmd_sweep(args) -> int:
                   f"--workers {args.workers or 'N'} submits that many jobs):")
             print(job_script(spec, args.cluster))
         return 0
-    prepare_resumable_folder(spec.out, args.overwrite, marker="sweep.toml", kind="sweep")
+    prepare_resumable_folder(spec.out, args.overwrite, markers=SWEEP_MARKERS, kind="sweep")
     report = run_sweep(spec, scheduler=args.scheduler, cluster=args.cluster or "local",
                        workers=args.workers, progress=not args.quiet)
     print(format_report(report, spec))

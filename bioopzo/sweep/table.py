@@ -3,7 +3,7 @@
 Rows are read from the points' run folders (``runs/<point>/summary.json``,
 ``versions.json``, ``sweep_point.json``), in sweep order, so the table can always
 be rebuilt from what is on disk. The figure shows the final test accuracy per setting
-(the varying keys except the seed): one dot per seed, a bar at the mean with +- 1 sd.
+(the varying keys except the seed): one dot per seed, a bar at the mean with ± 1 sd.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def write_table(rows: list[dict], out: Path) -> tuple[Path, Path]:
 
 def summary_figure(rows: list[dict], varying: tuple[str, ...], title: str = ""):
     """Final test accuracy per setting (the varying keys except the seed): one dot per
-    seed, a bar at the mean with +- 1 sd. Returns a matplotlib Figure (no pyplot)."""
+    seed, a bar at the mean with ± 1 sd. Returns a matplotlib Figure (no pyplot)."""
     import numpy as np
     from matplotlib.figure import Figure
 

@@ -31,7 +31,7 @@ def cmd_tune(args) -> int:
     config = resolve_config_path(args.config)
     out = Path(args.out) if args.out else default_out("tune", Path(config).stem)
     seeds = seed_list(args.seed, args.seeds)
-    prepare_resumable_folder(out, args.overwrite, marker="tune_sweep.toml", kind="tuning study")
+    prepare_resumable_folder(out, args.overwrite, markers=("tune_sweep.toml",), kind="tuning study")
     result = tune(config, out, rules=args.rules, factors=args.factors, seeds=seeds,
                   validation_fraction=args.validation_fraction, epochs=args.epochs,
                   workers=args.workers, echo=_echo(args), progress=not args.quiet)
@@ -50,7 +50,7 @@ def cmd_compare(args) -> int:
     name = Path(config).stem if Path(config).stem != "tuned" else Path(config).parent.name
     out = Path(args.out) if args.out else default_out("compare", name)
     seeds = seed_list(args.seed, args.seeds)
-    prepare_resumable_folder(out, args.overwrite, marker="compare_sweep.toml", kind="comparison")
+    prepare_resumable_folder(out, args.overwrite, markers=("compare_sweep.toml",), kind="comparison")
     compare(config, out, rules=args.rules, seeds=seeds, baseline=args.baseline, epochs=args.epochs,
             workers=args.workers, echo=_echo(args), progress=not args.quiet)
     print((out / "comparison.md").read_text())
