@@ -37,7 +37,8 @@ from bioopzo.errors import ConfigError
 __all__ = ["OUTPUT_ROOT", "MICRO_JOULE", "PLUS_MINUS", "add_output_options", "add_quiet_option",
            "add_verbosity_options", "add_seed_option", "add_seeds_option", "default_out",
            "check_output_folder", "prepare_resumable_folder", "replace_output_folder", "seed_list",
-           "plural", "tied_ranks", "rank_labels", "fraction_column", "Progress", "silence_loggers"]
+           "plural", "tied_ranks", "rank_labels", "FRACTION_KEYS", "fraction_column",
+           "fraction_columns", "read_fraction", "Progress", "silence_loggers"]
 
 #: the folder every subcommand's default output lies under (relative to the current folder)
 OUTPUT_ROOT = Path("runs")
@@ -189,9 +190,27 @@ def rank_labels(values: dict, rel_tol: float = 1e-9) -> dict:
     return {k: f"{r}=" if counts[r] > 1 else f"{r}" for k, r in ranks.items()}
 
 
+#: keys of a run's metrics rows and summary that hold fractions in [0, 1]; their file
+#: columns (metrics.csv, summary.json, sweep tables) carry the "_fraction" suffix
+FRACTION_KEYS = ("train_accuracy", "test_accuracy", "final_test_accuracy", "best_test_accuracy",
+                 "final_train_accuracy")
+
+
 def fraction_column(name: str) -> str:
     """The column name of a quantity held as a fraction in [0, 1]: ``name + "_fraction"``."""
     return name if name.endswith("_fraction") else f"{name}_fraction"
+
+
+def fraction_columns(row: dict, keys: tuple[str, ...] = FRACTION_KEYS) -> dict:
+    """``row`` with each of ``keys`` renamed to its :func:`fraction_column` (order kept)."""
+    return {(fraction_column(k) if k in keys else k): v for k, v in row.items()}
+
+
+def read_fraction(row: dict, name: str):
+    """The value of ``name`` in a row read from a file: its ``_fraction`` column, or the bare
+    ``name`` of files written before the convention."""
+    key = fraction_column(name)
+    return row[key] if key in row else row[name]
 
 
 # ----------------------------------------------------------------------- progress

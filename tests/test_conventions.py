@@ -258,3 +258,19 @@ def test_string_literal_reader_sees_strings():
     src = io.BytesIO(b'x = "5 uJ"\n')
     toks = [t.string for t in tokenize.tokenize(src.readline) if t.type == tokenize.STRING]
     assert toks == ['"5 uJ"']
+
+
+def test_fraction_columns_are_named_and_old_files_still_read():
+    from bioopzo.options import fraction_columns, read_fraction
+
+    row = {"epoch": 1, "train_loss": 2.0, "train_accuracy": 0.5, "test_accuracy": 0.25}
+    assert list(fraction_columns(row)) == ["epoch", "train_loss", "train_accuracy_fraction",
+                                           "test_accuracy_fraction"]
+    assert read_fraction(fraction_columns(row), "test_accuracy") == 0.25
+    assert read_fraction({"final_test_accuracy": 0.9}, "final_test_accuracy") == 0.9   # older files
+    # the committed sweep tables carry the convention's column names
+    import csv
+
+    for path in (ROOT / "analyses" / "results" / "comparisons").glob("*/*/results.csv"):
+        header = next(csv.reader(path.open()))
+        assert "final_test_accuracy_fraction" in header and "final_test_accuracy" not in header, path

@@ -34,7 +34,7 @@ class NoiseResult(AnalysisResult):
                        for r in self.rows})
         out = []
         for key in keys:
-            sel = [r["test_accuracy"] for r in self.rows
+            sel = [r["test_accuracy_fraction"] for r in self.rows
                    if (r["dataset"], r["distribution"], r["site"], r["alpha"], r["antithetic"]) == key]
             m, sd = mean_sd(sel)
             out.append(dict(zip(("dataset", "distribution", "site", "alpha", "antithetic"), key),

@@ -47,7 +47,7 @@ from bioopzo.sweep.cluster import (ALLOWED_WORKER_DEATHS, CLUSTER_KINDS, check_s
 from bioopzo.sweep.plan import SweepPoint, SweepSpec
 from bioopzo.sweep.table import collect_table, summary_figure, write_table
 from bioopzo.sweep.task import is_complete, run_point
-from bioopzo.options import PLUS_MINUS, plural
+from bioopzo.options import PLUS_MINUS, plural, read_fraction
 
 __all__ = ["run_sweep", "SweepReport", "pending_points", "plan_text", "format_report"]
 
@@ -245,7 +245,7 @@ def _accuracy_lines(rows: list[dict], varying: tuple[str, ...]) -> str:
     groups: dict[str, list[float]] = {}
     for r in rows:
         label = ", ".join(f"{k}={r[k]}" for k in keys) or "all points"
-        groups.setdefault(label, []).append(100 * float(r["final_test_accuracy"]))
+        groups.setdefault(label, []).append(100 * float(read_fraction(r, "final_test_accuracy")))
     out = []
     for label, acc in groups.items():
         mean = sum(acc) / len(acc)

@@ -38,7 +38,7 @@ from bioopzo.rules.names import RULE_NAMES
 from bioopzo.runs import write_atomic, write_csv_atomic
 from bioopzo.sweep import collect_table, load_sweep, run_sweep
 from bioopzo.tuning.scores import best_rate, paired_difference
-from bioopzo.options import plural
+from bioopzo.options import fraction_columns, plural, read_fraction
 
 __all__ = ["TuningResult", "tune", "compare", "DEFAULT_FACTORS"]
 
@@ -136,7 +136,7 @@ def tune(config_path: str | Path, out: str | Path, *, rules=RULE_NAMES, factors=
         for r in table:
             if r["rule"] == rule:
                 lr = load_config(out / r["run_dir"] / "config.toml").optimizer.learning_rate
-                by_lr.setdefault(lr, []).append(float(r["final_test_accuracy"]))
+                by_lr.setdefault(lr, []).append(float(read_fraction(r, "final_test_accuracy")))
         lrs = sorted(by_lr)
         means = [float(np.mean(by_lr[lr])) if np.all(np.isfinite(by_lr[lr])) else -1.0 for lr in lrs]
         best = chosen[rule] = best_rate(by_lr)
@@ -168,7 +168,9 @@ def _write_tuned(config_path: Path, path: Path, chosen: dict, fraction, factors,
 
 def _write_tuning_tables(out: Path, rows, name, fraction, seeds, factors) -> None:
 
-    write_csv_atomic(out / "tuning.csv", rows)
+    # file columns say that accuracies are fractions (README Conventions)
+    write_csv_atomic(out / "tuning.csv", [fraction_columns(r, ("validation_accuracy_mean",
+                                                               "validation_accuracy_sd")) for r in rows])
     lines = [f"Learning rates of {name} tuned on a validation split ({fraction:g} of the training "
              f"set), seeds {' '.join(map(str, seeds))}; grid: each rule's rate x "
              f"{', '.join(f'{f:g}' for f in factors)}", "",
@@ -202,7 +204,7 @@ def compare(config_path: str | Path, out: str | Path, *, rules=RULE_NAMES, seeds
     _write_sweep_file(sweep_file, f"compare_{base.name}", config_path, fixed,
                       [{"rule.name": r} for r in rules], seeds)
     table = _run(sweep_file, out, workers, echo, progress)
-    acc = {(r["rule"], int(r["seed"])): float(r["final_test_accuracy"]) for r in table}
+    acc = {(r["rule"], int(r["seed"])): float(read_fraction(r, "final_test_accuracy")) for r in table}
     rate = {}
     for r in table:
         run = Path(out) / r["run_dir"] / "metrics.csv"
@@ -237,8 +239,14 @@ def compare(config_path: str | Path, out: str | Path, *, rules=RULE_NAMES, seeds
 
 def _write_comparison(out: Path, rows, pairs, base, seeds, baseline) -> None:
 
-    write_csv_atomic(out / "comparison.csv", rows)
-    write_csv_atomic(out / "paired_differences.csv", pairs)
+    # file columns say which values are fractions and which percentages (README Conventions)
+    fractions = ("test_accuracy_mean", "test_accuracy_sd",
+                 *[f"diff_{baseline}_{k}" for k in ("mean", "sd", "low", "high")])
+    write_csv_atomic(out / "comparison.csv",
+                     [{("per_seed_pct" if k == "per_seed" else k): v
+                       for k, v in fraction_columns(r, fractions).items()} for r in rows])
+    write_csv_atomic(out / "paired_differences.csv",
+                     [fraction_columns(p, ("mean", "sd", "low", "high")) for p in pairs])
     hidden = "-".join(map(str, base.network.hidden))
     lines = [f"{base.name} (hidden {hidden}), test accuracy after {plural(base.training.epochs, 'epoch')}, "
              f"seeds {' '.join(map(str, seeds))}; paired difference to {baseline} by seed, 95 % "
