@@ -178,6 +178,11 @@ def test_analyze_defaults_under_runs(tmp_path, monkeypatch, capsys):
     (folder,) = (tmp_path / "runs" / "analyses").iterdir()
     assert folder.name.startswith("momentum_")
     assert {p.name for p in folder.iterdir()} >= {"momentum.csv", "momentum.png", "momentum.json"}
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {f.stat().st_mode & 0o777 for f in folder.iterdir() if f.is_file()} == {0o666 & ~umask}
+    header = (folder / "momentum.csv").read_text().splitlines()[0].split(",")
+    assert "test_accuracy_fraction" in header and "test_accuracy" not in header
     text = capsys.readouterr()
     assert text.err == ""
     assert "(1 seed;" in text.out and "1 seeds" not in text.out
