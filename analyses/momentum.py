@@ -1,8 +1,9 @@
 """Issue 7 analysis 'momentum': one command, writes analyses/results/momentum-named CSV, PNG and JSON.
 
-    python analyses/momentum.py [--full] [--epochs N] [--seeds S ...] [--workers W] [--out DIR]
+    python analyses/momentum.py [--full] [--epochs N] [--seed S] [--seeds N] [--workers W] [--out DIR]
 
-Same as `bioopzo analyze momentum`; see bioopzo/analysis/ and analyses/README.md.
+Runs `bioopzo analyze momentum`, but writes into the shared results
+folder, replacing this analysis's files there; see bioopzo/analysis/ and analyses/README.md.
 """
 
 import os
@@ -12,7 +13,7 @@ import sys
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from bioopzo.cli import main  # noqa: E402
+from bioopzo.analysis.command import script_main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main(["analyze", "momentum", *sys.argv[1:]]))
+    sys.exit(script_main("momentum", sys.argv[1:]))

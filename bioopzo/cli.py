@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from bioopzo.config import DEVICE_NAMES, ConfigError, load_config, packaged_models, resolve_config_path
+from bioopzo.options import add_output_options, add_seed_option, add_verbosity_options
 from bioopzo.rules.names import RULE_NAMES
 
 
@@ -112,7 +113,8 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bioopzo", description=__doc__.split("\n")[0])
-    parser.add_argument("--verbose", "-v", action="store_true", help="log what the devices do")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log what the devices do (also accepted after the subcommand)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train a network and write a run folder")
@@ -121,13 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=DEVICE_NAMES)
     p.add_argument("--threads", type=int, help="OpenMP threads for cpp_standalone")
     p.add_argument("--epochs", type=int)
-    p.add_argument("--seed", type=int)
+    add_seed_option(p)
     p.add_argument("--limit", type=int, help="use a stratified subset of this many samples")
     p.add_argument("--data-dir", help="folder holding an event data set (NMNIST/, SHD/, DVSGesture/); "
                                       "overrides [data] data_dir")
-    p.add_argument("--out", help="run folder (default: runs/<name>_<rule>_seed<S>_<time>)")
-    p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_output_options(p, default="runs/<name>_<rule>_seed<S>_<time>", what="run folder")
+    add_verbosity_options(p)
     p.add_argument("--keep-build", action="store_true",
                    help="keep the generated Brian2 C++ project in the run folder")
     p.add_argument("--resume", metavar="RUN_DIR",
@@ -137,9 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="reload a run's weights and report test accuracy")
     p.add_argument("run_dir")
     p.add_argument("--device", choices=DEVICE_NAMES)
+    add_verbosity_options(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("models", help="list the packaged model configs")
+    add_verbosity_options(p, quiet=False)
     p.set_defaults(func=cmd_models)
 
     import importlib

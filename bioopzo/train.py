@@ -14,10 +14,10 @@ columns then hold validation accuracy and summary.json says
 A run folder holds::
 
     config.toml        resolved config (every default filled in)
-    metrics.csv        one row per epoch
+    metrics.csv        one row per epoch (accuracies as fractions: *_accuracy_fraction)
     weights.npz        final learnable state (weights, biases, feedback matrices, optimizer)
     versions.json      package, Brian2, NumPy and Python versions, device, command
-    summary.json       final and best test accuracy, wall time
+    summary.json       final and best test accuracy (fractions), wall time
     learning_curve.png
 
 The folder is written as ``<out>.partial`` and renamed at the end, so an
@@ -53,6 +53,7 @@ import numpy as np
 from bioopzo.config import ExperimentConfig, feedback_momentum_warning, load_config
 from bioopzo.data import check_labels, load_dataset
 from bioopzo.errors import ConfigError
+from bioopzo.options import fraction_columns
 from bioopzo.devices import epoch_seed, make_simulator
 from bioopzo.runs import (CHECKPOINT, RunFolderError, check_out_folder, load_checkpoint, load_run,
                           partial_folder, swap_in_folder, versions, write_checkpoint,
@@ -232,7 +233,7 @@ def _train_into(config, run_dir: Path, checkpoint, *, progress, echo, record_spi
             for l, counts in enumerate(res.spike_counts, start=1):
                 row[f"rate_hidden{l}"] = float(np.sum(counts)) / (len(counts) * steps)
             rows.append(row)
-            write_csv_atomic(run_dir / "metrics.csv", rows)
+            write_csv_atomic(run_dir / "metrics.csv", [fraction_columns(r) for r in rows])
             write_checkpoint(run_dir, epoch, state, rng, rows)
             note = " (compiled)" if res.compiled else ""
             line = (f"epoch {epoch:>3}  train loss {row['train_loss']:.4f}  "
@@ -257,7 +258,7 @@ def _train_into(config, run_dir: Path, checkpoint, *, progress, echo, record_spi
     }
     if checkpoint is not None:
         summary["resumed_after_epoch"] = checkpoint["epoch"]
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (run_dir / "summary.json").write_text(json.dumps(fraction_columns(summary), indent=2) + "\n")
     _plot_learning_curve(rows, run_dir / "learning_curve.png", cfg)
     return TrainingResult(run_dir, cfg, rows, state)
 

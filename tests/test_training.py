@@ -61,7 +61,8 @@ def test_cli_train_writes_a_complete_run_folder_and_evaluate_reloads_it(tmp_path
     summary = json.loads((out / "summary.json").read_text())
     # direct encoding and noise off at test time: evaluation is exactly reproducible
     res = evaluate(out)
-    assert res["test_accuracy"] == pytest.approx(summary["final_test_accuracy"])
+    assert res["test_accuracy"] == pytest.approx(summary["final_test_accuracy_fraction"])
+    assert "test_accuracy_fraction" in rows[0].split(",")      # file columns name the fraction
     assert main(["evaluate", str(out)]) == 0
     assert "test accuracy" in capsys.readouterr().out
     # the saved config reproduces the run's config

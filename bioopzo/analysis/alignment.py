@@ -115,7 +115,9 @@ def run(config, *, rules=("opzo", "dfa"), seeds=None, probe_samples: int = 100,
                        "distribution": noise.distribution, "antithetic": noise.antithetic}}
     rows: list[dict] = []
     configs = {}
-    for seed in seeds:
+    for k, seed in enumerate(seeds, 1):
+        if echo:
+            echo(f"probing {', '.join(rules)} with seed {seed} ({k}/{len(seeds)})...")
         cfg = config.with_overrides({"training": {"seed": seed}})
         _run_seed(cfg, rules, noisy, probe_samples, checkpoints_per_epoch, rows, configs, echo)
     meta = record(configs, {"rules": list(rules), "seeds": list(seeds), "probe_samples": probe_samples,

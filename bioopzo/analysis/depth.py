@@ -15,6 +15,7 @@ import numpy as np
 from bioopzo.analysis.output import AnalysisResult, new_figure, record
 from bioopzo.analysis.sweeps import implementation, mean_sd, sweep
 from bioopzo.tuning import best_rate
+from bioopzo.options import plural
 
 __all__ = ["run", "DepthResult"]
 
@@ -28,7 +29,7 @@ class DepthResult(AnalysisResult):
     def cells(self) -> dict:
         out = {}
         for key in sorted({(r["depth"], r["rule"]) for r in self.rows}):
-            sel = [r["test_accuracy"] for r in self.rows if (r["depth"], r["rule"]) == key]
+            sel = [r["test_accuracy_fraction"] for r in self.rows if (r["depth"], r["rule"]) == key]
             out[key] = mean_sd(sel) + (len(sel),)
         return out
 
@@ -49,7 +50,8 @@ class DepthResult(AnalysisResult):
         c = self.cells()
         lines = [f"test accuracy (%) by depth (implementation: {self.meta['implementation']})"]
         for (depth, rule), (m, sd, n) in c.items():
-            lines.append(f"  {depth} hidden layer(s) {rule:5s}: {100 * m:5.1f} ± {100 * sd:.1f} ({n} seeds)")
+            lines.append(f"  {plural(depth, 'hidden layer')} {rule:5s}: {100 * m:5.1f} ± {100 * sd:.1f} "
+                         f"({plural(n, 'seed')})")
         for g in self.gaps():
             parts = [f"{k.split('_')[0]} - opzo {100 * v:+.1f} points" for k, v in g.items() if k != "depth"]
             lines.append(f"  gap at depth {g['depth']}: " + ", ".join(parts))
@@ -103,7 +105,7 @@ def run(config, *, depths=(1, 2, 3), rules=RULES, seeds=(1,), backend="reference
         tuning = sweep(grid, backend, workers, run_root, echo)
         for d in depths:
             for rule in rules:
-                scores = {r["learning_rate"]: [r["test_accuracy"]] for r in tuning
+                scores = {r["learning_rate"]: [r["test_accuracy_fraction"]] for r in tuning
                           if r["depth"] == d and r["rule"] == rule}
                 chosen[(d, rule)] = rate = best_rate(scores)
                 if echo:
@@ -120,7 +122,7 @@ def run(config, *, depths=(1, 2, 3), rules=RULES, seeds=(1,), backend="reference
                    "width": width, "tune_factors": list(tune_factors),
                    "validation_fraction": validation_fraction}, implementation(backend),
                   time.perf_counter() - t0)
-    meta["tuning"] = [{k: r[k] for k in ("depth", "rule", "learning_rate", "test_accuracy")} |
+    meta["tuning"] = [{k: r[k] for k in ("depth", "rule", "learning_rate", "test_accuracy_fraction")} |
                       {"chosen": chosen.get((r["depth"], r["rule"])) == r["learning_rate"]}
                       for r in tuning]
     return DepthResult(rows, meta)

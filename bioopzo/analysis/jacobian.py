@@ -157,7 +157,9 @@ def run(config, *, rhos=(0.0, 0.9, 0.99, 0.999, 0.9999), alphas=(0.25, 1.0), bat
     rows: list[dict] = []
     configs = {}
     targets: dict = {}
-    for rho, alpha, batch in grid:
+    for k, (rho, alpha, batch) in enumerate(grid, 1):
+        if echo:
+            echo(f"training with rho {rho:g}, alpha {alpha:g}, batch {batch} ({k}/{len(grid)})...")
         over = {"rule": {"name": "opzo", "feedback_momentum": rho}, "noise": {"scale": alpha}}
         if not learn:
             over["optimizer"] = {"learning_rate": 0.0, "readout_learning_rate": 0.0}

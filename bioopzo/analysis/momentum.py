@@ -16,6 +16,7 @@ import numpy as np
 
 from bioopzo.analysis.output import AnalysisResult, new_figure, record
 from bioopzo.analysis.sweeps import implementation, mean_sd, sweep
+from bioopzo.options import plural
 
 __all__ = ["run", "MomentumResult"]
 
@@ -27,12 +28,12 @@ class MomentumResult(AnalysisResult):
         out = []
         for rho in sorted({r["rho"] for r in self.rows}):
             sel = [r for r in self.rows if r["rho"] == rho]
-            m, sd = mean_sd([r["test_accuracy"] for r in sel])
+            m, sd = mean_sd([r["test_accuracy_fraction"] for r in sel])
             out.append({"rho": rho, "mean": m, "sd": sd, "seeds": len(sel),
                         "broke_down": sum(bool(r["broke_down"]) for r in sel),
                         "at_chance": sum(bool(r["at_chance"]) for r in sel),
-                        "largest_drop": float(np.nanmax([r["largest_drop"] for r in sel]))
-                        if any(np.isfinite(r["largest_drop"]) for r in sel) else float("nan")})
+                        "largest_drop_fraction": float(np.nanmax([r["largest_drop_fraction"] for r in sel]))
+                        if any(np.isfinite(r["largest_drop_fraction"]) for r in sel) else float("nan")})
         return out
 
     def headline(self) -> list[str]:
@@ -40,9 +41,9 @@ class MomentumResult(AnalysisResult):
                  f"(implementation: {self.meta['implementation']})"]
         for r in self.by_rho():
             lines.append(f"  rho {r['rho']:<8g}: {100 * r['mean']:5.1f} ± {100 * r['sd']:.1f} % "
-                         f"({r['seeds']} seeds; broke down (NaN) in {r['broke_down']}, "
+                         f"({plural(r['seeds'], 'seed')}; broke down (NaN) in {r['broke_down']}, "
                          f"at chance in {r['at_chance']}; "
-                         f"largest drop below running best {100 * r['largest_drop']:.1f} points)")
+                         f"largest drop below running best {100 * r['largest_drop_fraction']:.1f} points)")
         return lines
 
     def figure(self):
@@ -63,7 +64,7 @@ class MomentumResult(AnalysisResult):
         rhos = sorted({r["rho"] for r in self.rows})
         for i, rho in enumerate(rhos):
             for r in [r for r in self.rows if r["rho"] == rho][:1]:
-                acc = [100 * float(a) for a in r["accuracy_per_epoch"].split()]
+                acc = [100 * float(a) for a in r["accuracy_per_epoch_fraction"].split()]
                 ax2.plot(range(1, len(acc) + 1), acc, "o-", color=cmap(i / max(1, len(rhos) - 1)),
                          label=f"rho {rho:g}")
         ax2.set_xlabel("epoch")

@@ -16,6 +16,7 @@ import time
 
 from bioopzo.analysis.output import AnalysisResult, new_figure, record
 from bioopzo.analysis.sweeps import implementation, mean_sd, sweep
+from bioopzo.options import plural
 
 __all__ = ["run", "NoiseResult", "DEFAULT_GRID", "FULL_GRID"]
 
@@ -33,7 +34,7 @@ class NoiseResult(AnalysisResult):
                        for r in self.rows})
         out = []
         for key in keys:
-            sel = [r["test_accuracy"] for r in self.rows
+            sel = [r["test_accuracy_fraction"] for r in self.rows
                    if (r["dataset"], r["distribution"], r["site"], r["alpha"], r["antithetic"]) == key]
             m, sd = mean_sd(sel)
             out.append(dict(zip(("dataset", "distribution", "site", "alpha", "antithetic"), key),
@@ -59,7 +60,7 @@ class NoiseResult(AnalysisResult):
         for c in self.cells():
             lines.append(f"  {c['dataset']:8s} {c['distribution']:10s} {c['site']:8s} "
                          f"alpha {c['alpha']:<5g} antithetic {str(c['antithetic']):5s}: "
-                         f"{100 * c['mean']:5.1f} ± {100 * c['sd']:.1f} ({c['seeds']} seeds)")
+                         f"{100 * c['mean']:5.1f} ± {100 * c['sd']:.1f} ({plural(c['seeds'], 'seed')})")
         for s in self.spreads():
             lines.append(f"  range over {s['combinations']} distribution x site combinations, "
                          f"{s['dataset']}, alpha {s['alpha']:g}, antithetic {s['antithetic']}: "

@@ -7,6 +7,7 @@ import numpy as np
 
 from bioopzo.analysis.output import BRIAN2_IMPLEMENTATION, REFERENCE_IMPLEMENTATION
 from bioopzo.analysis.training import train_many
+from bioopzo.options import plural
 
 __all__ = ["sweep", "implementation", "mean_sd"]
 
@@ -17,7 +18,8 @@ def implementation(backend: str) -> str:
 
 def sweep(labelled: list[tuple[dict, object]], backend: str, workers: int, run_root, echo=print
           ) -> list[dict]:
-    """Train every (label dict, config) pair; one row per run with the label's keys."""
+    """Train every (label dict, config) pair; one row per run with the label's keys
+    (accuracies, their spread and drops as fractions: columns ending in ``_fraction``)."""
     configs = [c for _, c in labelled]
 
     def say(run):
@@ -25,9 +27,12 @@ def sweep(labelled: list[tuple[dict, object]], backend: str, workers: int, run_r
             i = configs.index(run.config)
             label = ", ".join(f"{k} {v}" for k, v in labelled[i][0].items())
             state = " (broke down)" if run.broke_down else ""
-            echo(f"  {label}: test accuracy {100 * run.final_accuracy:.1f} %{state} "
+            echo(f"  ({i + 1}/{len(configs)}) {label}: test accuracy {100 * run.final_accuracy:.1f} %{state} "
                  f"({run.wall_seconds:.0f} s)")
 
+    if echo:
+        echo(f"training {plural(len(configs), 'run')} ({backend} backend, "
+             f"{plural(workers, 'worker process', 'worker processes')})...")
     runs = train_many(configs, backend, workers, run_root, echo=say)
     rows = []
     for (label, cfg), run in zip(labelled, runs):
@@ -37,13 +42,15 @@ def sweep(labelled: list[tuple[dict, object]], backend: str, workers: int, run_r
         finite = acc[np.isfinite(acc)]
         rows.append({**label, "dataset": cfg.data.dataset, "hidden": "-".join(map(str, cfg.network.hidden)),
                      "rule": cfg.rule.name, "seed": cfg.training.seed, "epochs": cfg.training.epochs,
-                     "test_accuracy": s["final_test_accuracy"], "best_test_accuracy": s["best_test_accuracy"],
+                     "test_accuracy_fraction": s["final_test_accuracy"],
+                     "best_test_accuracy_fraction": s["best_test_accuracy"],
                      "broke_down": s["broke_down"],
                      "at_chance": bool(not s["final_test_accuracy"] > 1.5 / n_classes(cfg)),
-                     "sd_second_half": float(np.std(half)) if np.all(np.isfinite(half)) else float("nan"),
-                     "largest_drop": float(np.max(np.maximum.accumulate(finite) - finite)) if finite.size
+                     "sd_second_half_fraction": float(np.std(half)) if np.all(np.isfinite(half))
                      else float("nan"),
-                     "accuracy_per_epoch": " ".join(f"{a:.4f}" for a in acc),
+                     "largest_drop_fraction": float(np.max(np.maximum.accumulate(finite) - finite))
+                     if finite.size else float("nan"),
+                     "accuracy_per_epoch_fraction": " ".join(f"{a:.4f}" for a in acc),
                      "wall_seconds": s["wall_seconds"], "implementation": backend})
     return rows
 

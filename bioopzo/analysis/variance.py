@@ -25,6 +25,7 @@ import numpy as np
 from bioopzo.analysis.estimators import ESTIMATORS, estimator_statistics
 from bioopzo.analysis.output import REFERENCE_IMPLEMENTATION, AnalysisResult, new_figure, record
 from bioopzo.analysis.training import probe_set, train_reference
+from bioopzo.options import plural
 
 __all__ = ["run", "VarianceResult"]
 
@@ -93,6 +94,9 @@ def run(config, *, probe_samples: int = 100, checkpoints_per_epoch: int = 2,
     t0 = time.perf_counter()
     ds, x_probe, y_probe = probe_set(config, probe_samples, 41)
     rows: list[dict] = []
+    if echo:
+        echo(f"training OPZO for {plural(config.training.epochs, 'epoch')}, probing "
+             f"{plural(len(y_probe), 'sample')} {plural(checkpoints_per_epoch, 'time')} per epoch...")
 
     def probe(model, epoch, fraction):
         stats = estimator_statistics(model, x_probe, y_probe, estimators)

@@ -17,6 +17,7 @@ from bioopzo.cost.mapping import map_to_cores
 from bioopzo.cost.profiles import load_profile
 from bioopzo.cost.record import record_activity
 from bioopzo.cost.report import CostReport, analyze
+from bioopzo.options import plural
 from bioopzo.rules.registry import COUNTED_RULES
 
 __all__ = ["counts_for_state", "cost_of_state", "cost_of_run", "parse_rules", "run_schedule"]
@@ -29,7 +30,8 @@ def parse_rules(text: str | None) -> tuple:
     rules = tuple(r.strip() for r in text.split(",") if r.strip())
     bad = [r for r in rules if r not in COUNTED_RULES]
     if bad or not rules:
-        raise ConfigError(f"--rules {text!r}: unknown rule(s) {', '.join(bad) or '(none given)'}; "
+        unknown = "unknown rule" if len(bad) == 1 else "unknown rules"
+        raise ConfigError(f"--rules {text!r}: {unknown} {', '.join(bad) or '(none given)'}; "
                           f"choose from {', '.join(COUNTED_RULES)}, comma separated")
     return tuple(dict.fromkeys(rules))
 
@@ -51,24 +53,30 @@ def _samples(config: ExperimentConfig, n: int, split: str):
 
 def counts_for_state(config: ExperimentConfig, state: dict, *, samples: int = 50, split: str = "test",
                      learning: bool = False, profile=None, rules=COUNTED_RULES, quantise: bool = True,
-                     seed: int = 0):
-    """Record ``samples`` samples of ``split`` through the network and count every event."""
+                     seed: int = 0, progress=None):
+    """Record ``samples`` samples of ``split`` through the network and count every event
+    (``progress``: a :class:`bioopzo.options.Progress` told what is being done)."""
     if split not in ("test", "train"):
         raise ConfigError(f"split {split!r} must be 'test' or 'train'")
     profile = profile or load_profile()
     x, y = _samples(config, samples, split)
+    if progress is not None:
+        progress.say(f"recording the activity of {plural(len(y), 'sample')} ({split} split, "
+                     f"{'learning on' if learning else 'learning off'}) on the runtime device...")
     act = record_activity(config, state, x, y, learning=learning, seed=seed)
     mapping = map_to_cores(act.sizes, profile)
-    return count_events(act, mapping, profile, rules=rules, quantise=quantise)
+    return count_events(act, mapping, profile, rules=rules, quantise=quantise, progress=progress)
 
 
 def cost_of_state(config: ExperimentConfig, state: dict, *, profile=None, rules=COUNTED_RULES,
                   mode: str = "dense", schedule: str | None = None, samples: int = 50,
                   split: str = "test", learning: bool = False, rule_complexity: float = 1.0,
-                  quantise: bool = True, seed: int = 0, meta: dict | None = None) -> CostReport:
+                  quantise: bool = True, seed: int = 0, meta: dict | None = None,
+                  progress=None) -> CostReport:
     profile = profile or load_profile()
     counts = counts_for_state(config, state, samples=samples, split=split, learning=learning,
-                              profile=profile, rules=rules, quantise=quantise, seed=seed)
+                              profile=profile, rules=rules, quantise=quantise, seed=seed,
+                              progress=progress)
     from bioopzo.runs import versions
 
     info = {"name": config.name, "simulated_rule": config.rule.name,

@@ -2,22 +2,25 @@
 
     bioopzo cost RUN_DIR [--profile NAME | --profile-file F] [--rules opzo,bp,dfa,zo]
                  [--mode dense|pre_gated|factor_gated] [--schedule step|sample]
-                 [--samples N] [--learning] [--out DIR] [--overwrite]
+                 [--samples N] [--learning] [--out DIR] [--overwrite] [--quiet] [-v]
     bioopzo cost --config models/digits_fc.toml [--epochs N] [--limit N] [--device NAME] ...
 
 With ``--config`` the command first trains the config briefly (``--epochs``, default 1, on
 ``--limit`` samples, default 200; ``--epochs 0`` keeps the initial weights) into
-``OUT_run`` (a folder beside the report) and then analyses that run.
+``OUT_run`` (a folder beside the report) and then analyses that run. The report goes to
+``--out`` (default ``runs/cost_<run or config name>_<time>``), written to ``OUT.partial``
+and renamed when complete; energies print in µJ, rules of equal energy share a rank.
 """
 
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 from bioopzo.config import DEVICE_NAMES, ConfigError
 from bioopzo.cost.counts import MODES, SCHEDULES
+from bioopzo.options import (MICRO_JOULE, Progress, add_output_options, add_seed_option,
+                             add_verbosity_options, check_output_folder, default_out, plural)
 
 __all__ = ["register", "cmd_cost"]
 
@@ -45,9 +48,9 @@ def register(subparsers) -> None:
     p.add_argument("--epochs", type=int, default=1, help="with --config: training epochs (0: untrained)")
     p.add_argument("--limit", type=int, default=200, help="with --config: samples in the data set")
     p.add_argument("--device", choices=DEVICE_NAMES, help="with --config: device of the short training")
-    p.add_argument("--seed", type=int, help="with --config: seed")
-    p.add_argument("--out", help="report folder (default RUN_DIR/cost, or runs/cost_<name>_<time>)")
-    p.add_argument("--overwrite", action="store_true", help="replace a report already in --out")
+    add_seed_option(p, help="with --config: seed of the short training (default: the config's)")
+    add_output_options(p, default="runs/cost_<run or config name>_<time>", what="report folder")
+    add_verbosity_options(p)
     p.set_defaults(func=cmd_cost)
 
 
@@ -74,8 +77,6 @@ def _train_short(args, out: Path) -> Path:
 
         ds = load_dataset(config.data, config.training.seed)
         state = initial_state(config, ds.n_inputs, ds.n_classes, config.training.seed)
-        if run.exists() and not args.overwrite:
-            raise ConfigError(f"{str(run)!r} exists; pass --overwrite or choose another --out")
         import json
         import shutil
 
@@ -87,16 +88,19 @@ def _train_short(args, out: Path) -> Path:
         (partial / "versions.json").write_text(json.dumps(versions(config), indent=2) + "\n")
         swap_in_folder(partial, run)
         return run
-    print(f"training {config.name} ({config.rule.name}) for {args.epochs} epoch(s) on {args.limit} "
-          f"samples to get a network to analyse")
-    train(config, run, overwrite=args.overwrite, progress=False, echo=print)
+    Progress(args.quiet).say(f"training {config.name} ({config.rule.name}) for "
+                             f"{plural(args.epochs, 'epoch')} on {plural(args.limit, 'sample')} to "
+                             "get a network to analyse")
+    train(config, run, overwrite=args.overwrite, progress=not args.quiet,
+          echo=(lambda line: None) if args.quiet else print)
     return run
 
 
 def cmd_cost(args) -> int:
     from bioopzo.cost.analyze import cost_of_run, parse_rules
     from bioopzo.cost.profiles import load_profile
-    from bioopzo.cost.report import check_out_dir, write_report
+    from bioopzo.cost.report import REPORT_FILES, write_report
+    from bioopzo.runs import RUN_FILES
     if bool(args.run_dir) == bool(args.config):
         raise ConfigError("give either a run folder (bioopzo cost RUN_DIR) or --config, not both "
                           "and not neither")
@@ -104,24 +108,33 @@ def cmd_cost(args) -> int:
     profile = load_profile(args.profile, args.profile_file)
     if args.config:
         stem = Path(args.config).stem
-        out = Path(args.out) if args.out else Path("runs") / f"cost_{stem}_{time.strftime('%Y%m%d-%H%M%S')}"
-        check_out_dir(out, args.overwrite)
+        out = Path(args.out) if args.out else default_out("cost", stem)
+        check_output_folder(out, args.overwrite, markers=REPORT_FILES, kind="cost report")
+        run = out.with_name(out.name + "_run")
+        check_output_folder(run, args.overwrite, markers=RUN_FILES, kind="run")
         run_dir = _train_short(args, out)
     else:
         run_dir = Path(args.run_dir)
-        out = Path(args.out) if args.out else run_dir / "cost"
-        check_out_dir(out, args.overwrite)
+        out = Path(args.out) if args.out else default_out("cost", run_dir.absolute().name)
+        check_output_folder(out, args.overwrite, markers=REPORT_FILES, kind="cost report")
+    progress = Progress(args.quiet)
     meta = {"command": " ".join(["bioopzo", *sys.argv[1:]]) if sys.argv else "bioopzo cost"}
     rep = cost_of_run(run_dir, profile=profile, rules=rules, mode=args.mode, schedule=args.schedule,
                       samples=args.samples, split=args.split, learning=args.learning,
-                      rule_complexity=args.rule_complexity, quantise=not args.no_quantise, meta=meta)
+                      rule_complexity=args.rule_complexity, quantise=not args.no_quantise, meta=meta,
+                      progress=progress)
+    progress.say(f"writing the report to {out}...")
     files = write_report(rep, out, overwrite=args.overwrite)
     print(f"{rep.counts.source}; profile {profile.name}; {rep.mode} update counting, "
           f"updates {'every step' if rep.schedule == 'step' else 'once per sample'}")
-    for k, r in enumerate(rep.ranking(), 1):
+    ranks = rep.ranks()
+    width = max(len(r) for r in rep.rules)
+    uj = MICRO_JOULE
+    for r in rep.ranking():
         step, sample, ratio = rep.schedule_effect()[r]
-        print(f"  {k}. {r:5s} {rep.total(r) * 1e6:10.3f} uJ per training sample "
-              f"(every step {step * 1e6:.3f} uJ, once per sample {sample * 1e6:.3f} uJ: {ratio:.2f}x)")
+        print(f"  {ranks[r]:>3s} {r:{width}s} {rep.total(r) * 1e6:10.3f} {uj} per training sample "
+              f"(every step {step * 1e6:.3f} {uj}, once per sample {sample * 1e6:.3f} {uj}: "
+              f"{ratio:.2f}x)")
     print("caveats:")
     for k, text in rep.caveats:
         print(f"  {k}. {text}")

@@ -260,8 +260,9 @@ def _at_sample_end(per_sample: np.ndarray, T: int) -> np.ndarray:
 
 
 def count_events(act: Activity, mapping: CoreMapping, profile, *, rules=COUNTED_RULES,
-                 quantise: bool = True) -> EventCounts:
-    """Exact event counts of ``act`` under ``mapping`` for each rule in ``rules``."""
+                 quantise: bool = True, progress=None) -> EventCounts:
+    """Exact event counts of ``act`` under ``mapping`` for each rule in ``rules``;
+    ``progress`` (a :class:`bioopzo.options.Progress`) is told which rule is counted."""
     sizes, T, S = act.sizes, act.steps_per_sample, act.n_steps
     L = len(sizes) - 2
     names = layer_names(L)
@@ -299,7 +300,9 @@ def count_events(act: Activity, mapping: CoreMapping, profile, *, rules=COUNTED_
     res.forward = fwd
     res.latency["forward"] = latency_fwd
     res.notes.extend(act.notes)
-    for name in rules:
+    for k, name in enumerate(rules, 1):
+        if progress is not None:
+            progress.step(f"counting events for {name}", k, len(rules))
         res.rules[name] = _rule_counts(act, rule_class(name), mapping, profile, active, bits, res)
     return res
 

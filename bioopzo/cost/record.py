@@ -22,6 +22,7 @@ import numpy as np
 from bioopzo.config import ExperimentConfig
 from bioopzo.cost.counts import Activity
 from bioopzo.rules.registry import COUNTED_RULES, make_rule, rule_class
+from bioopzo.options import plural
 
 __all__ = ["recorded_variables", "record_activity", "activity_from_recording"]
 
@@ -86,7 +87,7 @@ def record_activity(config: ExperimentConfig, state: dict, intensities, labels, 
     what = ("training epoch (learning and noise on)" if learning
             else "evaluation (learning and noise off)")
     source = (f"recorded from the Brian2 simulation (runtime device), {what}, "
-              f"{len(labels)} samples: exact counts")
+              f"{plural(len(labels), 'sample')}: exact counts")
     act = activity_from_recording(runtime, state, recorded, learning=learning, source=source)
     _add_fixed_feedback(runtime, act)
     return act

@@ -32,6 +32,7 @@ from bioopzo.cost.counts import MODES, SCHEDULES, EventCounts
 from bioopzo.cost.metrics import (ActivationSparsity, ConnectionSparsity, Footprint, NeuronUpdates,
                                   SynapticOperations)
 from bioopzo.cost.model import PHASES, inference_energy, rule_energy, rule_time, update_counts
+from bioopzo.options import check_output_folder, plural, rank_labels
 from bioopzo.rules.registry import COUNTED_RULES, rule_class
 
 __all__ = ["CostReport", "analyze", "write_report", "check_out_dir", "REPORT_FILES"]
@@ -59,6 +60,10 @@ class CostReport:
     def ranking(self, mode: str | None = None, schedule: str | None = None) -> list[str]:
         """Rules from cheapest to most expensive per-sample training energy."""
         return sorted(self.rules, key=lambda r: self.total(r, mode, schedule))
+
+    def ranks(self, mode: str | None = None, schedule: str | None = None) -> dict:
+        """rule -> rank label, cheapest "1"; rules of equal energy share a rank ("3=", "3=")."""
+        return rank_labels({r: self.total(r, mode, schedule) for r in self.rules})
 
     def schedule_effect(self, mode: str | None = None) -> dict:
         """rule -> (energy every step, energy once per sample, ratio)."""
@@ -149,7 +154,7 @@ def markdown(rep: CostReport) -> str:
     L = c.n_hidden
     lines = [f"# Op-cost report: {meta.get('name', 'network')}", ""]
     lines += [f"- Network: {'-'.join(map(str, c.sizes))} (input, hidden..., readout), "
-              f"T = {c.steps_per_sample} steps per sample, {c.n_samples} sample(s)",
+              f"T = {c.steps_per_sample} steps per sample, {plural(c.n_samples, 'sample')}",
               f"- Counts: {c.source}",
               f"- Simulated rule: {meta.get('simulated_rule', 'n/a')}; the learning counts of every "
               "rule assume each recorded step is a training step on the same forward activity",
@@ -162,19 +167,20 @@ def markdown(rep: CostReport) -> str:
     lines += [f"## Training energy per sample ({rep.mode}, {SCHEDULE_TEXT[rep.schedule]})", ""]
     rows = []
     ranking = rep.ranking()
+    ranks = rep.ranks()
     for r in rep.rules:
         e = rep.energy[r][rep.mode][rep.schedule]
         t = rep.time[r][rep.mode][rep.schedule]
         rows.append([r, *[_si(e[ph], "J") for ph in PHASES], f"**{_si(e['total'], 'J')}**",
-                     _si(t["total"], "s"), ranking.index(r) + 1])
+                     _si(t["total"], "s"), ranks[r]])
     inf = rep.inference
     rows.append(["inference only", *[_si(inf["energy"][ph], "J") for ph in PHASES],
                  _si(inf["energy"]["total"], "J"), _si(inf["time"]["total"], "s"), "-"])
     lines += _table(["rule", *PHASES, "total", "time", "rank"], rows) + [""]
     lines += ["## Ranking (cheapest first)", ""]
     base = rep.total(ranking[0])
-    for k, r in enumerate(ranking, 1):
-        lines.append(f"{k}. {r}: {_si(rep.total(r), 'J')} per sample "
+    for r in ranking:
+        lines.append(f"- {ranks[r]}. {r}: {_si(rep.total(r), 'J')} per sample "
                      f"({rep.total(r) / base:.2f}x the cheapest)")
     lines += ["", f"## Effect of the update schedule ({rep.mode})", ""]
     rows = [[r, _si(s, "J"), _si(a, "J"), f"{ratio:.2f}x"]
@@ -241,7 +247,7 @@ def markdown(rep: CostReport) -> str:
     if static is not None:
         watts = static.value * n_chips
         lines.append(
-            f"Static energy (derived, {static.text} per chip, {n_chips} chip(s); NOT in the totals): "
+            f"Static energy (derived, {static.text} per chip, {plural(n_chips, 'chip')}; NOT in the totals): "
             + ", ".join(f"{r} {_si(watts * rep.time[r][rep.mode][rep.schedule]['total'], 'J')}"
                         for r in rep.rules)
             + f"; real-time mode {_si(watts * c.steps_per_sample * 1e-3, 'J')} per sample.")
@@ -281,6 +287,7 @@ def json_data(rep: CostReport) -> dict:
         "meta": rep.meta, "mode": rep.mode, "schedule": rep.schedule,
         "rule_complexity": rep.rule_complexity, "rules": list(rep.rules),
         "ranking": rep.ranking(),
+        "ranks": {r: int(label.rstrip("=")) for r, label in rep.ranks().items()},
         "schedule_effect": {r: {"every_step_J": a, "once_per_sample_J": b, "ratio": x}
                             for r, (a, b, x) in rep.schedule_effect().items()},
         "energy_J": rep.energy, "time_s": rep.time, "inference": rep.inference,
@@ -323,16 +330,7 @@ def energy_figure(rep: CostReport, fig=None):
 
 def check_out_dir(out: Path, overwrite: bool) -> None:
     """``out`` can take a report: new, empty, or (with ``overwrite``) an earlier report."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"output path {str(out)!r} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()):
-        if not any((out / f).exists() for f in REPORT_FILES):
-            raise ConfigError(f"{str(out)!r} is not empty and holds no cost report; choose an "
-                              "empty or new folder with --out")
-        if not overwrite:
-            raise ConfigError(f"{str(out)!r} already holds a cost report; pass --overwrite to "
-                              "replace it, or choose another --out")
+    check_output_folder(out, overwrite, markers=REPORT_FILES, kind="cost report")
 
 
 def write_report(rep: CostReport, out: str | Path, *, overwrite: bool = False) -> list[Path]:

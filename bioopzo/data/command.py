@@ -1,6 +1,6 @@
 """``bioopzo data info``: what an event data set folder holds and what the binning makes of it.
 
-    bioopzo data info --dataset nmnist --data-dir DIR [--config CFG] [--max-samples N]
+    bioopzo data info --dataset nmnist --data-dir DIR [--config CFG] [--max-samples N] [--quiet]
 
 prints the samples per split and class, the sensor, events per recording (mean
 and range), recording durations, and, for the binning of the config (by
@@ -18,6 +18,7 @@ import numpy as np
 
 from bioopzo.data.names import EVENT_DATASETS
 from bioopzo.errors import ConfigError
+from bioopzo.options import add_verbosity_options, plural
 
 __all__ = ["register", "dataset_statistics"]
 
@@ -36,6 +37,7 @@ def register(subparsers) -> None:
     info.add_argument("--max-samples", type=int,
                       help="statistics from a stratified subset of this many recordings per split "
                            "(default: all)")
+    add_verbosity_options(info)
     info.set_defaults(func=cmd_info)
 
 
@@ -123,11 +125,11 @@ def cmd_info(args) -> int:
     official = ", ".join(f"{k} {v}" for k, v in spec.official_sizes.items())
     for split in ("train", "test"):
         per_class = np.bincount(splits.labels(split), minlength=spec.n_classes)
-        print(f"  {split}: {len(splits.labels(split))} samples (per class {per_class.min()}.."
+        print(f"  {split}: {plural(len(splits.labels(split)), 'sample')} (per class {per_class.min()}.."
               f"{per_class.max()})")
     print(f"  published split sizes: {official}")
     stats = dataset_statistics(splits, binning, args.max_samples, config.training.seed,
-                               progress=sys.stderr.isatty())
+                               progress=not args.quiet)
     T, n = binning.steps, binning.n_inputs
     events = np.concatenate([s["events"] for s in stats.values()])
     durations = np.concatenate([s["durations_us"] for s in stats.values()])
@@ -136,7 +138,7 @@ def cmd_info(args) -> int:
     used = sum(s["n_used"] for s in stats.values())
     value_sum = sum(s["value_sum"] for s in stats.values())
     nonzero = sum(s["nonzero"] for s in stats.values())
-    print(f"  statistics over {used} recordings"
+    print(f"  statistics over {plural(used, 'recording')}"
           f"{'' if args.max_samples is None else ' (stratified subset, --max-samples)'}:")
     print(f"    events per sample: {_range(events, fmt='.1f')}"
           f" ({int(np.sum(events == 0))} empty)")

@@ -1,15 +1,26 @@
 """``bioopzo sweep``: run a sweep file's points on dask.distributed (see :mod:`bioopzo.sweep.runner`).
 
     bioopzo sweep SWEEP.toml [--scheduler ADDRESS | --cluster local|slurm|pbs]
-                  [--workers N] [--out DIR] [--dry-run] [--quiet]
+                  [--workers N] [--out DIR] [--overwrite] [--dry-run] [--quiet] [-v]
+
+The sweep folder (``--out``, default: the file's ``out``, or ``runs/sweeps/<name>``) is
+continued when it holds the same sweep (its ``sweep.toml``): finished points are skipped.
+``--overwrite`` discards it and starts over; any other non-empty folder is refused.
+``--dry-run`` prints the plan (and a SLURM/PBS job script) without dask's log lines.
 """
 
 from __future__ import annotations
 
 from bioopzo.config import ConfigError
+from bioopzo.options import (add_output_options, add_verbosity_options, prepare_resumable_folder,
+                             silence_loggers)
 from bioopzo.sweep.cluster import CLUSTER_KINDS, job_script
 from bioopzo.sweep.plan import load_sweep
 from bioopzo.sweep.runner import format_report, pending_points, plan_text, run_sweep
+
+
+#: files that mark a folder as a sweep's own (the copy of the sweep file, the driver's lock)
+SWEEP_MARKERS = ("sweep.toml", ".sweep.lock")
 
 
 def cmd_sweep(args) -> int:
@@ -19,13 +30,17 @@ def cmd_sweep(args) -> int:
     if args.dry_run:
         print(plan_text(spec, pending_points(spec)))
         if args.cluster in ("slurm", "pbs"):
-            import logging
+            import importlib.util
 
-            logging.getLogger("distributed").setLevel(logging.ERROR)
+            for package in ("distributed", "dask_jobqueue"):   # their loggers exist once imported
+                if importlib.util.find_spec(package):
+                    __import__(package)
+            silence_loggers("distributed", "dask", "dask_jobqueue", "tornado", "asyncio")
             print(f"\n# job script for one {args.cluster} worker (not submitted; "
                   f"--workers {args.workers or 'N'} submits that many jobs):")
             print(job_script(spec, args.cluster))
         return 0
+    prepare_resumable_folder(spec.out, args.overwrite, markers=SWEEP_MARKERS, kind="sweep")
     report = run_sweep(spec, scheduler=args.scheduler, cluster=args.cluster or "local",
                        workers=args.workers, progress=not args.quiet)
     print(format_report(report, spec))
@@ -48,8 +63,9 @@ def register(subparsers) -> None:
     p.add_argument("--workers", type=int,
                    help="workers (local processes or batch jobs, one thread each); default: "
                         "min(points to run, CPU count)")
-    p.add_argument("--out", help="sweep folder (default: the file's out, or runs/sweeps/<name>)")
+    add_output_options(p, default="the file's out, or runs/sweeps/<name>; a folder holding the "
+                       "same sweep is continued", what="sweep folder")
     p.add_argument("--dry-run", action="store_true",
                    help="list the points (and print the SLURM/PBS job script); run nothing")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_verbosity_options(p)
     p.set_defaults(func=cmd_sweep)

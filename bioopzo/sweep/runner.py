@@ -11,7 +11,7 @@ state, with its own run folder and Brian2 build folder. A sweep folder holds::
     runs/<point>/          the point's run folder (see bioopzo.train) + sweep_point.json, train.log
     results.csv            one row per completed point (overrides, seed, accuracies, wall time,
     results.parquet          versions), in sweep order
-    summary.png            final test accuracy per setting, one dot per seed, mean +- sd
+    summary.png            final test accuracy per setting, one dot per seed, mean ± sd
     failures.json          failed points with their error (absent when none failed)
     failed/<point>.log     a failed point's output
     attempts.log           one line per attempt event (start, claimed, failed, discarded)
@@ -47,6 +47,7 @@ from bioopzo.sweep.cluster import (ALLOWED_WORKER_DEATHS, CLUSTER_KINDS, check_s
 from bioopzo.sweep.plan import SweepPoint, SweepSpec
 from bioopzo.sweep.table import collect_table, summary_figure, write_table
 from bioopzo.sweep.task import is_complete, run_point
+from bioopzo.options import PLUS_MINUS, plural, read_fraction
 
 __all__ = ["run_sweep", "SweepReport", "pending_points", "plan_text", "format_report"]
 
@@ -83,7 +84,7 @@ def pending_points(spec: SweepSpec) -> list[SweepPoint]:
 
 def plan_text(spec: SweepSpec, pending: list[SweepPoint]) -> str:
     """The points of ``spec``, each marked done or to run."""
-    lines = [f"sweep {spec.name}: {len(spec.points)} points from {spec.base} "
+    lines = [f"sweep {spec.name}: {plural(len(spec.points), 'point')} from {spec.base} "
              f"({len(spec.points) - len(pending)} already done) -> {spec.out}"]
     for point in spec.points:
         state = "to run" if point in pending else "done"
@@ -136,11 +137,11 @@ def _run_sweep_locked(spec, scheduler, cluster, workers, progress, echo, tqdm) -
     done = 0
     shutil.rmtree(spec.out / "failed", ignore_errors=True)
     if not pending:
-        echo(f"sweep {spec.name}: all {len(spec.points)} points already done; nothing to run")
+        echo(f"sweep {spec.name}: all {plural(len(spec.points), 'point')} already done; nothing to run")
     else:
         n_workers = workers or max(1, min(len(pending), os.cpu_count() or 1))
-        where = scheduler or f"{cluster} cluster with {n_workers} worker(s)"
-        echo(f"sweep {spec.name}: {len(spec.points)} points, {n_before} already done, "
+        where = scheduler or f"{cluster} cluster with {plural(n_workers, 'worker')}"
+        echo(f"sweep {spec.name}: {plural(len(spec.points), 'point')}, {n_before} already done, "
              f"{len(pending)} to run on {where}; output {spec.out}")
         with dask_settings():
             client, owned = start_client(spec, scheduler, cluster, n_workers)
@@ -157,7 +158,7 @@ def _run_sweep_locked(spec, scheduler, cluster, workers, progress, echo, tqdm) -
     report.table = write_table(rows, spec.out)
     if rows:
         report.figure = spec.out / "summary.png"
-        save_figure_atomic(summary_figure(rows, spec.varying, f"{spec.name}: {len(rows)} runs "
+        save_figure_atomic(summary_figure(rows, spec.varying, f"{spec.name}: {plural(len(rows), 'run')} "
                                                         "(dots: seeds; bars: mean ± sd)"),
                            report.figure)
     failures = spec.out / "failures.json"
@@ -226,7 +227,7 @@ def _error_text(fut) -> str:
 
 def format_report(report: SweepReport, spec: SweepSpec) -> str:
     """What a sweep did, in lines: counts, table and figure paths, accuracy per setting."""
-    lines = [f"sweep {spec.name}: {report.total} points: {report.done} run now, "
+    lines = [f"sweep {spec.name}: {plural(report.total, 'point')}: {report.done} run now, "
              f"{report.already_done} already done, {len(report.failed)} failed"]
     if report.table:
         lines.append(f"table: {report.table[0]} and {report.table[1].name} ({len(report.rows)} rows)")
@@ -244,10 +245,11 @@ def _accuracy_lines(rows: list[dict], varying: tuple[str, ...]) -> str:
     groups: dict[str, list[float]] = {}
     for r in rows:
         label = ", ".join(f"{k}={r[k]}" for k in keys) or "all points"
-        groups.setdefault(label, []).append(100 * float(r["final_test_accuracy"]))
+        groups.setdefault(label, []).append(100 * float(read_fraction(r, "final_test_accuracy")))
     out = []
     for label, acc in groups.items():
         mean = sum(acc) / len(acc)
         sd = math.sqrt(sum((a - mean) ** 2 for a in acc) / (len(acc) - 1)) if len(acc) > 1 else 0.0
-        out.append(f"  {label}: final test accuracy {mean:.1f} +- {sd:.1f} % ({len(acc)} seeds)")
+        out.append(f"  {label}: final test accuracy {mean:.1f} {PLUS_MINUS} {sd:.1f} % "
+                   f"({plural(len(acc), 'seed')})")
     return "\n".join(out)

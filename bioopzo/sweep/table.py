@@ -3,7 +3,7 @@
 Rows are read from the points' run folders (``runs/<point>/summary.json``,
 ``versions.json``, ``sweep_point.json``), in sweep order, so the table can always
 be rebuilt from what is on disk. The figure shows the final test accuracy per setting
-(the varying keys except the seed): one dot per seed, a bar at the mean with +- 1 sd.
+(the varying keys except the seed): one dot per seed, a bar at the mean with ± 1 sd.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bioopzo.options import read_fraction
 from bioopzo.runs import atomic_open
 from bioopzo.sweep.plan import SweepSpec, short_key
 from bioopzo.sweep.task import is_complete
@@ -40,9 +41,9 @@ def collect_table(spec: SweepSpec) -> list[dict]:
             "rule": point.config.rule.name,
             "seed": point.seed,
             "epochs": summary["epochs"],
-            "final_test_accuracy": summary["final_test_accuracy"],
-            "best_test_accuracy": summary["best_test_accuracy"],
-            "final_train_accuracy": summary["final_train_accuracy"],
+            "final_test_accuracy_fraction": read_fraction(summary, "final_test_accuracy"),
+            "best_test_accuracy_fraction": read_fraction(summary, "best_test_accuracy"),
+            "final_train_accuracy_fraction": read_fraction(summary, "final_train_accuracy"),
             "train_seconds": summary["wall_seconds"],
             "point_seconds": info.get("point_seconds"),
             "device": versions.get("device", point.config.device.name),
@@ -86,7 +87,7 @@ def write_table(rows: list[dict], out: Path) -> tuple[Path, Path]:
 
 def summary_figure(rows: list[dict], varying: tuple[str, ...], title: str = ""):
     """Final test accuracy per setting (the varying keys except the seed): one dot per
-    seed, a bar at the mean with +- 1 sd. Returns a matplotlib Figure (no pyplot)."""
+    seed, a bar at the mean with ± 1 sd. Returns a matplotlib Figure (no pyplot)."""
     import numpy as np
     from matplotlib.figure import Figure
 
@@ -94,7 +95,7 @@ def summary_figure(rows: list[dict], varying: tuple[str, ...], title: str = ""):
     groups: dict[str, list[float]] = {}
     for r in rows:
         label = ", ".join(f"{short_key(k)}={r[k]}" for k in keys) or "all points"
-        groups.setdefault(label, []).append(100 * float(r["final_test_accuracy"]))
+        groups.setdefault(label, []).append(100 * float(read_fraction(r, "final_test_accuracy")))
     fig = Figure(figsize=(max(4.0, 1.1 * len(groups) + 2), 3.6))
     ax = fig.subplots()
     rng = np.random.default_rng(0)

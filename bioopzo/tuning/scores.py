@@ -3,7 +3,7 @@
 :func:`best_rate` chooses the learning rate with the best mean score over seeds (a rate
 with a non-finite score counts as worst; ties go to the smaller rate).
 :func:`paired_difference` of accuracies a(s), b(s) paired by seed s: mean difference
-d = mean_s (a(s) - b(s)) with the interval d +- t_{(1+c)/2, n-1} sd_d / sqrt(n) at
+d = mean_s (a(s) - b(s)) with the interval d ± t_{(1+c)/2, n-1} sd_d / sqrt(n) at
 confidence c (Student's t over n seeds).
 """
 

@@ -16,9 +16,9 @@ points). A tuning folder holds::
     tuned.toml        the model file with [per_rule.<rule>] learning rates set to the chosen ones
 
 ``compare`` trains every rule of a model file (typically a ``tuned.toml``) with
-each seed and reports, on the test set, mean +- sd and the paired difference
+each seed and reports, on the test set, mean ± sd and the paired difference
 to a baseline rule by seed: mean difference d = mean_s (acc_r(s) - acc_base(s))
-with the 95 % interval d +- t_{0.975, n-1} sd_d / sqrt(n) (Student's t over
+with the 95 % interval d ± t_{0.975, n-1} sd_d / sqrt(n) (Student's t over
 n seeds); ``paired_differences.csv`` has the same for every pair of rules. A
 comparison folder holds the sweep plus ``comparison.csv``,
 ``paired_differences.csv`` and ``comparison.md``.
@@ -38,6 +38,7 @@ from bioopzo.rules.names import RULE_NAMES
 from bioopzo.runs import write_atomic, write_csv_atomic
 from bioopzo.sweep import collect_table, load_sweep, run_sweep
 from bioopzo.tuning.scores import best_rate, paired_difference
+from bioopzo.options import fraction_columns, plural, read_fraction
 
 __all__ = ["TuningResult", "tune", "compare", "DEFAULT_FACTORS"]
 
@@ -87,12 +88,11 @@ def _config_reference(base: Path, folder: Path) -> str:
         return str(base)
 
 
-def _run(sweep_file: Path, out: Path, workers, echo):
-
+def _run(sweep_file: Path, out: Path, workers, echo, progress: bool = False):
     spec = load_sweep(sweep_file, out=out)
-    report = run_sweep(spec, workers=workers, progress=False, echo=echo)
+    report = run_sweep(spec, workers=workers, progress=progress, echo=echo)
     if not report.ok:
-        raise ConfigError(f"{len(report.failed)} run(s) of {out} failed (see {out}/failed/); "
+        raise ConfigError(f"{plural(len(report.failed), 'run')} of {out} failed (see {out}/failed/); "
                           "rerun the same command to retry them")
     return collect_table(spec)
 
@@ -106,8 +106,9 @@ class TuningResult:
 
 def tune(config_path: str | Path, out: str | Path, *, rules=RULE_NAMES, factors=DEFAULT_FACTORS,
          seeds=(1,), validation_fraction: float = 0.2, epochs: int | None = None,
-         workers: int | None = None, echo=print) -> TuningResult:
-    """Tune each rule's learning rate on a validation split (see module docstring)."""
+         workers: int | None = None, echo=print, progress: bool = False) -> TuningResult:
+    """Tune each rule's learning rate on a validation split (see module docstring);
+    ``progress`` draws the sweep's progress bar."""
     config_path = Path(config_path)
     rules, seeds = _check_rules(rules), _check_seeds(seeds)
     factors = tuple(float(f) for f in factors)
@@ -128,14 +129,14 @@ def tune(config_path: str | Path, out: str | Path, *, rules=RULE_NAMES, factors=
         fixed["training.epochs"] = epochs
     sweep_file = out / "tune_sweep.toml"
     _write_sweep_file(sweep_file, f"tune_{base.name}", config_path, fixed, points, seeds)
-    table = _run(sweep_file, out, workers, echo)
+    table = _run(sweep_file, out, workers, echo, progress)
     rows, chosen = [], {}
     for rule in rules:
         by_lr: dict[float, list[float]] = {}
         for r in table:
             if r["rule"] == rule:
                 lr = load_config(out / r["run_dir"] / "config.toml").optimizer.learning_rate
-                by_lr.setdefault(lr, []).append(float(r["final_test_accuracy"]))
+                by_lr.setdefault(lr, []).append(float(read_fraction(r, "final_test_accuracy")))
         lrs = sorted(by_lr)
         means = [float(np.mean(by_lr[lr])) if np.all(np.isfinite(by_lr[lr])) else -1.0 for lr in lrs]
         best = chosen[rule] = best_rate(by_lr)
@@ -167,7 +168,9 @@ def _write_tuned(config_path: Path, path: Path, chosen: dict, fraction, factors,
 
 def _write_tuning_tables(out: Path, rows, name, fraction, seeds, factors) -> None:
 
-    write_csv_atomic(out / "tuning.csv", rows)
+    # file columns say that accuracies are fractions (README Conventions)
+    write_csv_atomic(out / "tuning.csv", [fraction_columns(r, ("validation_accuracy_mean",
+                                                               "validation_accuracy_sd")) for r in rows])
     lines = [f"Learning rates of {name} tuned on a validation split ({fraction:g} of the training "
              f"set), seeds {' '.join(map(str, seeds))}; grid: each rule's rate x "
              f"{', '.join(f'{f:g}' for f in factors)}", "",
@@ -181,9 +184,9 @@ def _write_tuning_tables(out: Path, rows, name, fraction, seeds, factors) -> Non
 
 def compare(config_path: str | Path, out: str | Path, *, rules=RULE_NAMES, seeds=(1, 2, 3, 4, 5),
             baseline: str = "bp", epochs: int | None = None, workers: int | None = None,
-            echo=print) -> list[dict]:
+            echo=print, progress: bool = False) -> list[dict]:
     """Train every rule with every seed on the test set; rows of mean, sd and paired
-    differences to ``baseline`` (see module docstring)."""
+    differences to ``baseline`` (see module docstring); ``progress`` draws the sweep's bar."""
     config_path = Path(config_path)
     rules, seeds = _check_rules(rules), _check_seeds(seeds)
     if baseline not in rules:
@@ -200,8 +203,8 @@ def compare(config_path: str | Path, out: str | Path, *, rules=RULE_NAMES, seeds
     sweep_file = out / "compare_sweep.toml"
     _write_sweep_file(sweep_file, f"compare_{base.name}", config_path, fixed,
                       [{"rule.name": r} for r in rules], seeds)
-    table = _run(sweep_file, out, workers, echo)
-    acc = {(r["rule"], int(r["seed"])): float(r["final_test_accuracy"]) for r in table}
+    table = _run(sweep_file, out, workers, echo, progress)
+    acc = {(r["rule"], int(r["seed"])): float(read_fraction(r, "final_test_accuracy")) for r in table}
     rate = {}
     for r in table:
         run = Path(out) / r["run_dir"] / "metrics.csv"
@@ -236,10 +239,16 @@ def compare(config_path: str | Path, out: str | Path, *, rules=RULE_NAMES, seeds
 
 def _write_comparison(out: Path, rows, pairs, base, seeds, baseline) -> None:
 
-    write_csv_atomic(out / "comparison.csv", rows)
-    write_csv_atomic(out / "paired_differences.csv", pairs)
+    # file columns say which values are fractions and which percentages (README Conventions)
+    fractions = ("test_accuracy_mean", "test_accuracy_sd",
+                 *[f"diff_{baseline}_{k}" for k in ("mean", "sd", "low", "high")])
+    write_csv_atomic(out / "comparison.csv",
+                     [{("per_seed_pct" if k == "per_seed" else k): v
+                       for k, v in fraction_columns(r, fractions).items()} for r in rows])
+    write_csv_atomic(out / "paired_differences.csv",
+                     [fraction_columns(p, ("mean", "sd", "low", "high")) for p in pairs])
     hidden = "-".join(map(str, base.network.hidden))
-    lines = [f"{base.name} (hidden {hidden}), test accuracy after {base.training.epochs} epochs, "
+    lines = [f"{base.name} (hidden {hidden}), test accuracy after {plural(base.training.epochs, 'epoch')}, "
              f"seeds {' '.join(map(str, seeds))}; paired difference to {baseline} by seed, 95 % "
              "interval (Student's t)", "",
              f"| rule | learning rate | test accuracy (%) mean ± sd | minus {baseline} (points) | "

@@ -295,7 +295,7 @@ def test_cost_command_ranks_rules_on_trained_digits(tmp_path, capsys):
     assert (tmp_path / "report_run" / "weights.npz").is_file()
     # a second run into the same folder needs --overwrite
     assert main(["cost", str(tmp_path / "report_run"), "--samples", "2", "--out", str(out)]) == 2
-    assert "already holds a cost report" in capsys.readouterr().err
+    assert "exists and is not empty; pass --overwrite" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------- profiles and input
@@ -356,7 +356,7 @@ def test_cost_command_rejects_bad_input(tmp_path, capsys):
     assert main(["cost", str(tmp_path)]) == 2                          # not a run folder
     assert "not a finished bioopzo run" in capsys.readouterr().err
     assert main(["cost", str(tmp_path), "--rules", "opzo,sgd"]) == 2
-    assert "unknown rule(s) sgd" in capsys.readouterr().err
+    assert "unknown rule sgd" in capsys.readouterr().err
     assert main(["cost", str(tmp_path), "--profile", "loihi2"]) == 2
     assert "--profile-file" in capsys.readouterr().err
 

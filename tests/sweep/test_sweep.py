@@ -264,7 +264,7 @@ def test_local_cluster_killed_worker_exactly_once_then_resume(tmp_path, capsys):
     assert [r["point"] for r in rows] == ids
     for row, point in zip(rows, spec.points):
         summary = json.loads((out / "runs" / point.id / "summary.json").read_text())
-        assert float(row["final_test_accuracy"]) == summary["final_test_accuracy"]
+        assert float(row["final_test_accuracy_fraction"]) == summary["final_test_accuracy_fraction"]
         assert int(row["seed"]) == point.seed == summary["seed"]
         assert row["rule.name"] == point.config.rule.name == summary["rule"]
         assert row["brian2"] and row["numpy"] and float(row["train_seconds"]) > 0
@@ -272,7 +272,7 @@ def test_local_cluster_killed_worker_exactly_once_then_resume(tmp_path, capsys):
 
     table = pq.read_table(out / "results.parquet").to_pylist()
     assert [r["point"] for r in table] == ids
-    assert [r["final_test_accuracy"] for r in table] == [float(r["final_test_accuracy"])
+    assert [r["final_test_accuracy_fraction"] for r in table] == [float(r["final_test_accuracy_fraction"])
                                                          for r in rows]
     assert (out / "summary.png").stat().st_size > 1000
     assert "3 run now, 0 already done, 0 failed" in output

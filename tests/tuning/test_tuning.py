@@ -92,7 +92,11 @@ def test_tune_on_validation_then_compare_on_test(tmp_path):
     assert {s["evaluation"] for s in summaries} == {"test"}
     pairs = list(csv.DictReader((tmp_path / "cmp" / "paired_differences.csv").open()))
     assert [(p["rule"], p["minus"]) for p in pairs] == [("bp", "readout")]
-    assert float(pairs[0]["mean"]) == pytest.approx(-by["readout"]["diff_bp_mean"])
+    assert float(pairs[0]["mean_fraction"]) == pytest.approx(-by["readout"]["diff_bp_mean"])
+    # file columns say fraction or percentage (README Conventions)
+    assert {"test_accuracy_mean_fraction", "diff_bp_mean_fraction", "per_seed_pct"} <= set(table[0])
+    assert "validation_accuracy_mean_fraction" in next(csv.DictReader((tmp_path / "tune" /
+                                                                        "tuning.csv").open()))
     assert "| bp - readout |" in (tmp_path / "cmp" / "comparison.md").read_text()
 
 
