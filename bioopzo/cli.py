@@ -274,6 +274,7 @@ def signals_interrupt():
     def interrupt(signum, frame):
         raise Interrupted(signum)
 
+    stop_pref = prefs.core.stop_on_keyboard_interrupt
     prefs.core.stop_on_keyboard_interrupt = False
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -281,6 +282,7 @@ def signals_interrupt():
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        prefs.core.stop_on_keyboard_interrupt = stop_pref
 
 
 def run_folders(args) -> tuple:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from bioopzo.config import ConfigError
+from bioopzo.runs import check_writable_folder
 
 ANALYSES = ("variance", "alignment", "jacobian", "noise", "momentum", "depth")
 
@@ -71,6 +72,7 @@ def make_config(args):
 def run_analysis(args, echo=print):
     """Run the analysis named by ``args.analysis``; returns its result object."""
     from bioopzo.analysis import alignment, depth, jacobian, momentum, noise, variance
+    from bioopzo.train import checked_dataset
 
     for option, value in (("--epochs", args.epochs), ("--limit", args.limit)):
         if value is not None and value < 1:
@@ -80,6 +82,7 @@ def run_analysis(args, echo=print):
     if args.workers < 1:
         raise ConfigError(f"--workers {args.workers} must be at least 1")
     config = make_config(args)
+    checked_dataset(config)   # a --limit that leaves a split empty is refused with the range
     seeds = tuple(args.seeds or ((1, 2, 3) if args.full else (1,)))
     runs = Path(args.out) / "runs" / args.analysis
     a = args.analysis
@@ -110,6 +113,7 @@ def run_analysis(args, echo=print):
 def cmd_analyze(args) -> int:
     t0 = time.perf_counter()
     print(f"analysis {args.analysis} ({'full' if args.full else 'default'} size)", flush=True)
+    check_writable_folder(args.out)   # before the analysis runs: its results are never lost
     result = run_analysis(args, echo=lambda line: print(line, flush=True))
     paths = result.write(args.out)
     print("\n".join(result.headline()))

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bioopzo.config import ConfigError
-from bioopzo.runs import swap_in_folder
+from bioopzo.runs import check_writable_folder, swap_in_folder
 from bioopzo.cost.caveats import applicable_caveats
 from bioopzo.cost.counts import MODES, SCHEDULES, EventCounts
 from bioopzo.cost.metrics import (ActivationSparsity, ConnectionSparsity, Footprint, NeuronUpdates,
@@ -323,7 +323,7 @@ def energy_figure(rep: CostReport, fig=None):
 
 def check_out_dir(out: Path, overwrite: bool) -> None:
     """``out`` can take a report: new, empty, or (with ``overwrite``) an earlier report."""
-    out = Path(out)
+    out = check_writable_folder(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"output path {str(out)!r} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()):

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from bioopzo.config import ConfigError
+from bioopzo.runs import check_writable_folder
 from bioopzo.sweep.cluster import CLUSTER_KINDS, job_script
 from bioopzo.sweep.plan import load_sweep
 from bioopzo.sweep.runner import format_report, pending_points, plan_text, run_sweep
@@ -26,6 +27,7 @@ def cmd_sweep(args) -> int:
                   f"--workers {args.workers or 'N'} submits that many jobs):")
             print(job_script(spec, args.cluster))
         return 0
+    check_writable_folder(spec.out)
     report = run_sweep(spec, scheduler=args.scheduler, cluster=args.cluster or "local",
                        workers=args.workers, progress=not args.quiet)
     print(format_report(report, spec))
