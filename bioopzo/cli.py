@@ -148,6 +148,24 @@ def interrupted_training(out: Path, exc: KeyboardInterrupt) -> Interrupted:
     return Interrupted(signum, message)
 
 
+#: Brian2's error when ``make`` was killed by SIGINT (status 2 of ``os.system``): a Ctrl-C
+#: in the terminal during compilation (``system()`` ignores SIGINT in the waiting Python)
+COMPILATION_INTERRUPTED = "compilation failed (error code: 2)"
+
+
+def train_or_resume(run, out: Path):
+    """``run()`` (a training or a resumed run of ``out``), with an interrupt (also one
+    that stopped the compiler) turned into :func:`interrupted_training`'s message."""
+    try:
+        return run()
+    except KeyboardInterrupt as exc:
+        raise interrupted_training(out, exc) from None
+    except RuntimeError as exc:
+        if COMPILATION_INTERRUPTED in str(exc):
+            raise interrupted_training(out, Interrupted(signal.SIGINT)) from None
+        raise
+
+
 def cmd_train(args) -> int:
     from bioopzo.runs import check_out_folder
     from bioopzo.train import resume, train
@@ -162,10 +180,8 @@ def cmd_train(args) -> int:
         out = Path(args.resume)
         if out.name.endswith(".partial"):
             out = out.with_name(out.name[: -len(".partial")])
-        try:
-            result = resume(args.resume, progress=not args.quiet, keep_build=args.keep_build)
-        except KeyboardInterrupt as exc:
-            raise interrupted_training(out, exc) from None
+        result = train_or_resume(lambda: resume(args.resume, progress=not args.quiet,
+                                                keep_build=args.keep_build), out)
         print(f"test accuracy {100 * result.test_accuracy:.1f} % "
               f"({result.config.rule.name}, {result.config.training.epochs} epochs); "
               f"run folder: {result.run_dir}")
@@ -174,11 +190,9 @@ def cmd_train(args) -> int:
     out = Path(args.out) if args.out else Path("runs") / (
         f"{config.name}_{config.rule.name}_seed{config.training.seed}_{time.strftime('%Y%m%d-%H%M%S')}")
     check_out_folder(out, args.overwrite)
-    try:
-        result = train(config, out, overwrite=args.overwrite, progress=not args.quiet,
-                       keep_build=args.keep_build)
-    except KeyboardInterrupt as exc:
-        raise interrupted_training(out, exc) from None
+    result = train_or_resume(lambda: train(config, out, overwrite=args.overwrite,
+                                           progress=not args.quiet, keep_build=args.keep_build),
+                             out)
     print(f"test accuracy {100 * result.test_accuracy:.1f} % "
           f"({config.rule.name}, {config.training.epochs} epochs); run folder: {result.run_dir}")
     return 0
@@ -268,20 +282,32 @@ def signals_interrupt():
     which would only ask a running simulation to stop and let it return half a run, is
     replaced, and compiled binaries are built without theirs
     (``core.stop_on_keyboard_interrupt``): a binary running when the signal comes is
-    killed by the waiting call (``subprocess.call`` kills its child on an exception)."""
+    killed by the waiting call (``subprocess.call`` kills its child on an exception).
+    An interrupt raised where Python cannot pass it on (in a finalizer or a weakref
+    callback, which only print it) is sent again a moment later, so it is never lost."""
+    import threading
+
     from brian2 import prefs
 
     def interrupt(signum, frame):
         raise Interrupted(signum)
 
+    def unraisable(info):
+        if isinstance(info.exc_value, Interrupted):
+            threading.Timer(0.01, os.kill, (os.getpid(), info.exc_value.signum)).start()
+        else:
+            previous_hook(info)
+
     stop_pref = prefs.core.stop_on_keyboard_interrupt
     prefs.core.stop_on_keyboard_interrupt = False
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous_hook, sys.unraisablehook = sys.unraisablehook, unraisable
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        sys.unraisablehook = previous_hook
         prefs.core.stop_on_keyboard_interrupt = stop_pref
 
 
