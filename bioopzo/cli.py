@@ -167,7 +167,6 @@ def train_or_resume(run, out: Path):
 
 
 def cmd_train(args) -> int:
-    from bioopzo.runs import check_out_folder
     from bioopzo.train import resume, train
 
     if args.resume:
@@ -189,7 +188,6 @@ def cmd_train(args) -> int:
     config = load_config(resolve_config_path(args.config), config_overrides(args))
     out = Path(args.out) if args.out else Path("runs") / (
         f"{config.name}_{config.rule.name}_seed{config.training.seed}_{time.strftime('%Y%m%d-%H%M%S')}")
-    check_out_folder(out, args.overwrite)
     result = train_or_resume(lambda: train(config, out, overwrite=args.overwrite,
                                            progress=not args.quiet, keep_build=args.keep_build),
                              out)
