@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 from bioopzo.errors import ConfigError
+from bioopzo.runs import check_writable_folder
 
 __all__ = ["OUTPUT_ROOT", "MICRO_JOULE", "PLUS_MINUS", "add_output_options", "add_quiet_option",
            "add_verbosity_options", "add_seed_option", "add_seeds_option", "default_out",
@@ -109,14 +110,10 @@ def check_output_folder(out: str | Path, overwrite: bool, *, markers: tuple[str,
     """Refuse ``out`` if it is a file, or a non-empty folder without ``overwrite``; with
     ``overwrite``, refuse a non-empty folder that holds none of ``markers`` (files the
     command itself writes), so that --overwrite never replaces a folder of something else.
-    Run before any long computation; returns ``out`` as a Path."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {str(out)!r} exists and is not a folder; choose a folder path")
-    for parent in out.absolute().parents:
-        if parent.exists() and not parent.is_dir():
-            raise ConfigError(f"--out {str(out)!r} lies under {str(parent)!r}, which is a file; "
-                              "choose a folder path")
+    Also refuses a path that is a file, lies under a file or cannot be written
+    (:func:`bioopzo.runs.check_writable_folder`). Run before any long computation;
+    returns ``out`` as a Path."""
+    out = check_writable_folder(out)   # a file, under a file, or a folder that refuses writes
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
             raise ConfigError(f"--out {str(out)!r} exists and is not empty; pass --overwrite to "

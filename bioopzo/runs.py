@@ -11,7 +11,10 @@ written as ``OUT.partial`` (:func:`partial_folder`) and renamed to ``OUT`` when 
 (:func:`swap_in_folder`); an old ``OUT`` is removed only once the new one is in place.
 While it runs, ``OUT.partial/checkpoint.npz`` holds everything needed to continue
 (:func:`write_checkpoint`, :func:`load_checkpoint`). :func:`check_out_folder` refuses
-an ``OUT`` that holds another run, something else, or an interrupted run.
+an ``OUT`` that holds another run, something else, or an interrupted run, and (through
+:func:`check_writable_folder`, which every command calls on its output folder before it
+computes anything) one that cannot be created or written: under a file, or under a folder
+this user cannot write to.
 :func:`versions` records the package, Brian2, NumPy and Python versions.
 """
 
@@ -34,6 +37,7 @@ from bioopzo.config import EVENT_DATASETS, ConfigError, ExperimentConfig, load_c
 
 __all__ = ["atomic_open", "write_atomic", "write_csv_atomic", "write_json_atomic",
            "save_figure_atomic", "swap_in_folder", "partial_folder", "check_out_folder",
+           "check_writable_folder",
            "write_checkpoint", "load_checkpoint", "checkpoint_epoch", "load_run", "versions",
            "RunFolderError", "RUN_FILES", "CHECKPOINT"]
 
@@ -124,11 +128,36 @@ def partial_folder(out: Path) -> Path:
     return out.with_name(out.name + ".partial")
 
 
-def check_out_folder(out: Path, overwrite: bool) -> None:
-    """Refuse ``out`` if it is a file, holds something other than a run, holds a run
-    (unless ``overwrite``), or has an interrupted run beside it (unless ``overwrite``)."""
+def check_writable_folder(out: str | Path, option: str = "--out") -> Path:
+    """Refuse an output folder ``out`` (given as ``option``) that is a file, lies under a
+    file, or cannot be created or written (its nearest existing folder refuses a new
+    entry: permissions, a read-only file system). Writes nothing that stays: the test
+    is a temporary folder made and removed in the nearest existing folder."""
+    out = Path(out)
     if out.exists() and not out.is_dir():
-        raise RunFolderError(f"output path {str(out)!r} exists and is not a folder")
+        raise RunFolderError(f"{option} {str(out)!r} exists and is not a folder; "
+                             "choose a folder path")
+    existing = out.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise RunFolderError(f"{option} {str(out)!r} lies under the file {str(existing)!r}; "
+                             "choose a path under a folder")
+    try:
+        probe = tempfile.mkdtemp(dir=existing, prefix=".bioopzo-write-test-")
+        os.rmdir(probe)
+    except OSError as exc:
+        raise RunFolderError(f"{option} {str(out)!r} cannot be written: {str(existing)!r} "
+                             f"refuses new files ({exc.strerror}); choose a folder you can "
+                             "write to") from None
+    return out
+
+
+def check_out_folder(out: Path, overwrite: bool) -> None:
+    """Refuse ``out`` if it is a file, lies under a file or an unwritable folder, holds
+    something other than a run, holds a run (unless ``overwrite``), or has an
+    interrupted run beside it (unless ``overwrite``)."""
+    check_writable_folder(out)
     if out.is_dir() and any(out.iterdir()):
         if any((out / name).exists() for name in RUN_FILES):
             if not overwrite:

@@ -1,11 +1,21 @@
 """Training and evaluation: epochs streamed through the compiled model.
 
-Each epoch streams the (shuffled) training samples followed by the test
-samples through the compiled model (in runs of ``training.samples_per_run``
-samples): learning and noise are on for the training samples and gated off
-for the test samples inside the simulation. Training accuracy is the online
-accuracy (predictions made while learning); test accuracy is measured with
-learning off after the epoch's training samples. With
+Each epoch streams the (shuffled) training samples through the compiled model
+(in runs of ``training.samples_per_run`` samples) with learning and noise on,
+then the test samples with learning and noise off, in runs of their own. Training
+accuracy is the online accuracy (predictions made while learning); test accuracy
+is measured with learning off after the epoch's training samples.
+
+The test samples' random stream (rate-coded inputs draw ``rand()`` every step)
+is their own: the test runs of epoch e of a run seeded s start from
+:func:`evaluation_seed` (s, e) = ``SeedSequence([s, e, 4057])`` modulo 2^31 - 1
+(run k > 0 from ``run_seed`` of it), whatever the number of training samples.
+summary.json records the last epoch's ``evaluation_seed`` and the run size
+``samples_per_run``, and :func:`evaluate` replays them: on the device the run
+trained on it reproduces the recorded test accuracy exactly. On another device
+the inputs are drawn by another generator (NumPy's or the C++ one), so rate-coded
+test accuracy agrees only statistically; direct and latency coding draw nothing
+and agree up to floating-point rounding. With
 ``data.validation_fraction`` > 0 the evaluation samples are a validation split
 carved from the training set and the test set is never read; the ``test``
 columns then hold validation accuracy and summary.json says
@@ -63,12 +73,66 @@ from bioopzo.state import initial_state
 from bioopzo.updates import learning_rate_factors
 
 __all__ = ["train", "resume", "evaluate", "simulate", "run_samples", "SampleRun", "TrainingResult",
-           "TrainingDiverged"]
+           "TrainingDiverged", "evaluation_seed", "checked_dataset", "check_run_state"]
 
 log = logging.getLogger("bioopzo.train")
 
 class TrainingDiverged(FloatingPointError):
     """Learnable state or loss became NaN or infinite."""
+
+
+def evaluation_seed(seed: int, epoch: int) -> int:
+    """The seed of the test (evaluation) runs of epoch ``epoch`` of a run seeded ``seed``."""
+    return int(np.random.SeedSequence([seed, epoch, 4057]).generate_state(1)[0] % (2**31 - 1))
+
+
+def _split_sizes(config: ExperimentConfig, seed: int) -> tuple[int, int]:
+    dataset = load_dataset(config.data, seed)
+    return len(dataset.y_train), len(dataset.y_test)
+
+
+def checked_dataset(config: ExperimentConfig, seed: int | None = None):
+    """``config``'s data set, refused (ConfigError naming the smallest ``--limit`` that
+    works) when its ``limit`` leaves the training or the evaluation split empty."""
+    seed = config.training.seed if seed is None else seed
+    dataset = load_dataset(config.data, seed)
+    if len(dataset.y_train) and len(dataset.y_test):
+        return dataset
+    limit = config.data.limit
+    smallest = ""
+    if limit is not None:   # the splits grow with the limit: bisect for the first that works
+        lo, hi = limit, 2 * limit + 64
+        while 0 in _split_sizes(config.with_overrides({"data": {"limit": hi}}), seed) and hi < 10**6:
+            lo, hi = hi, 2 * hi
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if 0 in _split_sizes(config.with_overrides({"data": {"limit": mid}}), seed):
+                lo = mid
+            else:
+                hi = mid
+        smallest = f" to at least {hi}"
+    split = "training" if not len(dataset.y_train) else dataset.evaluation
+    raise ConfigError(
+        f"{config.data.dataset}: the {split} split is empty ({len(dataset.y_train)} training, "
+        f"{len(dataset.y_test)} {dataset.evaluation} samples with [data] limit {limit}); raise "
+        f"--limit{smallest} so that both splits get samples")
+
+
+def check_run_state(config: ExperimentConfig, state: dict, n_inputs: int, n_classes: int,
+                    source: str = "weights.npz") -> None:
+    """Refuse learnable ``state`` (read from ``source``) that lacks an array ``config``'s
+    network needs or holds one of the wrong shape, naming the array and its shape."""
+    expected = initial_state(config, n_inputs, n_classes, config.training.seed)
+    for name, value in expected.items():
+        if name not in state:
+            raise ConfigError(f"{source} lacks {name} ({_describe(name)}, shape "
+                              f"{tuple(value.shape)}); pass the weights.npz of a finished run "
+                              f"of this config")
+        shape = tuple(np.shape(state[name]))
+        if shape != tuple(value.shape):
+            raise ConfigError(f"{source}: {name} ({_describe(name)}) has shape {shape}, the "
+                              f"run's config needs {tuple(value.shape)}; pass the weights.npz "
+                              f"that belongs to this config.toml")
 
 
 @dataclass
@@ -177,13 +241,7 @@ def _train_into(config, run_dir: Path, checkpoint, *, progress, echo, record_spi
         if previous.exists():
             info["earlier_sessions"] = [json.loads(previous.read_text())]
     (run_dir / "versions.json").write_text(json.dumps(info, indent=2) + "\n")
-    dataset = load_dataset(cfg.data, seed)
-    for split, labels in (("training", dataset.y_train), (dataset.evaluation, dataset.y_test)):
-        if len(labels) == 0:
-            raise ConfigError(
-                f"{cfg.data.dataset}: the {split} split is empty ({len(dataset.y_train)} training, "
-                f"{len(dataset.y_test)} {dataset.evaluation} samples); raise --limit "
-                f"([data] limit, now {cfg.data.limit}) so that both splits get samples")
+    dataset = checked_dataset(cfg, seed)
     check_labels(dataset.y_train, dataset.n_classes, "training labels")
     check_labels(dataset.y_test, dataset.n_classes, "test labels")
     rng = np.random.default_rng([seed, 23])
@@ -215,21 +273,34 @@ def _train_into(config, run_dir: Path, checkpoint, *, progress, echo, record_spi
             order = rng.permutation(len(dataset.y_train))
             factors = learning_rate_factors(cfg.optimizer, epoch, cfg.training.epochs, len(order))
             data = make_epoch_data(dataset.x_train, dataset.y_train, dataset.x_test,
-                                   dataset.y_test, cfg.optimizer.samples_per_update, order, factors)
+                                   dataset.y_test[:0], cfg.optimizer.samples_per_update, order,
+                                   factors)
             res = sim.run_epoch(data, state, epoch_seed(seed, epoch))
             _check_finite(res.state, res.loss, epoch, run_dir)
             state = res.state
-            row = {"epoch": epoch, **_epoch_metrics(res.o_sum, res.loss, data, T)}
+            test_seed = evaluation_seed(seed, epoch)
+            test_data = _test_data(dataset.x_test, dataset.y_test)
+            test = sim.run_epoch(test_data, state, test_seed)
+            _check_finite(test.state, test.loss, epoch, run_dir)
+            train_metrics = _epoch_metrics(res.o_sum, res.loss, data, T)
+            test_metrics = _epoch_metrics(test.o_sum, test.loss, test_data, T)
+            row = {"epoch": epoch, "train_loss": train_metrics["train_loss"],
+                   "train_accuracy": train_metrics["train_accuracy"],
+                   "test_loss": test_metrics["test_loss"],
+                   "test_accuracy": test_metrics["test_accuracy"]}
             wall = time.perf_counter() - t0
             row.update({
                 "epoch_seconds": wall,
-                "simulation_seconds": res.simulation_time,
-                "outside_simulation_seconds": wall - res.simulation_time,
-                "network_run_seconds": res.network_time,
-                "simulation_runs": res.n_runs,
-                "compiled": int(res.compiled),
+                "simulation_seconds": res.simulation_time + test.simulation_time,
+                "outside_simulation_seconds": wall - res.simulation_time - test.simulation_time,
+                "network_run_seconds": res.network_time + test.network_time,
+                "simulation_runs": res.n_runs + test.n_runs,
+                "compiled": int(res.compiled or test.compiled),
+                "evaluation_seed": test_seed,
             })
-            steps = data.n_samples * T
+            res.compiled = res.compiled or test.compiled
+            res.spike_counts = [a + b for a, b in zip(res.spike_counts, test.spike_counts)]
+            steps = (data.n_samples + test_data.n_samples) * T
             for l, counts in enumerate(res.spike_counts, start=1):
                 row[f"rate_hidden{l}"] = float(np.sum(counts)) / (len(counts) * steps)
             rows.append(row)
@@ -255,6 +326,9 @@ def _train_into(config, run_dir: Path, checkpoint, *, progress, echo, record_spi
         "evaluation": dataset.evaluation,
         "wall_seconds": time.perf_counter() - t_start,
         "n_builds": sim.n_builds,
+        # what `bioopzo evaluate` replays: the last epoch's test seed and the run size
+        "evaluation_seed": rows[-1]["evaluation_seed"],
+        "samples_per_run": sim.samples_per_run,
     }
     if checkpoint is not None:
         summary["resumed_after_epoch"] = checkpoint["epoch"]
@@ -346,7 +420,7 @@ def run_samples(config: ExperimentConfig, state: dict, inputs, labels, *, seed: 
         data = make_epoch_data(inputs, labels, inputs[:0], labels[:0],
                                config.optimizer.samples_per_update)
     else:
-        data = make_epoch_data(inputs, labels[:0], inputs, labels, 1, order=np.arange(0))
+        data = _test_data(inputs, labels)
     recording = {}
     if record_spikes or record_states:   # one simulation run holds every sample's recording
         recording = {"record_spikes": record_spikes, "record_states": tuple(record_states)}
@@ -363,6 +437,11 @@ def run_samples(config: ExperimentConfig, state: dict, inputs, labels, *, seed: 
     return run
 
 
+def _test_data(inputs, labels):
+    """Test samples as a simulation streams them: learning and noise off, in order."""
+    return make_epoch_data(inputs, labels[:0], inputs, labels, 1, order=np.arange(0))
+
+
 def _read_monitors(net, dt) -> tuple[list, dict]:
     """Spikes (step, index) per hidden layer and recorded (steps, neurons) variables."""
     n_steps = net.n_samples * net.steps
@@ -377,17 +456,41 @@ def _read_monitors(net, dt) -> tuple[list, dict]:
 
 def evaluate(run_dir: str | Path, *, device: str | None = None, build_dir: str | Path | None = None
              ) -> dict:
-    """Reload a run's weights and measure test accuracy with learning off."""
+    """Reload a run's weights and measure test accuracy with learning off.
+
+    The test samples are streamed as the run's last epoch streamed them: from the
+    ``evaluation_seed`` and in runs of ``samples_per_run`` samples that summary.json
+    records, so that on the run's device the accuracy is the one the run recorded
+    (``"replayed": True``). Older runs without that record, or another ``device``,
+    give an accuracy that agrees only statistically for rate-coded inputs."""
+    run_dir = Path(run_dir)
     config, state = load_run(run_dir)
+    trained_on = config.device.name
     if device is not None:
         config = config.with_overrides({"device": {"name": device}})
-    dataset = load_dataset(config.data, config.training.seed)
-    run = run_samples(config, state, dataset.x_test, dataset.y_test,
-                      seed=epoch_seed(config.training.seed, 0), build_dir=build_dir)
+    summary = {}
+    if (run_dir / "summary.json").is_file():
+        try:
+            summary = json.loads((run_dir / "summary.json").read_text())
+        except (ValueError, UnicodeDecodeError):
+            raise RunFolderError(f"{run_dir / 'summary.json'} cannot be read; pass the folder "
+                                 "of a finished run") from None
+    seed = config.training.seed
+    test_seed = summary.get("evaluation_seed", evaluation_seed(seed, config.training.epochs))
+    if summary.get("samples_per_run"):
+        config = config.with_overrides({"training": {"samples_per_run": summary["samples_per_run"]}})
+    dataset = checked_dataset(config, seed)
+    check_run_state(config, state, dataset.n_inputs, dataset.n_classes,
+                    str(run_dir / "weights.npz"))
+    run = run_samples(config, state, dataset.x_test, dataset.y_test, seed=int(test_seed),
+                      build_dir=build_dir)
     metrics = _epoch_metrics(run.result.o_sum, run.result.loss, run.data,
                              config.data.steps_per_sample)
     return {"test_accuracy": metrics["test_accuracy"], "test_loss": metrics["test_loss"],
-            "n_test": int(len(dataset.y_test)), "device": config.device.name}
+            "n_test": int(len(dataset.y_test)), "device": config.device.name,
+            "evaluation_seed": int(test_seed),
+            "recorded_test_accuracy": summary.get("final_test_accuracy"),
+            "replayed": "evaluation_seed" in summary and config.device.name == trained_on}
 
 
 def simulate(config: ExperimentConfig, state: dict, inputs: np.ndarray, labels: np.ndarray,

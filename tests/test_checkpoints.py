@@ -101,7 +101,7 @@ def test_divergence_names_epoch_and_layer_and_keeps_the_last_good_checkpoint(tmp
     def diverge_in_epoch_2(self, data, state, seed):
         res = original(self, data, state, seed)
         calls.append(1)
-        if len(calls) == 2:
+        if len(calls) == 3:   # epoch 2's training samples (each epoch: training, then test runs)
             res.state["M1"][3, 1] = np.nan
         return res
 

@@ -91,6 +91,7 @@ def run_analysis(args, echo=print, run_root: str | Path | None = None):
     """Run the analysis named by ``args.analysis``; returns its result object. The sweeps'
     training runs go to ``run_root`` (default ``args.out/runs/<analysis>``)."""
     from bioopzo.analysis import alignment, depth, jacobian, momentum, noise, variance
+    from bioopzo.train import checked_dataset
 
     for option, value in (("--epochs", args.epochs), ("--limit", args.limit)):
         if value is not None and value < 1:
@@ -100,6 +101,7 @@ def run_analysis(args, echo=print, run_root: str | Path | None = None):
     if args.workers < 1:
         raise ConfigError(f"--workers {args.workers} must be at least 1")
     config = make_config(args)
+    checked_dataset(config)   # a --limit that leaves a split empty is refused with the range
     seeds = seed_list(args.seed, args.seeds or (3 if args.full else 1))
     runs = Path(run_root) if run_root is not None else Path(args.out) / "runs" / args.analysis
     a = args.analysis

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from bioopzo.config import ConfigError
-from bioopzo.runs import write_atomic
+from bioopzo.runs import check_writable_folder, write_atomic
 
 __all__ = ["register", "run_plasticity", "csv_text", "markdown_table"]
 
@@ -53,6 +53,7 @@ def csv_text(rows: list[dict]) -> str:
 
 
 def _prepare_out(out: Path, overwrite: bool) -> None:
+    check_writable_folder(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {str(out)!r} exists and is not a folder; choose a folder path")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
