@@ -87,10 +87,9 @@ def make_config(args):
     return load_config(path, over)
 
 
-def run_analysis(args, echo=print, run_root: str | Path | None = None):
-    """Run the analysis named by ``args.analysis``; returns its result object. The sweeps'
-    training runs go to ``run_root`` (default ``args.out/runs/<analysis>``)."""
-    from bioopzo.analysis import alignment, depth, jacobian, momentum, noise, variance
+def checked_analysis_config(args):
+    """The analysis's config, with every option checked (ConfigError naming the allowed
+    range): what :func:`run_analysis` runs, refused before anything is printed or written."""
     from bioopzo.train import checked_dataset
 
     for option, value in (("--epochs", args.epochs), ("--limit", args.limit)):
@@ -102,6 +101,15 @@ def run_analysis(args, echo=print, run_root: str | Path | None = None):
         raise ConfigError(f"--workers {args.workers} must be at least 1")
     config = make_config(args)
     checked_dataset(config)   # a --limit that leaves a split empty is refused with the range
+    return config
+
+
+def run_analysis(args, echo=print, run_root: str | Path | None = None):
+    """Run the analysis named by ``args.analysis``; returns its result object. The sweeps'
+    training runs go to ``run_root`` (default ``args.out/runs/<analysis>``)."""
+    from bioopzo.analysis import alignment, depth, jacobian, momentum, noise, variance
+
+    config = checked_analysis_config(args)
     seeds = seed_list(args.seed, args.seeds or (3 if args.full else 1))
     runs = Path(run_root) if run_root is not None else Path(args.out) / "runs" / args.analysis
     a = args.analysis
@@ -147,6 +155,7 @@ def cmd_analyze(args) -> int:
                         kind=f"{args.analysis} analysis")
     partial = out.with_name(out.name + ".partial")
     args.out = str(out)
+    checked_analysis_config(args)
     progress = Progress(args.quiet)
     progress.say(f"analysis {args.analysis} ({'full' if args.full else 'default'} size) into {out}")
     result = run_analysis(args, echo=progress.say, run_root=partial / "runs" / args.analysis)
