@@ -469,10 +469,14 @@ class DataConfig:
 class DeviceConfig:
     """Where Brian2 runs the model: ``cpp_standalone`` (default), ``runtime``
     (numpy target), ``genn`` or ``cuda_standalone`` (GPU lanes).
-    ``threads`` is the OpenMP thread count of cpp_standalone (1 = no OpenMP)."""
+    ``threads`` is the OpenMP thread count of cpp_standalone (1 = no OpenMP).
+    ``build_cache``: cpp_standalone reuses a compiled binary of the same
+    generated code from the build cache (``$BIOOPZO_CACHE_DIR`` or
+    ``~/.cache/bioopzo/builds``; ``bioopzo cache info``)."""
 
     name: str = "cpp_standalone"
     threads: int = 1
+    build_cache: bool = True
 
     def __post_init__(self):
         if self.name not in DEVICE_NAMES:
@@ -480,6 +484,8 @@ class DeviceConfig:
                 f"unknown device {self.name!r}; choose one of {', '.join(DEVICE_NAMES)}"
             )
         _number("device", "threads", self.threads, low=1, integer=True)
+        if not isinstance(self.build_cache, bool):
+            raise ConfigError("[device] build_cache must be true or false")
 
 
 @dataclass(frozen=True)

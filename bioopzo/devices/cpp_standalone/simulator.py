@@ -1,7 +1,9 @@
 """The ``cpp_standalone`` simulator: compile once, re-run the binary with ``run_args``.
 
-C++ code is generated and compiled once per network
-(``device.build(run=False)``); every simulation run re-runs the same binary
+C++ code is generated once per network (``device.build(compile=False)``) and
+compiled unless the build cache (devices/build_cache.py) already holds the
+binary of the same generated code, compiler and flags; every simulation run
+re-runs the same binary
 with the run's data, the previous run's state and a fresh seed passed as
 ``run_args`` (Brian2 >= 2.6). ``seed()`` is compiled into a binary, so the
 per-run seed is read from a variable set through ``run_args`` by code inserted
@@ -10,7 +12,8 @@ into ``main`` (every thread's generator k is seeded with seed + k).
 What this device supports of the model: custom events and pathways on the
 sample clock, ``gaussian()`` as a C++ ziggurat (gaussian.py), pathways without
 spike queues on one or every OpenMP thread (pathways.py, templates/), and
-``run_args``.
+``run_args``. ``make`` and the binary run as child processes that die with
+this process (process.py).
 """
 
 from __future__ import annotations
@@ -22,13 +25,15 @@ import time
 
 import brian2
 import numpy as np
-from brian2 import NeuronGroup, TimedArray, device, prefs, set_device
+from brian2 import NeuronGroup, TimedArray, device, get_device, prefs, set_device
 from brian2.units.fundamentalunits import fail_for_dimension_mismatch
 
 from bioopzo.devices.base import DeviceCapabilities, Simulator
+from bioopzo.devices.build_cache import BINARY, BuildCache, project_key
 from bioopzo.devices.brian2_compat import last_run_time, seed_generators_code
 from bioopzo.devices.cpp_standalone.gaussian import CPP_GAUSSIAN
 from bioopzo.devices.cpp_standalone.pathways import assign_schedules
+from bioopzo.devices.cpp_standalone.process import compile_project, run_binary
 from bioopzo.network import BrianNetwork, silence_expected_warnings
 
 __all__ = ["StandaloneSimulator", "standalone_capabilities", "configure_make"]
@@ -56,6 +61,7 @@ class StandaloneSimulator(Simulator):
             raise ValueError("cpp_standalone needs a build directory")
         self._seed_holder = None
         self._runs = 0
+        self.used_cached_build = False   # the last build took its binary from the cache
 
     @property
     def capabilities(self) -> DeviceCapabilities:
@@ -84,17 +90,46 @@ class StandaloneSimulator(Simulator):
                 raise ValueError(f"build directory {self.build_dir} is not empty and not a "
                                  "Brian2 project; choose an empty or new folder")
             shutil.rmtree(self.build_dir)   # a stale project of an earlier build
-        t = time.perf_counter()
-        device.build(directory=str(self.build_dir), compile=True, run=False)
-        log.info("compiled the Brian2 C++ project in %s (%.1f s)", self.build_dir,
-                 time.perf_counter() - t)
+        device.build(directory=str(self.build_dir), compile=False, run=False)
+        self.used_cached_build = self._compile()
         self.network, self._seed_holder = net, holder
+
+    def _compile(self) -> bool:
+        """Compile the generated project, or take its binary from the build cache
+        (True: the cached binary was used)."""
+        if not self.config.device.build_cache:
+            self._make(None)
+            return False
+        cache = BuildCache()
+        key = project_key(self.build_dir)
+        with cache.lock(key):
+            if cache.fetch(key, self.build_dir / BINARY):
+                self._say(f"using the cached build of this network ({cache.entry_dir(key)})")
+                return True
+            seconds = self._make(key)
+            cache.store(key, self.build_dir / BINARY,
+                        {"network": self.config.name, "rule": self.config.rule.name,
+                         "device": self.name, "compile_seconds": round(seconds, 1),
+                         "brian2": brian2.__version__})
+        return False
+
+    def _make(self, key: str | None) -> float:
+        self._say("compiling the network (first run of this network, ~1 min)" if key else
+                  "compiling the network (~1 min; the build cache is off)")
+        seconds = compile_project(self.build_dir)
+        log.info("compiled the Brian2 C++ project in %s (%.1f s)", self.build_dir, seconds)
         self.n_builds += 1
+        return seconds
+
+    def _say(self, message: str) -> None:
+        log.info(message)
+        if self.progress is not None:
+            self.progress(message)
 
     def _run_samples(self, data, state, seed):
         t0 = time.perf_counter()
-        compiled = self.network is None
-        if compiled:
+        built = self.network is None
+        if built:
             self._build(data, state)
         else:
             log.info("re-running the compiled binary in %s (no recompilation)", self.build_dir)
@@ -105,14 +140,13 @@ class StandaloneSimulator(Simulator):
         t1 = time.perf_counter()
         files = []
         try:
-            device.run(directory=str(self.build_dir), with_output=False,
-                       run_args=self._run_arguments(args, files),
-                       results_directory=f"results_{self._runs}")
+            run_binary(get_device(), self.build_dir, f"results_{self._runs}",
+                       self._run_arguments(args, files))
         finally:
             for path in files:
                 path.unlink(missing_ok=True)
         sim_time = time.perf_counter() - t1
-        result = self._collect(net, sim_time, t0, compiled)
+        result = self._collect(net, sim_time, t0, built and not self.used_cached_build)
         seconds = last_run_time(device)
         result.network_time = float("nan") if seconds is None else float(seconds)
         previous = self.build_dir / f"results_{self._runs - 1}"
