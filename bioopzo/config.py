@@ -60,12 +60,15 @@ __all__ = [
     "feedback_samples",
     "feedback_momentum_warning",
     "DEVICE_NAMES",
+    "PRECISIONS",
     "ENCODING_NAMES",
     "DATASET_NAMES",
     "EVENT_DATASETS",
 ]
 
 DEVICE_NAMES = ("cpp_standalone", "runtime", "genn", "cuda_standalone")
+#: float types of the compiled state ([device] precision)
+PRECISIONS = ("float64", "float32")
 ENCODING_NAMES = ("rate", "direct", "latency", "frames")
 
 
@@ -472,11 +475,16 @@ class DeviceConfig:
     ``threads`` is the OpenMP thread count of cpp_standalone (1 = no OpenMP).
     ``build_cache``: cpp_standalone reuses a compiled binary of the same
     generated code from the build cache (``$BIOOPZO_CACHE_DIR`` or
-    ``~/.cache/bioopzo/builds``; ``bioopzo cache info``)."""
+    ``~/.cache/bioopzo/builds``; ``bioopzo cache info``).
+    ``precision``: the float type of every state variable and weight on
+    cpp_standalone (Brian2's ``core.default_float_dtype``): ``"float64"`` or
+    ``"float32"`` (half the memory traffic; agrees with the float64 reference
+    to a relative 1e-4, README Performance). Other devices run float64 only."""
 
     name: str = "cpp_standalone"
     threads: int = 1
     build_cache: bool = True
+    precision: str = "float64"
 
     def __post_init__(self):
         if self.name not in DEVICE_NAMES:
@@ -486,6 +494,10 @@ class DeviceConfig:
         _number("device", "threads", self.threads, low=1, integer=True)
         if not isinstance(self.build_cache, bool):
             raise ConfigError("[device] build_cache must be true or false")
+        _choice("device", "precision", self.precision, PRECISIONS)
+        if self.precision != "float64" and self.name != "cpp_standalone":
+            raise ConfigError(f"[device] precision = {self.precision!r} runs on cpp_standalone "
+                              f"only; device {self.name!r} needs precision = \"float64\"")
 
 
 @dataclass(frozen=True)

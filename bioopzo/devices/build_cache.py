@@ -10,6 +10,10 @@ compiled, so the cache key is a SHA-256 over
   the ``CXX``/``CXXFLAGS``/``CPPFLAGS``/``LDFLAGS`` environment,
 - the Brian2 version, the machine architecture and the CPU model and flags.
 
+Brian2 writes the clocks' start values in ``main.cpp`` in the order of a set
+of clock objects, which changes from process to process; these independent
+assignments are sorted before hashing, so the same network has one key.
+
 Data, state and seeds are not in it: the binary reads them at start from
 ``static_arrays/`` and from ``run_args``. Config values that Brian2 compiles in
 as constants (the learning rates, the noise scale, the loss and neuron
@@ -32,6 +36,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import time
@@ -40,7 +45,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["BuildCache", "CacheEntry", "default_cache_dir", "project_key", "CACHE_ENV",
+__all__ = ["BuildCache", "CacheEntry", "default_cache_dir", "project_key", "canonical_source",
+           "CACHE_ENV",
            "SOURCE_SUFFIXES", "BINARY"]
 
 #: environment variable naming the cache folder
@@ -51,6 +57,23 @@ SOURCE_SUFFIXES = (".cpp", ".h", ".c", ".hpp")
 BINARY = "main"
 _SKIPPED = ("static_arrays", "results")
 _COMPILER_ENV = ("CXX", "CXXFLAGS", "CPPFLAGS", "LDFLAGS")
+_CLOCK_START = re.compile(rb"^\s*_array_\w*clock_(timestep|t)\[0\] = [^;]*;\s*$")
+
+
+def canonical_source(text: bytes) -> bytes:
+    """``text`` with every run of consecutive clock start assignments sorted
+    (their order in Brian2's ``main.cpp`` follows set iteration)."""
+    lines = text.split(b"\n")
+    out, run = [], []
+    for line in lines:
+        if _CLOCK_START.match(line):
+            run.append(line)
+            continue
+        out += sorted(run)
+        run = []
+        out.append(line)
+    out += sorted(run)
+    return b"\n".join(out)
 
 
 def default_cache_dir() -> Path:
@@ -106,7 +129,7 @@ def project_key(directory: str | Path) -> str:
     digest = hashlib.sha256()
     for rel in _project_files(directory):
         digest.update(rel.as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256((directory / rel).read_bytes()).digest())
+        digest.update(hashlib.sha256(canonical_source((directory / rel).read_bytes())).digest())
     cxx = os.environ.get("CXX", "c++")
     for part in (_compiler_identity(cxx),
                  json.dumps({k: os.environ.get(k, "") for k in _COMPILER_ENV}, sort_keys=True),

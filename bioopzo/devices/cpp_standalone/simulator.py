@@ -18,6 +18,7 @@ this process (process.py).
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import shutil
@@ -68,12 +69,17 @@ class StandaloneSimulator(Simulator):
         return standalone_capabilities(self.config.device.threads)
 
     def _build(self, data, state):
+        # Brian2 suffixes the names of new objects (and so of the generated files)
+        # while objects of an earlier network of this process are alive; collecting
+        # the unreachable ones keeps the code, and the build cache's key, the same
+        gc.collect()
         silence_expected_warnings()
         set_device("cpp_standalone", directory=str(self.build_dir), build_on_run=False)
         device.reinit()
         device.activate(directory=str(self.build_dir), build_on_run=False)
         capabilities = self.capabilities
         prefs.devices.cpp_standalone.openmp_threads = capabilities.openmp_threads
+        prefs.core.default_float_dtype = np.dtype(self.config.device.precision).type
         configure_make()
         brian2.defaultclock.dt = self.config.neuron.dt
         net = BrianNetwork(self.config, self.n_inputs, self.n_classes, data, state,
@@ -140,8 +146,7 @@ class StandaloneSimulator(Simulator):
         t1 = time.perf_counter()
         files = []
         try:
-            run_binary(get_device(), self.build_dir, f"results_{self._runs}",
-                       self._run_arguments(args, files))
+            self._execute(self._run_arguments(args, files), f"results_{self._runs}")
         finally:
             for path in files:
                 path.unlink(missing_ok=True)
@@ -153,6 +158,10 @@ class StandaloneSimulator(Simulator):
         if previous.exists():
             shutil.rmtree(previous, ignore_errors=True)
         return result
+
+    def _execute(self, run_args: list[str], results: str) -> None:
+        """Run the compiled binary with ``run_args`` into ``build_dir/results``."""
+        run_binary(get_device(), self.build_dir, results, run_args)
 
     def _run_arguments(self, args: dict, files: list) -> list[str]:
         """Brian2's ``run_args`` as command-line strings, arrays written to files
@@ -184,6 +193,7 @@ class StandaloneSimulator(Simulator):
         if self.network is not None:
             device.reinit()
             set_device("runtime")
+            prefs.core.default_float_dtype = np.float64
             self.network = None
 
 
