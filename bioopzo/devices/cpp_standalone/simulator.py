@@ -37,10 +37,16 @@ from bioopzo.devices.cpp_standalone.pathways import assign_schedules
 from bioopzo.devices.cpp_standalone.process import compile_project, run_binary
 from bioopzo.network import BrianNetwork, silence_expected_warnings
 
-__all__ = ["StandaloneSimulator", "standalone_capabilities", "configure_make"]
+__all__ = ["StandaloneSimulator", "standalone_capabilities", "configure_make",
+           "OPENMP_ENVIRONMENT"]
 
 # the devices' log (training reports compilations and re-runs from it)
 log = logging.getLogger("bioopzo.devices")
+
+#: OpenMP settings of a binary with more than one thread, unless the environment
+#: sets them: idle threads sleep instead of spinning (GNU OpenMP spins for a while
+#: by default, which steals the core from a competing process; README Performance)
+OPENMP_ENVIRONMENT = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 
 def standalone_capabilities(threads: int = 1) -> DeviceCapabilities:
@@ -161,7 +167,10 @@ class StandaloneSimulator(Simulator):
 
     def _execute(self, run_args: list[str], results: str) -> None:
         """Run the compiled binary with ``run_args`` into ``build_dir/results``."""
-        run_binary(get_device(), self.build_dir, results, run_args)
+        env = {}
+        if self.capabilities.openmp_threads > 1:
+            env = {k: v for k, v in OPENMP_ENVIRONMENT.items() if k not in os.environ}
+        run_binary(get_device(), self.build_dir, results, run_args, environment=env)
 
     def _run_arguments(self, args: dict, files: list) -> list[str]:
         """Brian2's ``run_args`` as command-line strings, arrays written to files
