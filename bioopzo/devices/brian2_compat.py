@@ -21,6 +21,9 @@ does not offer reach into Brian2's internals, and only through this module:
 - ``static_array_file``: the file name under ``static_arrays/`` from which a
   standalone binary reads a variable's initial values (``_static_array_`` +
   the device's array name).
+- ``timed_array_file``: the file under ``static_arrays/`` from which a
+  standalone binary reads a ``TimedArray``'s build-time values (its name +
+  ``_values``).
 - ``begin_standalone_run``, ``end_standalone_run``,
   ``standalone_run_environment``: the bookkeeping of ``device.run`` around a
   run of the binary that bioopzo starts itself (``results_dir``,
@@ -38,7 +41,7 @@ from __future__ import annotations
 
 __all__ = ["set_runner_clock", "synaptic_pathways", "derived_code_object_class",
            "brian2_source_text", "last_run_time", "RANDOM_GENERATORS", "seed_generators_code",
-           "static_array_file", "begin_standalone_run", "end_standalone_run",
+           "static_array_file", "timed_array_file", "begin_standalone_run", "end_standalone_run",
            "standalone_run_environment", "CHECKED_VERSIONS"]
 
 #: Brian2 versions this module was checked on: this environment's, the genn lane's, the cuda lane's
@@ -99,6 +102,12 @@ def static_array_file(device, variable) -> str:
     """Name of the file under the project's ``static_arrays/`` from which the
     binary reads ``variable``'s initial values."""
     return "_static_array_" + device.get_array_name(variable, access_data=False)
+
+
+def timed_array_file(timed_array) -> str:
+    """Name of the file under the project's ``static_arrays/`` from which the
+    binary reads ``timed_array``'s build-time values."""
+    return f"{timed_array.name}_values"
 
 
 def begin_standalone_run(device, results_dir: str, run_args: list[str]) -> None:

@@ -13,7 +13,8 @@ What this device supports of the model: custom events and pathways on the
 sample clock, ``gaussian()`` as a C++ ziggurat (gaussian.py), pathways without
 spike queues on one or every OpenMP thread (pathways.py, templates/), and
 ``run_args``. ``make`` and the binary run as child processes that die with
-this process (process.py).
+this process (process.py). The build-time copies of the inputs are emptied after
+the build: every run passes its own as ``run_args``, so each is read once.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from brian2.units.fundamentalunits import fail_for_dimension_mismatch
 
 from bioopzo.devices.base import DeviceCapabilities, Simulator
 from bioopzo.devices.build_cache import BINARY, BuildCache, project_key
-from bioopzo.devices.brian2_compat import last_run_time, seed_generators_code
+from bioopzo.devices.brian2_compat import last_run_time, seed_generators_code, timed_array_file
 from bioopzo.devices.cpp_standalone.gaussian import CPP_GAUSSIAN
 from bioopzo.devices.cpp_standalone.pathways import assign_schedules
 from bioopzo.devices.cpp_standalone.process import compile_project, run_binary
@@ -104,6 +105,12 @@ class StandaloneSimulator(Simulator):
             shutil.rmtree(self.build_dir)   # a stale project of an earlier build
         device.build(directory=str(self.build_dir), compile=False, run=False)
         self.used_cached_build = self._compile()
+        # every run passes its inputs as run_args: empty the build-time copies, so
+        # that the binary reads a run's inputs once (an empty file reads nothing)
+        for timed in net.timed_arrays.values():
+            path = self.build_dir / "static_arrays" / timed_array_file(timed)
+            if path.is_file():
+                path.write_bytes(b"")
         self.network, self._seed_holder = net, holder
 
     def _compile(self) -> bool:
