@@ -478,8 +478,9 @@ class DeviceConfig:
     ``~/.cache/bioopzo/builds``; ``bioopzo cache info``).
     ``precision``: the float type of every state variable and weight on
     cpp_standalone (Brian2's ``core.default_float_dtype``): ``"float64"`` or
-    ``"float32"`` (half the memory traffic; agrees with the float64 reference
-    to a relative 1e-4, README Performance). Other devices run float64 only."""
+    ``"float32"`` (half the memory traffic; the compiled oracle set agrees with
+    the float64 reference to 1e-4 of each variable's scale, README "How it
+    works"). Other devices run float64 only."""
 
     name: str = "cpp_standalone"
     threads: int = 1

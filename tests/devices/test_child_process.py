@@ -13,9 +13,18 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.standalone,
-              pytest.mark.skipif(not sys.platform.startswith("linux"),
-                                 reason="finds child processes through /proc (Linux)")]
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="finds child processes through /proc (Linux)")
+
+INTERRUPTED_GROUP = """
+import sys
+from pathlib import Path
+from bioopzo.devices.cpp_standalone.process import run_child
+
+folder = Path(sys.argv[1])
+run_child(["sh", "-c", "sleep 300 & echo $! > grandchild; echo started > ready; wait"],
+          cwd=folder, output=folder / "out.txt", group=True)
+"""
 
 LONG_RUN = """
 import sys
@@ -91,6 +100,24 @@ def _gone_within(pid: int, seconds: float) -> bool:
     return not _alive(pid)
 
 
+def test_an_interrupt_kills_the_whole_process_group_of_a_compilation(tmp_path):
+    """What ``make`` runs (the compilers) is killed with it when Python is interrupted."""
+    script = tmp_path / "group.py"
+    script.write_text(INTERRUPTED_GROUP)
+    parent = subprocess.Popen([sys.executable, str(script), str(tmp_path)],
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "ready").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    grandchild = int((tmp_path / "grandchild").read_text())
+    assert _alive(grandchild)
+    os.kill(parent.pid, signal.SIGINT)
+    parent.wait(timeout=30)
+    assert parent.returncode == -signal.SIGINT
+    assert _gone_within(grandchild, 5.0), "the compiler's process group survived the interrupt"
+
+
+@pytest.mark.standalone
 def test_the_binary_dies_when_its_parent_is_killed(tmp_path, shared_cache):
     parent, binary = _start_long_run(tmp_path, shared_cache)
     try:
@@ -104,6 +131,7 @@ def test_the_binary_dies_when_its_parent_is_killed(tmp_path, shared_cache):
             os.kill(binary, signal.SIGKILL)
 
 
+@pytest.mark.standalone
 def test_an_interrupt_kills_and_reaps_the_binary(tmp_path, shared_cache):
     parent, binary = _start_long_run(tmp_path, shared_cache)
     try:
