@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from bioopzo.config import PRECISIONS, ConfigError, load_config
@@ -26,12 +25,12 @@ def test_float32_training_runs_in_single_precision_and_learns(tmp_path):
     over = {"network": {"hidden": [32]}, "data": {"limit": 300, "steps_per_sample": 8},
             "training": {"epochs": 2}}
     runs = {p: train(load_config("digits_fc", {**over, "device": {"precision": p}}),
-                     tmp_path / p, progress=False, echo=lambda *a: None)
+                     tmp_path / p, progress=False, echo=lambda *a: None, keep_build=True)
             for p in PRECISIONS}
-    assert runs["float32"].state["W1"].dtype == np.float32
-    assert runs["float64"].state["W1"].dtype == np.float64
+    for p, ctype in (("float32", "float"), ("float64", "double")):   # the compiled weights
+        objects = (tmp_path / p / "brian_build" / "objects.cpp").read_text()
+        assert f"std::vector<{ctype}> _dynamic_array_forward1_w;" in objects, p
+    # both learn (single spike flips make the two trajectories part: the step-level
+    # agreement is tests/rules/test_oracle.py's float32 test)
     accs = {p: r.metrics[-1]["test_accuracy"] for p, r in runs.items()}
-    assert accs["float32"] > 0.5, accs
-    # the same network, spikes and noise: the weights agree to single precision's accuracy
-    w32, w64 = runs["float32"].state["W1"], runs["float64"].state["W1"]
-    assert np.max(np.abs(w32 - w64)) / np.max(np.abs(w64)) < 0.05
+    assert min(accs.values()) > 0.5, accs
