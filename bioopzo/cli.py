@@ -232,6 +232,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bioopzo.analysis.command",
     "bioopzo.sweep.command",
     "bioopzo.tuning.command",
+    "bioopzo.devices.command",
 )
 
 

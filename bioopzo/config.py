@@ -60,12 +60,15 @@ __all__ = [
     "feedback_samples",
     "feedback_momentum_warning",
     "DEVICE_NAMES",
+    "PRECISIONS",
     "ENCODING_NAMES",
     "DATASET_NAMES",
     "EVENT_DATASETS",
 ]
 
 DEVICE_NAMES = ("cpp_standalone", "runtime", "genn", "cuda_standalone")
+#: float types of the compiled state ([device] precision)
+PRECISIONS = ("float64", "float32")
 ENCODING_NAMES = ("rate", "direct", "latency", "frames")
 
 
@@ -469,10 +472,20 @@ class DataConfig:
 class DeviceConfig:
     """Where Brian2 runs the model: ``cpp_standalone`` (default), ``runtime``
     (numpy target), ``genn`` or ``cuda_standalone`` (GPU lanes).
-    ``threads`` is the OpenMP thread count of cpp_standalone (1 = no OpenMP)."""
+    ``threads`` is the OpenMP thread count of cpp_standalone (1 = no OpenMP).
+    ``build_cache``: cpp_standalone reuses a compiled binary of the same
+    generated code from the build cache (``$BIOOPZO_CACHE_DIR`` or
+    ``~/.cache/bioopzo/builds``; ``bioopzo cache info``).
+    ``precision``: the float type of every state variable and weight on
+    cpp_standalone (Brian2's ``core.default_float_dtype``): ``"float64"`` or
+    ``"float32"`` (half the memory traffic; the compiled oracle set agrees with
+    the float64 reference to 1e-4 of each variable's scale, README "How it
+    works"). Other devices run float64 only."""
 
     name: str = "cpp_standalone"
     threads: int = 1
+    build_cache: bool = True
+    precision: str = "float64"
 
     def __post_init__(self):
         if self.name not in DEVICE_NAMES:
@@ -480,6 +493,12 @@ class DeviceConfig:
                 f"unknown device {self.name!r}; choose one of {', '.join(DEVICE_NAMES)}"
             )
         _number("device", "threads", self.threads, low=1, integer=True)
+        if not isinstance(self.build_cache, bool):
+            raise ConfigError("[device] build_cache must be true or false")
+        _choice("device", "precision", self.precision, PRECISIONS)
+        if self.precision != "float64" and self.name != "cpp_standalone":
+            raise ConfigError(f"[device] precision = {self.precision!r} runs on cpp_standalone "
+                              f"only; device {self.name!r} needs precision = \"float64\"")
 
 
 @dataclass(frozen=True)

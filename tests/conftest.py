@@ -24,6 +24,12 @@ def brian_runtime_device():
     brian2.prefs.devices.cpp_standalone.openmp_threads = 0
 
 
+@pytest.fixture(autouse=True)
+def private_build_cache(tmp_path_factory, monkeypatch):
+    """Every test compiles into a build cache of its own, never the user's."""
+    monkeypatch.setenv("BIOOPZO_CACHE_DIR", str(tmp_path_factory.mktemp("build_cache")))
+
+
 def small_config(**sections):
     """A 2-hidden-layer config small enough for the numpy target."""
     from bioopzo.config import ExperimentConfig, deep_merge

@@ -132,7 +132,8 @@ class Simulator:
         self.record_spikes = record_spikes
         self.record_states = tuple(record_states)
         self.network = None    # the BrianNetwork of the last build
-        self.n_builds = 0
+        self.n_builds = 0      # compilations this simulator actually ran (not cached builds)
+        self.progress: Callable[[str], None] | None = None   # told what the device is doing
         self.samples_per_run: int | None = None
 
     def run_epoch(self, data: EpochData, state: dict, seed: int) -> EpochResult:

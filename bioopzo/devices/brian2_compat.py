@@ -21,6 +21,15 @@ does not offer reach into Brian2's internals, and only through this module:
 - ``static_array_file``: the file name under ``static_arrays/`` from which a
   standalone binary reads a variable's initial values (``_static_array_`` +
   the device's array name).
+- ``timed_array_file``: the file under ``static_arrays/`` from which a
+  standalone binary reads a ``TimedArray``'s build-time values (its name +
+  ``_values``).
+- ``begin_standalone_run``, ``end_standalone_run``,
+  ``standalone_run_environment``: the bookkeeping of ``device.run`` around a
+  run of the binary that bioopzo starts itself (``results_dir``,
+  ``run_args_arrays``, ``array_cache``, ``clocks``, ``has_been_run``,
+  ``_last_run_time``, ``_last_run_completed_fraction``,
+  ``run_environment_variables``), as ``CPPStandaloneDevice.run`` does it.
 
 Checked on Brian2 2.9.0 (this environment), 2.5.4 (the genn lane, with
 brian2genn 1.7.0) and 2.10.1 (the cuda lane, with brian2cuda 1.0b1); see
@@ -32,7 +41,8 @@ from __future__ import annotations
 
 __all__ = ["set_runner_clock", "synaptic_pathways", "derived_code_object_class",
            "brian2_source_text", "last_run_time", "RANDOM_GENERATORS", "seed_generators_code",
-           "static_array_file", "CHECKED_VERSIONS"]
+           "static_array_file", "timed_array_file", "begin_standalone_run", "end_standalone_run",
+           "standalone_run_environment", "CHECKED_VERSIONS"]
 
 #: Brian2 versions this module was checked on: this environment's, the genn lane's, the cuda lane's
 CHECKED_VERSIONS = ("2.9.0", "2.5.4", "2.10.1")
@@ -92,3 +102,48 @@ def static_array_file(device, variable) -> str:
     """Name of the file under the project's ``static_arrays/`` from which the
     binary reads ``variable``'s initial values."""
     return "_static_array_" + device.get_array_name(variable, access_data=False)
+
+
+def timed_array_file(timed_array) -> str:
+    """Name of the file under the project's ``static_arrays/`` from which the
+    binary reads ``timed_array``'s build-time values."""
+    return f"{timed_array.name}_values"
+
+
+def begin_standalone_run(device, results_dir: str, run_args: list[str]) -> None:
+    """Prepare the standalone ``device`` for a run of its binary that writes into
+    ``results_dir`` (absolute, ending in a separator) with the command-line
+    ``run_args`` (``"group.variable=value"``): values set on the command line
+    and the clocks' end times are read back from the results, not the cache."""
+    device.results_dir = results_dir
+    device.run_args_arrays.clear()
+    assigned = {arg.split("=", 1)[0] for arg in run_args if "=" in arg}
+    for var in device.array_cache:
+        owner = getattr(var.owner, "name", None)
+        if owner is not None and f"{owner}.{var.name}" in assigned:
+            device.array_cache[var] = None
+    for clock in device.clocks:
+        device.array_cache[clock.variables["t"]] = None
+
+
+def end_standalone_run(device, results_dir: str) -> None:
+    """Record on ``device`` that its binary ran into ``results_dir``: variables
+    are read from there, and the run's duration from ``last_run_info.txt``."""
+    from pathlib import Path
+
+    device.has_been_run = True
+    info = Path(results_dir) / "last_run_info.txt"
+    if info.is_file():
+        run_time, completed = info.read_text().split()
+        device._last_run_time = float(run_time)
+        device._last_run_completed_fraction = float(completed)
+
+
+def standalone_run_environment(device) -> dict:
+    """Environment variables the standalone ``device`` sets for its binary
+    (Brian2's preference, then the device's own)."""
+    from brian2 import prefs
+
+    env = dict(prefs["devices.cpp_standalone.run_environment_variables"])
+    env.update(device.run_environment_variables)
+    return {str(k): str(v) for k, v in env.items()}

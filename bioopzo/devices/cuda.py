@@ -191,6 +191,13 @@ class CUDASimulator(StandaloneSimulator):
         self.network, self._seed_holder = net, holder
         self.n_builds += 1
 
+    def _execute(self, run_args: list[str], results: str) -> None:
+        """brian2cuda's own ``device.run`` (its run differs from cpp_standalone's)."""
+        from brian2 import device
+
+        device.run(directory=str(self.build_dir), with_output=False, run_args=run_args,
+                   results_directory=results)
+
     def compile(self, data, state) -> Path:
         """Generate and compile the project (no run); returns the binary's path."""
         self._build(data, state)

@@ -1,7 +1,9 @@
 """The ``cpp_standalone`` simulator: compile once, re-run the binary with ``run_args``.
 
-C++ code is generated and compiled once per network
-(``device.build(run=False)``); every simulation run re-runs the same binary
+C++ code is generated once per network (``device.build(compile=False)``) and
+compiled unless the build cache (devices/build_cache.py) already holds the
+binary of the same generated code, compiler and flags; every simulation run
+re-runs the same binary
 with the run's data, the previous run's state and a fresh seed passed as
 ``run_args`` (Brian2 >= 2.6). ``seed()`` is compiled into a binary, so the
 per-run seed is read from a variable set through ``run_args`` by code inserted
@@ -10,11 +12,14 @@ into ``main`` (every thread's generator k is seeded with seed + k).
 What this device supports of the model: custom events and pathways on the
 sample clock, ``gaussian()`` as a C++ ziggurat (gaussian.py), pathways without
 spike queues on one or every OpenMP thread (pathways.py, templates/), and
-``run_args``.
+``run_args``. ``make`` and the binary run as child processes that die with
+this process (process.py). The build-time copies of the inputs are emptied after
+the build: every run passes its own as ``run_args``, so each is read once.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import shutil
@@ -22,19 +27,27 @@ import time
 
 import brian2
 import numpy as np
-from brian2 import NeuronGroup, TimedArray, device, prefs, set_device
+from brian2 import NeuronGroup, TimedArray, device, get_device, prefs, set_device
 from brian2.units.fundamentalunits import fail_for_dimension_mismatch
 
 from bioopzo.devices.base import DeviceCapabilities, Simulator
-from bioopzo.devices.brian2_compat import last_run_time, seed_generators_code
+from bioopzo.devices.build_cache import BINARY, BuildCache, project_key
+from bioopzo.devices.brian2_compat import last_run_time, seed_generators_code, timed_array_file
 from bioopzo.devices.cpp_standalone.gaussian import CPP_GAUSSIAN
 from bioopzo.devices.cpp_standalone.pathways import assign_schedules
+from bioopzo.devices.cpp_standalone.process import compile_project, run_binary
 from bioopzo.network import BrianNetwork, silence_expected_warnings
 
-__all__ = ["StandaloneSimulator", "standalone_capabilities", "configure_make"]
+__all__ = ["StandaloneSimulator", "standalone_capabilities", "configure_make",
+           "OPENMP_ENVIRONMENT"]
 
 # the devices' log (training reports compilations and re-runs from it)
 log = logging.getLogger("bioopzo.devices")
+
+#: OpenMP settings of a binary with more than one thread, unless the environment
+#: sets them: idle threads sleep instead of spinning (GNU OpenMP spins for a while
+#: by default, which steals the core from a competing process; README Performance)
+OPENMP_ENVIRONMENT = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 
 def standalone_capabilities(threads: int = 1) -> DeviceCapabilities:
@@ -56,18 +69,24 @@ class StandaloneSimulator(Simulator):
             raise ValueError("cpp_standalone needs a build directory")
         self._seed_holder = None
         self._runs = 0
+        self.used_cached_build = False   # the last build took its binary from the cache
 
     @property
     def capabilities(self) -> DeviceCapabilities:
         return standalone_capabilities(self.config.device.threads)
 
     def _build(self, data, state):
+        # Brian2 suffixes the names of new objects (and so of the generated files)
+        # while objects of an earlier network of this process are alive; collecting
+        # the unreachable ones keeps the code, and the build cache's key, the same
+        gc.collect()
         silence_expected_warnings()
         set_device("cpp_standalone", directory=str(self.build_dir), build_on_run=False)
         device.reinit()
         device.activate(directory=str(self.build_dir), build_on_run=False)
         capabilities = self.capabilities
         prefs.devices.cpp_standalone.openmp_threads = capabilities.openmp_threads
+        prefs.core.default_float_dtype = np.dtype(self.config.device.precision).type
         configure_make()
         brian2.defaultclock.dt = self.config.neuron.dt
         net = BrianNetwork(self.config, self.n_inputs, self.n_classes, data, state,
@@ -84,17 +103,52 @@ class StandaloneSimulator(Simulator):
                 raise ValueError(f"build directory {self.build_dir} is not empty and not a "
                                  "Brian2 project; choose an empty or new folder")
             shutil.rmtree(self.build_dir)   # a stale project of an earlier build
-        t = time.perf_counter()
-        device.build(directory=str(self.build_dir), compile=True, run=False)
-        log.info("compiled the Brian2 C++ project in %s (%.1f s)", self.build_dir,
-                 time.perf_counter() - t)
+        device.build(directory=str(self.build_dir), compile=False, run=False)
+        self.used_cached_build = self._compile()
+        # every run passes its inputs as run_args: empty the build-time copies, so
+        # that the binary reads a run's inputs once (an empty file reads nothing)
+        for timed in net.timed_arrays.values():
+            path = self.build_dir / "static_arrays" / timed_array_file(timed)
+            if path.is_file():
+                path.write_bytes(b"")
         self.network, self._seed_holder = net, holder
+
+    def _compile(self) -> bool:
+        """Compile the generated project, or take its binary from the build cache
+        (True: the cached binary was used)."""
+        if not self.config.device.build_cache:
+            self._make(None)
+            return False
+        cache = BuildCache()
+        key = project_key(self.build_dir)
+        with cache.lock(key):
+            if cache.fetch(key, self.build_dir / BINARY):
+                self._say(f"using the cached build of this network ({cache.entry_dir(key)})")
+                return True
+            seconds = self._make(key)
+            cache.store(key, self.build_dir / BINARY,
+                        {"network": self.config.name, "rule": self.config.rule.name,
+                         "device": self.name, "compile_seconds": round(seconds, 1),
+                         "brian2": brian2.__version__})
+        return False
+
+    def _make(self, key: str | None) -> float:
+        self._say("compiling the network (first run of this network, ~1 min)" if key else
+                  "compiling the network (~1 min; the build cache is off)")
+        seconds = compile_project(self.build_dir)
+        log.info("compiled the Brian2 C++ project in %s (%.1f s)", self.build_dir, seconds)
         self.n_builds += 1
+        return seconds
+
+    def _say(self, message: str) -> None:
+        log.info(message)
+        if self.progress is not None:
+            self.progress(message)
 
     def _run_samples(self, data, state, seed):
         t0 = time.perf_counter()
-        compiled = self.network is None
-        if compiled:
+        built = self.network is None
+        if built:
             self._build(data, state)
         else:
             log.info("re-running the compiled binary in %s (no recompilation)", self.build_dir)
@@ -105,20 +159,25 @@ class StandaloneSimulator(Simulator):
         t1 = time.perf_counter()
         files = []
         try:
-            device.run(directory=str(self.build_dir), with_output=False,
-                       run_args=self._run_arguments(args, files),
-                       results_directory=f"results_{self._runs}")
+            self._execute(self._run_arguments(args, files), f"results_{self._runs}")
         finally:
             for path in files:
                 path.unlink(missing_ok=True)
         sim_time = time.perf_counter() - t1
-        result = self._collect(net, sim_time, t0, compiled)
+        result = self._collect(net, sim_time, t0, built and not self.used_cached_build)
         seconds = last_run_time(device)
         result.network_time = float("nan") if seconds is None else float(seconds)
         previous = self.build_dir / f"results_{self._runs - 1}"
         if previous.exists():
             shutil.rmtree(previous, ignore_errors=True)
         return result
+
+    def _execute(self, run_args: list[str], results: str) -> None:
+        """Run the compiled binary with ``run_args`` into ``build_dir/results``."""
+        env = {}
+        if self.capabilities.openmp_threads > 1:
+            env = {k: v for k, v in OPENMP_ENVIRONMENT.items() if k not in os.environ}
+        run_binary(get_device(), self.build_dir, results, run_args, environment=env)
 
     def _run_arguments(self, args: dict, files: list) -> list[str]:
         """Brian2's ``run_args`` as command-line strings, arrays written to files
@@ -150,6 +209,7 @@ class StandaloneSimulator(Simulator):
         if self.network is not None:
             device.reinit()
             set_device("runtime")
+            prefs.core.default_float_dtype = np.float64
             self.network = None
 
 
