@@ -382,9 +382,10 @@ PEER_BATCHES = {"torch online BP": (1, 32), "snnTorch BPTT": (32, 128),
 
 
 def torch_contenders(workload: PeerWorkload, threads: int, target_seconds: float,
-                     max_samples: int, echo=print) -> list[Contender]:
+                     max_samples: int = 100_000, echo=print) -> list[Contender]:
     """The PyTorch peers that can run here, each warmed up and given a sample
-    count that takes about ``target_seconds`` per timing (one batch at least)."""
+    count that takes about ``target_seconds`` per timing (one batch at least,
+    ``max_samples`` at most; the workload's samples repeat in order past its end)."""
     out = []
     for label, package, factory, computes in TORCH_PEERS:
         why = missing_package("torch") or missing_package(package)
@@ -401,7 +402,7 @@ def torch_contenders(workload: PeerWorkload, threads: int, target_seconds: float
             setup = time.perf_counter() - t
             per_sample = warm.seconds / batch
             n = int(np.ceil(target_seconds / max(per_sample, 1e-6) / batch)) * batch
-            n = max(batch, min(n, max_samples - max_samples % batch or batch))
+            n = max(batch, min(n, max_samples))      # the samples cycle when n exceeds them
             out.append(Contender(f"{label} batch {batch}", computes, batch, threads, runner, n,
                                  setup_seconds=setup))
     return out

@@ -392,7 +392,7 @@ def peers(args, builds: BioopzoBuilds) -> list[dict]:
                   f"batch 1 and 4): largest weight difference {err:.1e}", flush=True)
         for threads in args.threads:
             contenders = [builds.contender(name, "bp", threads)]
-            contenders += torch_contenders(wl, threads, args.peer_seconds, args.peer_samples)
+            contenders += torch_contenders(wl, threads, args.peer_seconds)
             print(f"[{name}] {len(contenders)} contenders on {threads} thread"
                   f"{'s' if threads > 1 else ''}, {args.peer_repeats} interleaved repeats", flush=True)
             run_interleaved(contenders, args.peer_repeats)
@@ -486,7 +486,7 @@ def main(argv=None):
     parser.add_argument("--peer-workloads", nargs="+", choices=["nmnist", "digits"], default=None,
                         help="workloads of the peers part (default nmnist digits; --quick: nmnist)")
     parser.add_argument("--peer-samples", type=int, default=None,
-                        help="samples per bioopzo run and most samples per peer timing "
+                        help="samples per bioopzo run, and the samples the peers cycle through "
                              "(default 480; --quick 96)")
     parser.add_argument("--peer-seconds", type=float, default=None,
                         help="a peer trains about this long per timing (default 5; --quick 2)")
