@@ -39,9 +39,12 @@ configured precision. A peer whose package is missing is skipped by name.
 from __future__ import annotations
 
 import importlib.util
+import multiprocessing
 import statistics
 import time
+import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -147,6 +150,72 @@ class BioopzoRunner:
 
     def close(self):
         self.sim.__exit__(None, None, None)
+
+
+def serve_bioopzo(conn, name: str, rule: str, n: int, threads: int, directory: str):
+    """Worker process of :class:`BioopzoProcess`: compile and run once, answer
+    ("ready", seconds) or ("error", text), then time one epoch per received
+    sample count until it receives None."""
+    from workloads import workload
+
+    runner = None
+    try:
+        config, x, encoded, y = workload(name, rule, n, threads=threads)
+        wl = PeerWorkload(name, config, x, encoded, y)
+        runner = BioopzoRunner(wl, config, n, Path(directory))
+        conn.send(("ready", runner.setup_seconds))
+        while (request := conn.recv()) is not None:
+            timing = runner(request)
+            conn.send(("timing", (timing.samples, timing.seconds, timing.network_seconds)))
+    except (Exception, KeyboardInterrupt):
+        conn.send(("error", traceback.format_exc()))
+    finally:
+        if runner is not None:
+            runner.close()
+        conn.close()
+
+
+class BioopzoProcess:
+    """A :class:`BioopzoRunner` of workload ``name`` in its own process, so that
+    several compiled builds can be timed interleaved (Brian2 keeps one
+    standalone project per process). Called like the runner."""
+
+    def __init__(self, name: str, rule: str, n: int, threads: int, directory):
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.n = n
+        self.process = context.Process(target=serve_bioopzo, daemon=True,
+                                       args=(child, name, rule, n, threads, str(directory)))
+        self.process.start()
+        child.close()
+        self.setup_seconds = self.answer("ready")
+
+    def answer(self, kind: str):
+        try:
+            got, value = self.conn.recv()
+        except EOFError:
+            raise RuntimeError(f"the bioopzo worker process ended (exit code "
+                               f"{self.process.exitcode})") from None
+        if got == "error":
+            raise RuntimeError(f"the bioopzo worker process failed:\n{value}")
+        assert got == kind, (got, kind)
+        return value
+
+    def __call__(self, n: int) -> Timing:
+        self.conn.send(n)
+        return Timing(*self.answer("timing"))
+
+    def close(self):
+        if self.process.is_alive():
+            try:
+                self.conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+            self.process.join(timeout=60)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
 
 
 # ---------------------------------------------------------------- torch peers

@@ -49,8 +49,6 @@ from pathlib import Path
 import numpy as np
 
 from bioopzo.config import load_config
-from bioopzo.data import load_dataset
-from bioopzo.data.encoders import make_encoder
 from bioopzo.devices import make_simulator
 from bioopzo.data.epochs import make_epoch_data
 from bioopzo.state import initial_state
@@ -59,61 +57,9 @@ from bioopzo.runs import write_json_atomic
 
 sys.path.insert(0, str(Path(__file__).parent))
 from load import busy_load  # noqa: E402
-from peers import (BioopzoRunner, Contender, PeerWorkload, TORCH_PEERS,  # noqa: E402
+from peers import (BioopzoProcess, Contender, PeerWorkload, TORCH_PEERS,  # noqa: E402
                    check_online_bp, missing_package, run_interleaved, summary, torch_contenders)
-
-EVENT_PROBABILITY = 0.05
-
-
-class GeneratedEvents:
-    """A lazy frame source of binary events: input j of sample i is active at
-    step k with probability ``p``, drawn from a generator seeded by (seed, i)."""
-
-    def __init__(self, n_samples: int, steps: int, n_inputs: int, p: float = EVENT_PROBABILITY,
-                 seed: int = 0):
-        self.shape = (n_samples, steps, n_inputs)
-        self.p, self.seed = p, seed
-
-    def __len__(self):
-        return self.shape[0]
-
-    def __getitem__(self, indices):
-        indices = np.atleast_1d(np.asarray(indices))
-        out = np.empty((len(indices), *self.shape[1:]), dtype=np.float32)
-        for row, i in enumerate(indices):
-            rng = np.random.default_rng([self.seed, int(i)])
-            out[row] = rng.random(self.shape[1:]) < self.p
-        return out
-
-
-def workload(name: str, rule: str, n_samples: int, hidden: int | None = None,
-             steps: int | None = None, threads: int = 1, device: str = "cpp_standalone",
-             schedule: str = "sample", batch_size: int = 32):
-    """(config, inputs for the simulators, encoded inputs (N, T, n0), labels)."""
-    if name == "digits":
-        over = {"network": {"hidden": [hidden or 256]},
-                "data": {"steps_per_sample": steps or 16, "encoding": "rate"}}
-    else:
-        over = {"network": {"hidden": [hidden or 800]},
-                "data": {"steps_per_sample": steps or 30, "encoding": "frames"}}
-    over["rule"] = {"name": rule}
-    over["optimizer"] = {"schedule": schedule, "batch_size": batch_size, "lr_schedule": "constant"}
-    over["device"] = {"name": device, "threads": threads}
-    over["training"] = {"samples_per_run": max(n_samples, 1), "max_run_input_mb": 1024.0}
-    config = load_config(None, over)
-    T = config.data.steps_per_sample
-    rng = np.random.default_rng(3)
-    if name == "digits":
-        data = load_dataset(config.data, 1)
-        idx = rng.choice(len(data.y_train), n_samples, replace=len(data.y_train) < n_samples)
-        x, y = data.x_train[idx], data.y_train[idx]
-        encoded = make_encoder(config.data, config.neuron.dt).encode(x, rng)
-    else:
-        x = GeneratedEvents(n_samples, T, 2312)
-        y = rng.integers(0, 10, n_samples)
-        encoded = x[np.arange(n_samples)].astype(float)
-    return config, x, encoded, y
-
+from workloads import EVENT_PROBABILITY, GeneratedEvents, workload  # noqa: E402,F401
 
 def plastic_synapses(config, n_inputs: int, n_classes: int = 10) -> int:
     sizes = [n_inputs, *config.network.hidden, n_classes]
@@ -346,20 +292,20 @@ BIOOPZO_COMPUTES = ("online BP (rules/bp.py), batch 1: forward, spatial BP and t
 
 class BioopzoBuilds:
     """Compiled bioopzo simulators shared by the peers and load parts: one per
-    (workload, rule, threads), each compiled once and kept open until ``close``."""
+    (workload, rule, threads), each compiled once in its own worker process
+    (Brian2's standalone device is one per process) and kept until ``close``."""
 
     def __init__(self, workloads: dict, directory: Path):
         self.workloads, self.directory = workloads, directory
         self.runners: dict = {}
 
-    def runner(self, name: str, rule: str, threads: int) -> BioopzoRunner:
+    def runner(self, name: str, rule: str, threads: int) -> BioopzoProcess:
         key = (name, rule, threads)
         if key not in self.runners:
-            wl = self.workloads[name]
-            config, *_ = workload(name, rule, len(wl.labels), threads=threads)
+            n = len(self.workloads[name].labels)
             print(f"  compiling bioopzo {rule} cpp_standalone x{threads} for {name} ...", flush=True)
-            self.runners[key] = BioopzoRunner(wl, config, len(wl.labels),
-                                              self.directory / f"{name}-{rule}-{threads}")
+            self.runners[key] = BioopzoProcess(name, rule, n, threads,
+                                               self.directory / f"{name}-{rule}-{threads}")
             print(f"  ... compiled and ran once in {self.runners[key].setup_seconds:.0f} s",
                   flush=True)
         return self.runners[key]
