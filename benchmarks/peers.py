@@ -467,9 +467,9 @@ def torch_contenders(workload: PeerWorkload, threads: int, target_seconds: float
             torch.set_num_threads(threads)
             runner = factory(workload, batch)
             t = time.perf_counter()
-            warm = runner(batch)                  # first call: thread pool, allocator, kernels
+            runner(batch)                         # first call: thread pool, allocator, kernels
             setup = time.perf_counter() - t
-            per_sample = warm.seconds / batch
+            per_sample = runner(batch).seconds / batch
             n = int(np.ceil(target_seconds / max(per_sample, 1e-6) / batch)) * batch
             n = max(batch, min(n, max_samples))      # the samples cycle when n exceeds them
             out.append(Contender(f"{label} batch {batch}", computes, batch, threads, runner, n,

@@ -1,6 +1,6 @@
 """Training throughput of bioopzo against plain NumPy, side by side in one run.
 
-    python benchmarks/throughput.py            # full benchmark (about 30 min on 2 cores)
+    python benchmarks/throughput.py            # full benchmark (about 55 min on 2 cores)
     python benchmarks/throughput.py --quick    # fewer samples, no scaling sweep
     python benchmarks/throughput.py --peers-only --quick   # bioopzo against PyTorch, minutes
     python benchmarks/throughput.py --peers-only --load 2  # also the threads under load
