@@ -1,7 +1,9 @@
 """Training throughput of bioopzo against plain NumPy, side by side in one run.
 
-    python benchmarks/throughput.py            # full benchmark (about 30 min on 2 cores)
+    python benchmarks/throughput.py            # full benchmark (about 55 min on 2 cores)
     python benchmarks/throughput.py --quick    # fewer samples, no scaling sweep
+    python benchmarks/throughput.py --peers-only --quick   # bioopzo against PyTorch, minutes
+    python benchmarks/throughput.py --peers-only --load 2  # also the threads under load
 
 Workloads (per-sample online learning: one update per sample, batch 1):
 
@@ -23,12 +25,20 @@ NumPy array copy measured in the same run. Then it fits how the time per
 sample grows with the hidden size and with T, measures the share of an epoch
 spent outside the compiled simulation, and the peak memory of epochs of 1 000
 and 10 000 samples. Timings are noisy on shared machines; compare the ratios.
+
+The ``peers`` part (benchmarks/peers.py) times bioopzo's online BP (batch 1,
+cpp_standalone, whole run and the binary's network run alone) against PyTorch
+peers on the same network, inputs, T, initial weights and threads: the same rule
+hand-vectorised in PyTorch (batch 1 and 32), snnTorch BPTT (batch 32 and 128)
+and SpikingJelly OTTT (batch 1 and 32); interleaved (A B C A B C ...), each
+reported as the median and range of its repeats. The ``load`` part starts
+``--load`` busy processes (benchmarks/load.py) and times bioopzo's 1-thread and
+2-thread builds side by side under them.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -39,65 +49,17 @@ from pathlib import Path
 import numpy as np
 
 from bioopzo.config import load_config
-from bioopzo.data import load_dataset
-from bioopzo.data.encoders import make_encoder
 from bioopzo.devices import make_simulator
 from bioopzo.data.epochs import make_epoch_data
 from bioopzo.state import initial_state
 from bioopzo.reference import ReferenceModel
+from bioopzo.runs import write_json_atomic
 
-EVENT_PROBABILITY = 0.05
-
-
-class GeneratedEvents:
-    """A lazy frame source of binary events: input j of sample i is active at
-    step k with probability ``p``, drawn from a generator seeded by (seed, i)."""
-
-    def __init__(self, n_samples: int, steps: int, n_inputs: int, p: float = EVENT_PROBABILITY,
-                 seed: int = 0):
-        self.shape = (n_samples, steps, n_inputs)
-        self.p, self.seed = p, seed
-
-    def __len__(self):
-        return self.shape[0]
-
-    def __getitem__(self, indices):
-        indices = np.atleast_1d(np.asarray(indices))
-        out = np.empty((len(indices), *self.shape[1:]), dtype=np.float32)
-        for row, i in enumerate(indices):
-            rng = np.random.default_rng([self.seed, int(i)])
-            out[row] = rng.random(self.shape[1:]) < self.p
-        return out
-
-
-def workload(name: str, rule: str, n_samples: int, hidden: int | None = None,
-             steps: int | None = None, threads: int = 1, device: str = "cpp_standalone",
-             schedule: str = "sample", batch_size: int = 32):
-    """(config, inputs for the simulators, encoded inputs (N, T, n0), labels)."""
-    if name == "digits":
-        over = {"network": {"hidden": [hidden or 256]},
-                "data": {"steps_per_sample": steps or 16, "encoding": "rate"}}
-    else:
-        over = {"network": {"hidden": [hidden or 800]},
-                "data": {"steps_per_sample": steps or 30, "encoding": "frames"}}
-    over["rule"] = {"name": rule}
-    over["optimizer"] = {"schedule": schedule, "batch_size": batch_size, "lr_schedule": "constant"}
-    over["device"] = {"name": device, "threads": threads}
-    over["training"] = {"samples_per_run": max(n_samples, 1), "max_run_input_mb": 1024.0}
-    config = load_config(None, over)
-    T = config.data.steps_per_sample
-    rng = np.random.default_rng(3)
-    if name == "digits":
-        data = load_dataset(config.data, 1)
-        idx = rng.choice(len(data.y_train), n_samples, replace=len(data.y_train) < n_samples)
-        x, y = data.x_train[idx], data.y_train[idx]
-        encoded = make_encoder(config.data, config.neuron.dt).encode(x, rng)
-    else:
-        x = GeneratedEvents(n_samples, T, 2312)
-        y = rng.integers(0, 10, n_samples)
-        encoded = x[np.arange(n_samples)].astype(float)
-    return config, x, encoded, y
-
+sys.path.insert(0, str(Path(__file__).parent))
+from load import busy_load  # noqa: E402
+from peers import (BioopzoProcess, Contender, PeerWorkload, TORCH_PEERS,  # noqa: E402
+                   check_online_bp, missing_package, run_interleaved, summary, torch_contenders)
+from workloads import EVENT_PROBABILITY, GeneratedEvents, workload  # noqa: E402,F401
 
 def plastic_synapses(config, n_inputs: int, n_classes: int = 10) -> int:
     sizes = [n_inputs, *config.network.hidden, n_classes]
@@ -324,6 +286,129 @@ def peak_memory(n_samples: int) -> dict:
             "seconds": time.perf_counter() - t}
 
 
+BIOOPZO_COMPUTES = ("online BP (rules/bp.py), batch 1: forward, spatial BP and traces every "
+                    "step, one update per sample, event-driven (only active inputs cost)")
+
+
+class BioopzoBuilds:
+    """Compiled bioopzo simulators shared by the peers and load parts: one per
+    (workload, rule, threads), each compiled once in its own worker process
+    (Brian2's standalone device is one per process) and kept until ``close``."""
+
+    def __init__(self, workloads: dict, directory: Path):
+        self.workloads, self.directory = workloads, directory
+        self.runners: dict = {}
+
+    def runner(self, name: str, rule: str, threads: int) -> BioopzoProcess:
+        key = (name, rule, threads)
+        if key not in self.runners:
+            n = len(self.workloads[name].labels)
+            print(f"  compiling bioopzo {rule} cpp_standalone x{threads} for {name} ...", flush=True)
+            self.runners[key] = BioopzoProcess(name, rule, n, threads,
+                                               self.directory / f"{name}-{rule}-{threads}")
+            print(f"  ... compiled and ran once in {self.runners[key].setup_seconds:.0f} s",
+                  flush=True)
+        return self.runners[key]
+
+    def contender(self, name: str, rule: str, threads: int) -> Contender:
+        runner = self.runner(name, rule, threads)
+        return Contender(f"bioopzo {rule} cpp_standalone", BIOOPZO_COMPUTES, 1, threads, runner,
+                         runner.n, setup_seconds=runner.setup_seconds)
+
+    def close(self):
+        for runner in self.runners.values():
+            runner.close()
+
+
+def peer_workloads(args) -> dict:
+    out = {}
+    for name in args.peer_workloads:
+        config, x, encoded, y = workload(name, "bp", args.peer_samples)
+        out[name] = PeerWorkload(name, config, x, encoded, y)
+    return out
+
+
+def peers(args, builds: BioopzoBuilds) -> list[dict]:
+    """bioopzo (batch 1, whole run and network run) against the PyTorch peers."""
+    rows = []
+    for name, wl in builds.workloads.items():
+        if missing_package("torch") is None:
+            err = check_online_bp(wl)
+            print(f"[{name}] the PyTorch online BP agrees with bioopzo.reference (float64, 4 samples, "
+                  f"batch 1 and 4): largest weight difference {err:.1e}", flush=True)
+        for threads in args.threads:
+            contenders = [builds.contender(name, "bp", threads)]
+            contenders += torch_contenders(wl, threads, args.peer_seconds)
+            print(f"[{name}] {len(contenders)} contenders on {threads} thread"
+                  f"{'s' if threads > 1 else ''}, {args.peer_repeats} interleaved repeats", flush=True)
+            run_interleaved(contenders, args.peer_repeats)
+            for c in contenders:
+                row = {"workload": name, "threads": threads, "contender": c.label,
+                       "batch": c.batch, "samples": c.samples, "computes": c.computes,
+                       "setup_seconds": c.setup_seconds, **summary(c.rates())}
+                rows.append(row)
+                if c.label.startswith("bioopzo"):
+                    rows.append({**row, "contender": f"{c.label}, network run only",
+                                 **summary(c.rates(network=True))})
+    return rows
+
+
+def print_peers(rows: list[dict]):
+    """The peers table with the ratio of bioopzo's whole run to every contender."""
+    for name in dict.fromkeys(r["workload"] for r in rows):
+        part = [r for r in rows if r["workload"] == name]
+        best = max(r["median"] for r in part if r["contender"].startswith("bioopzo")
+                   and "network run" not in r["contender"])
+        print(f"\npeers on {name}: samples/s, median and range of the interleaved repeats; "
+              f"ratio = best bioopzo whole run ({best:.1f}) / contender")
+        print(f"{'contender':44s} {'threads':>7s} {'batch':>5s} {'samples':>7s} {'median':>9s} "
+              f"{'range':>17s} {'ratio':>7s}")
+        for r in part:
+            label = r["contender"] + ("" if r["contender"].startswith("bioopzo")
+                                      and "network" in r["contender"] else
+                                      ", whole run" if r["contender"].startswith("bioopzo") else "")
+            ratio = "-" if "network run" in label else f"{best / r['median']:.2f}"
+            print(f"{label:44s} {r['threads']:7d} {r['batch']:5d} {r['samples']:7d} "
+                  f"{r['median']:9.1f} {r['low']:8.1f}-{r['high']:<8.1f} {ratio:>7s}")
+    print("\nper sample, each contender computes:")
+    print(f"  bioopzo: {BIOOPZO_COMPUTES}; the whole run counts start-up, set-up and array I/O, "
+          "not compilation")
+    for label, _, _, computes in TORCH_PEERS:
+        print(f"  {label}: {computes}")
+    print("  (the peers compute in float32 with PyTorch on the same threads)")
+
+
+def threads_under_load(args, builds: BioopzoBuilds) -> list[dict]:
+    """bioopzo's 1- and 2-thread builds timed side by side under ``args.load`` busy
+    processes; the ratio of the 2-thread median to the 1-thread median."""
+    rows = []
+    name = "nmnist" if "nmnist" in builds.workloads else next(iter(builds.workloads))
+    for rule in args.load_rules:
+        runners = [builds.runner(name, rule, threads) for threads in (1, 2)]
+        contenders = [Contender(f"bioopzo {rule} cpp_standalone", BIOOPZO_COMPUTES, 1, t, r, r.n)
+                      for t, r in zip((1, 2), runners)]
+        print(f"[{name} {rule}] {args.load} busy processes; 1 and 2 threads interleaved, "
+              f"{args.peer_repeats} repeats", flush=True)
+        with busy_load(args.load):
+            run_interleaved(contenders, args.peer_repeats)
+        one, two = (summary(c.rates()) for c in contenders)
+        rows.append({"workload": name, "rule": rule, "busy_processes": args.load,
+                     "samples": runners[0].n, "one_thread": one, "two_threads": two,
+                     "ratio": two["median"] / one["median"]})
+    return rows
+
+
+def print_load(rows: list[dict]):
+    for r in rows:
+        one, two = r["one_thread"], r["two_threads"]
+        verdict = "holds" if r["ratio"] >= 0.9 else "falls more than 10 % below 1 thread"
+        print(f"under {r['busy_processes']} busy processes, {r['workload']} {r['rule']} "
+              f"({r['samples']} samples per run, whole run): 1 thread {one['median']:.1f} "
+              f"({one['low']:.1f}-{one['high']:.1f}), 2 threads {two['median']:.1f} "
+              f"({two['low']:.1f}-{two['high']:.1f}) samples/s; 2 / 1 threads = "
+              f"{r['ratio']:.2f} ({verdict})")
+
+
 def print_table(rows):
     print(f"\n{'workload':8s} {'rule':5s} {'contender':26s} {'samples/s':>10s} "
           f"{'best SA is x faster':>20s} {'ns/syn-step':>12s}")
@@ -332,16 +417,54 @@ def print_table(rows):
               f"{r['best_standalone_speedup']:20.2f} {r['ns_per_synapse_step']:12.3f}")
 
 
+SECTIONS = ("compare", "floor", "scaling", "overhead", "memory", "peers", "load")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer samples; no scaling sweep")
     parser.add_argument("--digits-samples", type=int, default=1280)
     parser.add_argument("--nmnist-samples", type=int, default=480)
     parser.add_argument("--scaling-samples", type=int, default=16)
-    parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["compare", "floor", "scaling", "overhead", "memory"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=list(SECTIONS))
+    parser.add_argument("--peers-only", action="store_true",
+                        help="only bioopzo against the PyTorch peers (and --load when given)")
+    parser.add_argument("--peer-workloads", nargs="+", choices=["nmnist", "digits"], default=None,
+                        help="workloads of the peers part (default nmnist digits; --quick: nmnist)")
+    parser.add_argument("--peer-samples", type=int, default=None,
+                        help="samples per bioopzo run, and the samples the peers cycle through "
+                             "(default 480; --quick 96)")
+    parser.add_argument("--peer-seconds", type=float, default=None,
+                        help="a peer trains about this long per timing (default 5; --quick 2)")
+    parser.add_argument("--peer-repeats", type=int, default=None,
+                        help="interleaved repeats of every contender (default 5; --quick 3)")
+    parser.add_argument("--threads", type=int, nargs="+", default=None,
+                        help="thread counts of the peers part (default 1 2; --quick 1)")
+    parser.add_argument("--load", type=int, default=None,
+                        help="busy processes of the threads-under-load part (default 2; 0 skips "
+                             "it; with --peers-only it runs only when given)")
+    parser.add_argument("--load-rules", nargs="+", choices=["bp", "opzo"], default=None,
+                        help="rules of the threads-under-load part (default bp opzo; --quick bp)")
     parser.add_argument("--json", help="also write every number to this JSON file")
     args = parser.parse_args(argv)
+    quick = args.quick
+    defaults = {"peer_workloads": ["nmnist"] if quick else ["nmnist", "digits"],
+                "peer_samples": 96 if quick else 480, "peer_seconds": 2.0 if quick else 5.0,
+                "peer_repeats": 3 if quick else 5, "threads": [1] if quick else [1, 2],
+                "load_rules": ["bp"] if quick else ["bp", "opzo"]}
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if args.peers_only:
+        args.skip = sorted(set(SECTIONS) - {"peers"} - ({"load"} if args.load else set()))
+    if args.load is None:
+        args.load = 2
+    if args.load == 0:
+        args.skip = sorted(set(args.skip) | {"load"})
+    if args.load < 0:
+        parser.error(f"--load {args.load}: give the number of busy processes, 0 or more")
+    if args.peer_samples < 1 or args.peer_repeats < 1 or min(args.threads) < 1:
+        parser.error("--peer-samples, --peer-repeats and --threads must be at least 1")
     if args.quick:
         args.digits_samples, args.nmnist_samples = 64, 32
         args.skip = sorted(set(args.skip) | {"scaling"})
@@ -400,8 +523,20 @@ def main(argv=None):
             print(f"epoch of {r['samples']:>5} generated N-MNIST-like samples ({r['runs']} runs): "
                   f"peak RSS python {r['python_peak_mb']:.0f} MB, simulation binary "
                   f"{r['simulation_peak_mb']:.0f} MB ({r['seconds']:.0f} s)")
+    if not {"peers", "load"} <= set(args.skip):
+        with tempfile.TemporaryDirectory(prefix="bioopzo-peers-") as tmp:
+            builds = BioopzoBuilds(peer_workloads(args), Path(tmp))
+            try:
+                if "peers" not in args.skip:
+                    results["peers"] = peers(args, builds)
+                    print_peers(results["peers"])
+                if "load" not in args.skip:
+                    results["load"] = threads_under_load(args, builds)
+                    print_load(results["load"])
+            finally:
+                builds.close()
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        write_json_atomic(args.json, results)
     return 0
 
 
