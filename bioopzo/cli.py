@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from bioopzo.config import DEVICE_NAMES, ConfigError, load_config, packaged_models, resolve_config_path
-from bioopzo.options import add_output_options, add_seed_option, add_verbosity_options
+from bioopzo.options import add_output_options, add_seed_option, add_verbosity_options, plural
 from bioopzo.errors import Interrupted
 from bioopzo.rules.names import RULE_NAMES
 
@@ -183,7 +183,7 @@ def cmd_train(args) -> int:
         result = train_or_resume(lambda: resume(args.resume, progress=not args.quiet,
                                                 keep_build=args.keep_build), out)
         print(f"test accuracy {100 * result.test_accuracy:.1f} % "
-              f"({result.config.rule.name}, {result.config.training.epochs} epochs); "
+              f"({result.config.rule.name}, {plural(result.config.training.epochs, 'epoch')}); "
               f"run folder: {result.run_dir}")
         return 0
     config = load_config(resolve_config_path(args.config), config_overrides(args))
@@ -193,7 +193,7 @@ def cmd_train(args) -> int:
                                            progress=not args.quiet, keep_build=args.keep_build),
                              out)
     print(f"test accuracy {100 * result.test_accuracy:.1f} % "
-          f"({config.rule.name}, {config.training.epochs} epochs); run folder: {result.run_dir}")
+          f"({config.rule.name}, {plural(config.training.epochs, 'epoch')}); run folder: {result.run_dir}")
     return 0
 
 

@@ -256,6 +256,8 @@ def _train_into(config, run_dir: Path, checkpoint, *, progress, echo, record_spi
     T = cfg.data.steps_per_sample
     sim = make_simulator(cfg, dataset.n_inputs, dataset.n_classes, run_dir / "brian_build",
                          record_spikes=record_spikes)
+    if progress:
+        sim.progress = echo   # "compiling the network ..." / "using the cached build ..."
     echo(f"training {cfg.name}: rule {cfg.rule.name}, {dataset.n_inputs}-"
          f"{'-'.join(map(str, cfg.network.hidden))}-{dataset.n_classes}, "
          f"{len(dataset.y_train)} train / {len(dataset.y_test)} {dataset.evaluation} samples of {T} steps, "
@@ -312,7 +314,7 @@ def _train_into(config, run_dir: Path, checkpoint, *, progress, echo, record_spi
                     f"{evaluated} acc {100 * row['test_accuracy']:5.1f} %  {wall:6.1f} s{note}")
             if progress:
                 bar.write(line, file=sys.stdout)
-            else:
+            else:   # an epoch's line is a result, not progress: --quiet keeps it
                 echo(line)
     np.savez(run_dir / "weights.npz", **state)
     summary = {

@@ -11,6 +11,7 @@ match an entry starts without compiling.
 from __future__ import annotations
 
 from bioopzo.devices.build_cache import CACHE_ENV, BuildCache
+from bioopzo.options import add_verbosity_options
 
 __all__ = ["register", "cmd_info", "cmd_clear", "format_size"]
 
@@ -22,8 +23,10 @@ def register(subparsers) -> None:
                                        "entries and size")
     info.add_argument("--list", action="store_true", dest="list_entries",
                       help="one line per entry: key, network, rule, size, compile time, date")
+    add_verbosity_options(info)
     info.set_defaults(func=cmd_info)
     clear = sub.add_parser("clear", help="remove every cached binary (the next run compiles)")
+    add_verbosity_options(clear)
     clear.set_defaults(func=cmd_clear)
 
 

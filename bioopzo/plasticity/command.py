@@ -21,13 +21,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from bioopzo.config import ConfigError
-from bioopzo.runs import check_writable_folder, write_atomic
+from bioopzo.options import (add_output_options, add_verbosity_options, check_output_folder,
+                             default_out, replace_output_folder)
+from bioopzo.runs import write_atomic
 
 __all__ = ["register", "run_plasticity", "csv_text", "markdown_table"]
 
@@ -52,16 +55,14 @@ def csv_text(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def _prepare_out(out: Path, overwrite: bool) -> None:
-    check_writable_folder(out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {str(out)!r} exists and is not a folder; choose a folder path")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        if any((out / f).exists() for f in RUN_FILES):
-            raise ConfigError(f"{str(out)!r} already holds plasticity results; choose another --out or "
-                              "pass --overwrite")
-        raise ConfigError(f"{str(out)!r} is not empty; choose an empty or new folder")
-    out.mkdir(parents=True, exist_ok=True)
+def _prepare_out(out: Path, overwrite: bool) -> Path:
+    """Check ``out`` (new, empty, or with ``overwrite`` earlier plasticity results) and return
+    the partial folder the results are written into before they replace ``out``."""
+    check_output_folder(out, overwrite, markers=RUN_FILES, kind="plasticity results")
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)   # what an interrupted run left
+    partial.mkdir(parents=True)
+    return partial
 
 
 def _versions(args_dict: dict) -> dict:
@@ -142,8 +143,11 @@ def _report_tables(parameter_rows: list[dict], comparison_rows: list[dict], echo
 
 
 def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrite: bool = False,
-                   all_tables: bool = False, echo=print, argv_dict: dict | None = None) -> dict:
-    """Evaluate ``rule_names`` on one data set (or everything with ``all_tables``) into ``out``."""
+                   all_tables: bool = False, echo=print, argv_dict: dict | None = None,
+                   say=None) -> dict:
+    """Evaluate ``rule_names`` on one data set (or everything with ``all_tables``) into ``out``
+    (written whole: into ``out.partial``, which then replaces ``out``). ``echo`` prints
+    results, ``say`` progress (default: ``echo``)."""
     from bioopzo.plasticity import evaluate as E
     from bioopzo.plasticity import figures as F
     from bioopzo.plasticity.datasets import QUANTITATIVE, load_dataset
@@ -151,13 +155,14 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
     datasets = data if isinstance(data, (list, tuple)) else [data]
     parameter_rows: list[dict] = []
     comparison_rows: list[dict] = []
-    out = Path(out)
-    _prepare_out(out, overwrite)
+    say = echo if say is None else say
+    final = Path(out)
+    out = _prepare_out(final, overwrite)
     write_atomic(out / "versions.json", json.dumps(_versions(argv_dict or {}), indent=2) + "\n")
     report = ["# bioopzo plasticity results", ""]
     result: dict = {}
     if all_tables:
-        everything = E.evaluate_all(engine, progress=lambda text: echo(f"  running {text}"))
+        everything = E.evaluate_all(engine, progress=lambda text: say(f"  running {text}"))
         evaluations = everything["evaluations"]
         control = everything["control"]
         result.update(everything)
@@ -203,7 +208,7 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
         score_rows, predictions, parameters, evs = [], [], {}, []
         for d in datasets:
             if not d.qualitative:
-                echo(f"{d.name}: {len(d)} conditions; protocol as stated: {d.protocol}")
+                say(f"{d.name}: {len(d)} conditions; protocol as stated: {d.protocol}")
         for data, rule_name in ((d, r) for d in datasets for r in rule_names):
             reason = None if data.qualitative else E.skip_reason(rule_name, data)
             if reason:
@@ -223,7 +228,7 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
                 parameters[rule_name] = E.rule_for(rule_name, data.name).table()
                 echo(f"{rule_name} on {data.name}: {passed}/{len(rows)} qualitative checks pass")
                 continue
-            echo(f"  fitting {rule_name} on {data.name} ({len(data)} conditions)"
+            say(f"  fitting {rule_name} on {data.name} ({len(data)} conditions)"
                  + (" and running Brian2" if engine == "brian2" else ""))
             ev = E.evaluate_rule(rule_name, data, engine)
             evs.append(ev)
@@ -254,7 +259,8 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
     result["scores"] = score_rows
     result["parameter_report"] = parameter_rows
     result["model_comparison"] = comparison_rows
-    echo(f"results in {out}")
+    replace_output_folder(out, final)
+    echo(f"results in {final}")
     return result
 
 
@@ -291,8 +297,10 @@ def cmd_plasticity(args) -> int:
                 if reason:
                     print(f"--rule every skips {rule_name} on {data.name}: {reason}")
     name = "all" if args.all else f"{args.rule}_{data.name}"
-    out = Path(args.out) if args.out else Path("runs") / f"plasticity_{name}"
+    out = Path(args.out) if args.out else default_out("plasticity", name)
+    check_output_folder(out, args.overwrite, markers=RUN_FILES, kind="plasticity results")
     run_plasticity(rules, datasets, out, engine=args.engine, overwrite=args.overwrite, all_tables=args.all,
+                   say=(lambda *a: None) if args.quiet else print,
                    argv_dict={"argv": sys.argv[1:], **{k: v for k, v in vars(args).items() if k != "func"}})
     return 0
 
@@ -321,6 +329,6 @@ def register(subparsers) -> None:
     p.add_argument("--all", action="store_true", help="every rule on every data set: tables and figures")
     p.add_argument("--engine", choices=("brian2", "numpy"), default="brian2",
                    help="report Brian2 protocol simulations (default) or the NumPy forms only")
-    p.add_argument("--out", help="output folder (default runs/plasticity_<rule>_<data>)")
-    p.add_argument("--overwrite", action="store_true", help="write into a folder that holds results")
+    add_output_options(p, default="runs/plasticity_<rule>_<data>_<time>")
+    add_verbosity_options(p)
     p.set_defaults(func=cmd_plasticity)

@@ -223,7 +223,7 @@ def voltage_clamp_conditions() -> tuple[list[Condition], list[dict]]:
         pre = 10.0 + 100.0 * np.arange(20)
         conds.append(Condition(pre * ms, (), 1, None, f"clamp {v:+g} mV", clamp=v * mV))
         expect.append({"study": "ngezahayo2000", "expect": got,
-                       "why": f"after/before ratio {ratio:.3f} +- {err:.3f}"})
+                       "why": f"after/before ratio {ratio:.3f} ± {err:.3f}"})
     return conds, expect
 
 

@@ -243,7 +243,14 @@ def test_cli_plasticity_writes_results_atomically(tmp_path, capsys):
     os.umask(umask)
     assert (out / "scores.csv").stat().st_mode & 0o777 == 0o666 & ~umask    # not mkstemp's 0600
     assert main(["plasticity", "--rule", "pair", "--data-file", str(data), "--out", str(out)]) == 2
-    assert "already holds plasticity results" in capsys.readouterr().err
+    assert "exists and is not empty; pass --overwrite" in capsys.readouterr().err
+    (out / "scores.csv").write_text("stale\n")
+    (out / "mine.txt").write_text("not ours\n")
+    assert main(["plasticity", "--rule", "pair", "--data-file", str(data), "--out", str(out),
+                 "--overwrite", "--quiet"]) == 0          # --overwrite replaces the folder whole
+    assert "fitting" not in capsys.readouterr().out      # --quiet: results only
+    assert (out / "scores.csv").read_text() != "stale\n" and not (out / "mine.txt").exists()
+    assert not out.with_name("out.partial").exists()
     assert main(["plasticity", "--data-file", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o2")]) == 2
     assert main(["plasticity", "--rule", "opzo_eligibility", "--data", "wang_2005",
                  "--out", str(tmp_path / "o3")]) == 2
