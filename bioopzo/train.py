@@ -63,7 +63,7 @@ import numpy as np
 from bioopzo.config import ExperimentConfig, feedback_momentum_warning, load_config
 from bioopzo.data import check_labels, load_dataset
 from bioopzo.errors import ConfigError
-from bioopzo.options import fraction_columns
+from bioopzo.options import fraction_column, fraction_columns
 from bioopzo.devices import epoch_seed, make_simulator
 from bioopzo.runs import (CHECKPOINT, RunFolderError, check_out_folder, load_checkpoint, load_run,
                           partial_folder, swap_in_folder, versions, write_checkpoint,
@@ -491,7 +491,8 @@ def evaluate(run_dir: str | Path, *, device: str | None = None, build_dir: str |
     return {"test_accuracy": metrics["test_accuracy"], "test_loss": metrics["test_loss"],
             "n_test": int(len(dataset.y_test)), "device": config.device.name,
             "evaluation_seed": int(test_seed),
-            "recorded_test_accuracy": summary.get("final_test_accuracy"),
+            "recorded_test_accuracy": summary.get(fraction_column("final_test_accuracy"),
+                                                  summary.get("final_test_accuracy")),
             "replayed": "evaluation_seed" in summary and config.device.name == trained_on}
 
 

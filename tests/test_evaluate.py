@@ -34,7 +34,7 @@ def _assert_replayed(out, result, device, capsys):
     res = evaluate(out)
     assert res["device"] == device and res["replayed"]
     assert res["n_test"] == 60
-    assert res["test_accuracy"] == result.test_accuracy == summary["final_test_accuracy"]
+    assert res["test_accuracy"] == result.test_accuracy == summary["final_test_accuracy_fraction"]
     assert res["test_loss"] == pytest.approx(result.metrics[-1]["test_loss"], rel=1e-12)
     assert main(["evaluate", str(out)]) == 0
     printed = capsys.readouterr().out

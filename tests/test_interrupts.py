@@ -102,7 +102,7 @@ def test_sigint_mid_epoch_stops_kills_the_binary_and_resumes_bitwise(tmp_path):
     for key, value in _weights(tmp_path / "straight").items():
         assert np.array_equal(resumed[key], value), f"{key} differs"
     rows = (out / "metrics.csv").read_text().splitlines()
-    column = rows[0].split(",").index("test_accuracy")
+    column = rows[0].split(",").index("test_accuracy_fraction")
     assert [float(r.split(",")[column]) for r in rows[1:]] == [
         row["test_accuracy"] for row in straight.metrics]
 
