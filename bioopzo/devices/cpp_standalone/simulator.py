@@ -39,15 +39,47 @@ from bioopzo.devices.cpp_standalone.process import compile_project, run_binary
 from bioopzo.network import BrianNetwork, silence_expected_warnings
 
 __all__ = ["StandaloneSimulator", "standalone_capabilities", "configure_make",
-           "OPENMP_ENVIRONMENT"]
+           "OPENMP_ENVIRONMENT", "openmp_environment", "busy_cpus"]
 
 # the devices' log (training reports compilations and re-runs from it)
 log = logging.getLogger("bioopzo.devices")
 
-#: OpenMP settings of a binary with more than one thread, unless the environment
-#: sets them: idle threads sleep instead of spinning (GNU OpenMP spins for a while
-#: by default, which steals the core from a competing process; README Performance)
+#: OpenMP settings of a binary with more than one thread on a loaded machine, unless the
+#: environment sets them: idle threads sleep instead of spinning (GNU OpenMP spins for a
+#: while by default, which steals the core from a competing process). On an idle machine
+#: spinning is 2-4x faster (the binary forks and joins every step), so the policy is
+#: chosen per run by :func:`openmp_environment` (README Performance).
 OPENMP_ENVIRONMENT = {"OMP_WAIT_POLICY": "PASSIVE"}
+
+
+def busy_cpus(interval: float = 0.05) -> float:
+    """How many CPUs other processes keep busy, from two samples of /proc/stat
+    ``interval`` seconds apart (0 where /proc/stat cannot be read)."""
+    def sample():
+        with open("/proc/stat") as f:
+            fields = [float(x) for x in f.readline().split()[1:]]
+        return sum(fields), fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
+    try:
+        total0, idle0 = sample()
+        time.sleep(interval)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    cpus = os.cpu_count() or 1
+    total = total1 - total0
+    return 0.0 if total <= 0 else cpus * (1.0 - (idle1 - idle0) / total)
+
+
+def openmp_environment(threads: int) -> dict:
+    """The OpenMP environment of a run on ``threads`` threads: the libgomp default
+    (spinning) while the machine has a free CPU for every thread, else
+    :data:`OPENMP_ENVIRONMENT` (passive waiting); settings in ``os.environ`` win."""
+    if threads <= 1:
+        return {}
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if cpus - busy_cpus() >= threads - 0.5:
+        return {}
+    return {k: v for k, v in OPENMP_ENVIRONMENT.items() if k not in os.environ}
 
 
 def standalone_capabilities(threads: int = 1) -> DeviceCapabilities:
@@ -174,9 +206,9 @@ class StandaloneSimulator(Simulator):
 
     def _execute(self, run_args: list[str], results: str) -> None:
         """Run the compiled binary with ``run_args`` into ``build_dir/results``."""
-        env = {}
-        if self.capabilities.openmp_threads > 1:
-            env = {k: v for k, v in OPENMP_ENVIRONMENT.items() if k not in os.environ}
+        env = openmp_environment(self.capabilities.openmp_threads)
+        if env:
+            log.info("the machine is busy: OpenMP threads wait passively (%s)", env)
         run_binary(get_device(), self.build_dir, results, run_args, environment=env)
 
     def _run_arguments(self, args: dict, files: list) -> list[str]:
