@@ -36,6 +36,7 @@ class PlasticityModel:
     free: names of the parameters a fit adjusts; bounds: their (low, high), as quantities.
     needs_modulator: the model reads the third factor (modulator); the others ignore it.
     linear_free: the weight change is linear in every free parameter (linear least squares fit).
+    removable: the amplitudes whose value 0 removes a term of the rule (nested submodels).
     """
 
     values: dict = field(default_factory=dict)
@@ -48,6 +49,9 @@ class PlasticityModel:
 
     #: parameter name -> Brian2 unit (1 for a dimensionless parameter)
     units: ClassVar[dict] = {}
+    #: amplitudes whose value 0 switches a term of the rule off (the nested submodels of a fit fix
+    #: them at 0); time constants and shape parameters are not among them
+    removable: ClassVar[tuple] = ()
 
     # ------------------------------------------------------------------ parameters
     def number(self, name: str, value) -> float:

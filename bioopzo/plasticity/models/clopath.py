@@ -58,6 +58,7 @@ class ClopathVoltage(PlasticityModel):
     bounds: tuple = ((0 / mV, 0.1 / mV), (0 / mV ** 2, 0.1 / mV ** 2))
 
     units: ClassVar[dict] = _UNITS
+    removable: ClassVar[tuple] = ("A_LTD", "A_LTP")
 
     def build_brian2(self, pre, post_spikes, conditions, clock, net, modulator):
         import brian2 as b2

@@ -12,7 +12,10 @@ instead). tau_x = 0 ms (a blank in the published table, where A3_minus = 0) mean
 ``PairSTDP``: the triplet model with A3_plus = A3_minus = 0, i.e. the exponential window
 dw = A_plus exp(-dt/tau_plus) for dt = t_post - t_pre > 0 and -A_minus exp(dt/tau_minus) for dt < 0.
 
-Times are Brian2 quantities (tau_plus = 16.8 ms); the amplitudes are dimensionless.
+Each amplitude multiplies one term: at 0 the term is gone (``A3_plus = A3_minus = 0`` is the pair
+rule, ``A2_plus = A3_minus = 0`` Pfister & Gerstner's minimal visual-cortex model), so the amplitudes
+are the model's ``removable`` parameters. Times are Brian2 quantities (tau_plus = 16.8 ms); the
+amplitudes are dimensionless.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class TripletSTDP(PlasticityModel):
     interaction: str = "all_to_all"
 
     units: ClassVar[dict] = _TRIPLET_UNITS
+    removable: ClassVar[tuple] = ("A2_plus", "A3_plus", "A2_minus", "A3_minus")
 
     def _taus(self):
         p = self.values
