@@ -9,11 +9,15 @@
 Writes into --out (default ``runs/plasticity_<rule>_<data>`` or ``runs/plasticity_all``), every
 file atomically (temporary file, then rename): ``scores.csv``, ``predictions.csv``,
 ``parameters.json``, ``parameter_report.csv`` (value, standard error, relative SE in percent,
-bounds, flags on_bound / unconstrained), ``model_comparison.csv`` (AIC, AICc, BIC, their
-differences to the best rule, leave-one-out RMSE as a fraction and NMSE; skipped rules with the
-reason), ``figure_<...>.png``, ``report.md``, ``versions.json``; with ``--all`` also ``lodo.csv``
-(leave-one-dataset-out), ``third_factor.csv``, ``voltage_clamp.csv`` and one figure per rule. The
-parameter and model-comparison tables are printed too.
+bounds, flags on_bound / unconstrained; column ``model``: "full" or the selected submodel's name,
+``selected``: the rows of the selected model, removed terms as rows with flags fixed_at_0 and the
+reason), ``model_comparison.csv`` (AIC, AICc, BIC, their differences to the best rule, leave-one-out
+RMSE as a fraction and NMSE; a selected submodel as a row of its own next to its rule; skipped rules
+with the reason), ``figure_<...>.png``, ``report.md``, ``versions.json``; with ``--all`` also
+``lodo.csv`` (leave-one-dataset-out), ``third_factor.csv``, ``voltage_clamp.csv`` and one figure per
+rule. The selected models' parameter table, the removed terms with their reasons and the
+model-comparison table are printed too. ``--no-reduce`` reports the full models only (no nested
+submodels, :func:`bioopzo.plasticity.comparison.select_nested`).
 """
 
 from __future__ import annotations
@@ -85,6 +89,11 @@ def _prediction_rows(ev) -> list[dict]:
                                         ev.data.err, ev.prediction)]
 
 
+def _comparison_rows(ev) -> list[dict]:
+    """The full rule's comparison row, then its selected submodel's (when terms were removed)."""
+    return [ev.comparison] + ([ev.selected_comparison] if ev.selected_comparison else [])
+
+
 def _fmt(v, digits=3):
     if isinstance(v, float):
         if np.isinf(v):
@@ -100,9 +109,10 @@ def markdown_table(rows: list[dict], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
-PARAMETER_COLUMNS = ["rule", "data", "parameter", "value", "se", "se_relative_pct", "lower_bound",
+PARAMETER_COLUMNS = ["rule", "model", "data", "parameter", "value", "se", "se_relative_pct", "lower_bound",
                      "upper_bound", "flags"]
-COMPARISON_COLUMNS = ["rule", "data", "n", "k", "chi2", "aic", "aicc", "bic", "delta_aic", "delta_bic",
+COMPARISON_COLUMNS = ["rule", "data", "n", "k", "chi2", "aic", "aicc", "bic", "delta_aic", "delta_aicc",
+                      "delta_bic",
                       "loo_unit", "loo_rmse_fraction", "loo_nmse"]
 
 
@@ -122,10 +132,19 @@ def _report_tables(parameter_rows: list[dict], comparison_rows: list[dict], echo
     add_deltas(comparison_rows)
     fitted = [r for r in comparison_rows if r["status"] == "fitted"]
     skipped = [r for r in comparison_rows if r["status"] != "fitted"]
+    shown = [r for r in parameter_rows if r.get("selected", True) and r["flags"] != "fixed_at_0"]
+    removed = [r for r in parameter_rows if r["flags"] == "fixed_at_0"]
+    full = [r for r in parameter_rows if r.get("model") == "full" and not r.get("selected", True)]
+    removed_lines = [f"{r['rule']} on {r['data']} ({r['model']}): {r['parameter']} fixed at 0: {r['reason']}"
+                     for r in removed]
     if parameter_rows:
-        echo("fitted parameters (se: standard error from the loss curvature; flags: on_bound, "
-             "unconstrained = flat direction or relative SE > 100 %):")
-        echo(text_table(parameter_rows, PARAMETER_COLUMNS))
+        echo("fitted parameters of the selected models (se: standard error from the loss curvature; "
+             "flags: on_bound, unconstrained = flat direction or relative SE > 100 %; model: full, or "
+             "the submodel with flagged terms fixed at 0 that AICc selects; the full fits are in "
+             "parameter_report.csv):")
+        echo(text_table(shown, PARAMETER_COLUMNS))
+    for line in removed_lines:
+        echo(line)
     if fitted:
         echo("model comparison (AIC/BIC: lower is better, chi2 with error bars else n ln(RSS/n); "
              "leave-one-out refits, RMSE as a fraction of the weight):")
@@ -134,8 +153,12 @@ def _report_tables(parameter_rows: list[dict], comparison_rows: list[dict], echo
         echo(f"{r['rule']} skipped on {r['data']}: {r['status'][len('skipped: '):]}")
     lines = []
     if parameter_rows:
-        lines += ["## Fitted parameters with standard errors and flags", "",
-                  markdown_table(parameter_rows, PARAMETER_COLUMNS), ""]
+        lines += ["## Fitted parameters with standard errors and flags (selected models)", "",
+                  markdown_table(shown, PARAMETER_COLUMNS), ""]
+    if removed_lines:
+        lines += ["Terms removed (fixed at 0) by the nested-model selection:", "",
+                  *[f"- {line}" for line in removed_lines], "",
+                  "### The full models", "", markdown_table(full, PARAMETER_COLUMNS), ""]
     if comparison_rows:
         lines += ["## Model comparison (AIC, BIC, leave-one-out)", "",
                   markdown_table(comparison_rows, COMPARISON_COLUMNS + ["status"]), ""]
@@ -144,10 +167,11 @@ def _report_tables(parameter_rows: list[dict], comparison_rows: list[dict], echo
 
 def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrite: bool = False,
                    all_tables: bool = False, echo=print, argv_dict: dict | None = None,
-                   say=None) -> dict:
+                   say=None, reduce: bool = True) -> dict:
     """Evaluate ``rule_names`` on one data set (or everything with ``all_tables``) into ``out``
     (written whole: into ``out.partial``, which then replaces ``out``). ``echo`` prints
-    results, ``say`` progress (default: ``echo``)."""
+    results, ``say`` progress (default: ``echo``); ``reduce``: also select the nested submodels
+    (``False``: the full models only)."""
     from bioopzo.plasticity import evaluate as E
     from bioopzo.plasticity import figures as F
     from bioopzo.plasticity.datasets import QUANTITATIVE, load_dataset
@@ -162,7 +186,7 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
     report = ["# bioopzo plasticity results", ""]
     result: dict = {}
     if all_tables:
-        everything = E.evaluate_all(engine, progress=lambda text: say(f"  running {text}"))
+        everything = E.evaluate_all(engine, progress=lambda text: say(f"  running {text}"), reduce=reduce)
         evaluations = everything["evaluations"]
         control = everything["control"]
         result.update(everything)
@@ -201,7 +225,7 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
             for rule_name in E.QUANTITATIVE_RULES:
                 ev = evaluations[(rule_name, data_name)]
                 parameter_rows += ev.parameter_rows
-                comparison_rows.append(ev.comparison)
+                comparison_rows += _comparison_rows(ev)
             d = load_dataset(data_name)
             comparison_rows.append(E.skipped_row("opzo_eligibility", d, E.skip_reason("opzo_eligibility", d)))
     else:
@@ -230,13 +254,13 @@ def run_plasticity(rule_names, data, out: Path, engine: str = "brian2", overwrit
                 continue
             say(f"  fitting {rule_name} on {data.name} ({len(data)} conditions)"
                  + (" and running Brian2" if engine == "brian2" else ""))
-            ev = E.evaluate_rule(rule_name, data, engine)
+            ev = E.evaluate_rule(rule_name, data, engine, reduce=reduce)
             evs.append(ev)
             score_rows.append(_score_row(ev))
             predictions += _prediction_rows(ev)
             parameters[rule_name if len(datasets) == 1 else f"{rule_name}|{data.name}"] = ev.fit.rule.table()
             parameter_rows += ev.parameter_rows
-            comparison_rows.append(ev.comparison)
+            comparison_rows += _comparison_rows(ev)
             s = ev.scores
             echo(f"{rule_name} on {data.name}: RMSE {s['rmse']:.4f}, NMSE {_fmt(s['nmse'], 4)}, "
                  f"R^2 {s['r2']:.3f}, within error bars {_fmt(s['within'])}/{s['n']}; "
@@ -300,7 +324,7 @@ def cmd_plasticity(args) -> int:
     out = Path(args.out) if args.out else default_out("plasticity", name)
     check_output_folder(out, args.overwrite, markers=RUN_FILES, kind="plasticity results")
     run_plasticity(rules, datasets, out, engine=args.engine, overwrite=args.overwrite, all_tables=args.all,
-                   say=(lambda *a: None) if args.quiet else print,
+                   say=(lambda *a: None) if args.quiet else print, reduce=not args.no_reduce,
                    argv_dict={"argv": sys.argv[1:], **{k: v for k, v in vars(args).items() if k != "func"}})
     return 0
 
@@ -329,6 +353,11 @@ def register(subparsers) -> None:
     p.add_argument("--all", action="store_true", help="every rule on every data set: tables and figures")
     p.add_argument("--engine", choices=("brian2", "numpy"), default="brian2",
                    help="report Brian2 protocol simulations (default) or the NumPy forms only")
+    p.add_argument("--no-reduce", action="store_true",
+                   help="report the full models only; by default flagged amplitudes (on their lower bound "
+                        "0 or unconstrained) are also fixed at 0 in nested submodels, and the submodel "
+                        "that AICc selects (within 2 units: the fewest parameters) is reported with each "
+                        "removed term's reason and dAICc")
     add_output_options(p, default="runs/plasticity_<rule>_<data>_<time>")
     add_verbosity_options(p)
     p.set_defaults(func=cmd_plasticity)

@@ -17,7 +17,12 @@
   pairing_modulator); with a constant modulator its change would depend on the simulated tail.
 
 Each evaluation carries its parameter report (:mod:`bioopzo.plasticity.uncertainty`) and its
-model-comparison row (:mod:`bioopzo.plasticity.comparison`).
+model-comparison row (:mod:`bioopzo.plasticity.comparison`). With ``reduce`` (the default) it also
+carries the nested-model selection (``comparison.select_nested``: flagged amplitudes fixed at 0 when
+AICc says the data do not need them): the report then holds the full fit's rows (model "full") and
+the selected model's rows with one row per removed term, and ``selected_comparison`` is the selected
+submodel's comparison row (its leave-one-out refits the submodel). Scores, predictions and figures
+are the full fit's.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from brian2 import ms
 
 from bioopzo.plasticity.datasets import (MODULATOR_PULSE, QUANTITATIVE, YAGISHITA_DELAYS, PlasticityData,
                                          load_dataset, third_factor_conditions, voltage_clamp_conditions)
-from bioopzo.plasticity.comparison import comparison_row
+from bioopzo.plasticity.comparison import Selection, comparison_row, select_nested
 from bioopzo.plasticity.fitting import Fit, fit_rule, scale_refit
 from bioopzo.plasticity.models import (TripletSTDP, clopath_parameters, make_plasticity_model,
                                        pfister_gerstner_parameters)
@@ -40,7 +45,8 @@ from bioopzo.plasticity.uncertainty import parameter_report
 
 __all__ = ["Evaluation", "evaluate_rule", "published_control", "third_factor_table", "voltage_clamp_table",
            "qualitative_table",
-           "leave_one_dataset_out", "rule_for", "skip_reason", "skipped_row", "QUANTITATIVE_RULES",
+           "leave_one_dataset_out", "rule_for", "skip_reason", "skipped_row", "selected_rule_label",
+           "QUANTITATIVE_RULES",
            "NONE_FRACTION"]
 
 #: Rules scored on the quantitative (pairing) data sets; opzo_eligibility is modulator-gated and
@@ -72,8 +78,10 @@ class Evaluation:
     engine: str
     max_engine_difference: float    # max |Brian2 - NumPy| over the conditions (nan if not run)
     scores: dict = field(default_factory=dict)
-    parameter_rows: list = field(default_factory=list)    # uncertainty.parameter_report
-    comparison: dict = field(default_factory=dict)        # comparison.comparison_row
+    parameter_rows: list = field(default_factory=list)    # Selection.parameter_rows (full, selected)
+    comparison: dict = field(default_factory=dict)        # comparison.comparison_row of the full fit
+    selection: Selection | None = None                    # comparison.select_nested (None: not reduced)
+    selected_comparison: dict | None = None               # the selected submodel's row (None: none removed)
 
 
 def skip_reason(rule_name: str, data: PlasticityData) -> str | None:
@@ -87,14 +95,21 @@ def skip_reason(rule_name: str, data: PlasticityData) -> str | None:
 def skipped_row(rule_name: str, data: PlasticityData, reason: str) -> dict:
     """A model-comparison row for a rule that was not fitted, with the reason."""
     nan = float("nan")
-    return {"rule": rule_name, "data": data.name, "n": len(data), "k": -1, "chi2": nan, "rss": nan,
-            "aic": nan, "aicc": nan, "bic": nan, "delta_aic": nan, "delta_bic": nan, "loo_unit": "",
-            "loo_folds": -1, "loo_rmse_fraction": nan, "loo_nmse": nan, "status": f"skipped: {reason}"}
+    return {"rule": rule_name, "model": "full", "data": data.name, "n": len(data), "k": -1, "chi2": nan,
+            "rss": nan, "aic": nan, "aicc": nan, "bic": nan, "delta_aic": nan, "delta_aicc": nan,
+            "delta_bic": nan, "loo_unit": "", "loo_folds": -1, "loo_rmse_fraction": nan, "loo_nmse": nan,
+            "status": f"skipped: {reason}"}
+
+
+def selected_rule_label(rule_name: str, selection: Selection) -> str:
+    """``triplet (selected: A2_plus = A3_minus = 0)``: the selected submodel in comparison tables."""
+    return f"{rule_name} (selected: {selection.label})"
 
 
 def evaluate_rule(rule_name: str, data: PlasticityData, engine: str = "brian2",
-                  report: bool = True) -> Evaluation:
-    """Fit, simulate and score; with ``report`` also the parameter report and the comparison row."""
+                  report: bool = True, reduce: bool = True) -> Evaluation:
+    """Fit, simulate and score; with ``report`` also the parameter report and the comparison row,
+    with ``reduce`` also the nested-model selection and the selected submodel's comparison row."""
     rule = rule_for(rule_name, data.name)
     fit = fit_rule(rule, data)
     prediction = fit.prediction
@@ -107,8 +122,18 @@ def evaluate_rule(rule_name: str, data: PlasticityData, engine: str = "brian2",
     ev = Evaluation(rule_name, data, fit, prediction, engine, difference,
                     scores(data.mean, prediction, data.err))
     if report:
-        ev.parameter_rows = [{**r, "rule": rule_name} for r in parameter_report(fit, data)]
+        if reduce:
+            ev.selection = select_nested(fit, data)
+            selection = ev.selection
+        else:
+            full_report = parameter_report(fit, data)
+            selection = Selection(fit, fit, full_report, full_report)
+        ev.parameter_rows = selection.parameter_rows(rule_name)
         ev.comparison = comparison_row(rule_name, fit, data)
+        if selection.removed:
+            ev.selected_comparison = comparison_row(selected_rule_label(rule_name, selection),
+                                                    selection.selected, data,
+                                                    model=selection.selected.rule.name)
     return ev
 
 
@@ -190,15 +215,16 @@ def leave_one_dataset_out(evaluations: dict, data_names=QUANTITATIVE) -> list[di
 
 
 def evaluate_all(engine: str = "brian2", rules=QUANTITATIVE_RULES, data_names=QUANTITATIVE,
-                 progress=None) -> dict:
-    """Every rule on every quantitative data set, the published control, LODO and third-factor tables."""
+                 progress=None, reduce: bool = True) -> dict:
+    """Every rule on every quantitative data set, the published control, LODO and third-factor tables
+    (``reduce``: with the nested-model selection of each fit)."""
     evaluations = {}
     for data_name in data_names:
         data = load_dataset(data_name)
         for rule_name in rules:
             if progress:
                 progress(f"{rule_name} on {data_name}")
-            evaluations[(rule_name, data_name)] = evaluate_rule(rule_name, data, engine)
+            evaluations[(rule_name, data_name)] = evaluate_rule(rule_name, data, engine, reduce=reduce)
     third = []
     third_rules = [make_plasticity_model(name)
                    for name in ("opzo", "opzo_eligibility", "pair", "triplet", "clopath")]
