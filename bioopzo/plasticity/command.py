@@ -138,16 +138,16 @@ def _report_tables(parameter_rows: list[dict], comparison_rows: list[dict], echo
     removed_lines = [f"{r['rule']} on {r['data']} ({r['model']}): {r['parameter']} fixed at 0: {r['reason']}"
                      for r in removed]
     if parameter_rows:
-        echo("fitted parameters of the selected models (se: standard error from the loss curvature; "
-             "flags: on_bound, unconstrained = flat direction or relative SE > 100 %; model: full, or "
-             "the submodel with flagged terms fixed at 0 that AICc selects; the full fits are in "
-             "parameter_report.csv):")
+        echo("fitted parameters (se: standard error from the loss curvature; flags: on_bound, "
+             "unconstrained = flat direction or relative SE > 100 %; model: full, or the submodel with "
+             "flagged amplitudes fixed at 0 that AICc selects, whose full fit is in parameter_report.csv):")
         echo(text_table(shown, PARAMETER_COLUMNS))
     for line in removed_lines:
         echo(line)
     if fitted:
         echo("model comparison (AIC/BIC: lower is better, chi2 with error bars else n ln(RSS/n); "
-             "leave-one-out refits, RMSE as a fraction of the weight):")
+             "leave-one-out refits, RMSE as a fraction of the weight; 'rule (selected: ...)': the "
+             "selected submodel, refitted as such):")
         echo(text_table(fitted, COMPARISON_COLUMNS))
     for r in skipped:
         echo(f"{r['rule']} skipped on {r['data']}: {r['status'][len('skipped: '):]}")

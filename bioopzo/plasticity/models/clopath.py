@@ -14,7 +14,8 @@ Potentials are quantities in mV, times in ms, A_LTD in 1/mV and A_LTP in 1/mV^2 
 paper); the update is the discrete map above, run on plain numbers in those units. The membrane is
 a reduction of the paper's AdEx neuron (forced spike of fixed shape, no adaptation), so the
 published A_LTD, A_LTP are starting points and are refitted. The weight change is
-dw = -A_LTD D + A_LTP P with D and P set by the spikes and the membrane alone (cached).
+dw = -A_LTD D + A_LTP P with D and P set by the spikes and the membrane alone (cached); A_LTD = 0 or
+A_LTP = 0 removes the depression or the potentiation term (the model's ``removable`` parameters).
 """
 
 from __future__ import annotations
