@@ -155,9 +155,10 @@ def test_check3_triplet_terms_unconstrained_on_pairing_data_and_sjostrom_report(
     # Sjöström: the frequency dependence fixes the triplet LTP term and the pair LTD term
     assert sj["A3_plus"]["flags"] == "" and sj["A2_minus"]["flags"] == ""
     assert sj["A3_plus"]["se_relative_pct"] < 50 and sj["A2_minus"]["se_relative_pct"] < 50
-    # measured (not the expectation): the full model's pair LTP term sits on its lower bound
-    # 0 and the triplet LTD term is not determined (relative SE > 100 %) - the two terms that Pfister &
-    # Gerstner's minimal visual-cortex model sets to 0. That minimal model flags nothing and wins on AIC.
+    # measured: the FULL model's pair LTP term sits on its lower bound 0 and the triplet LTD term is not
+    # determined (relative SE > 100 %) - the two terms that Pfister & Gerstner's minimal visual-cortex
+    # model sets to 0. That minimal model flags nothing and wins on AIC; the report shows it as the
+    # selected model (test_nested_selection_on_sjostrom_removes_the_terms_pfister_gerstner_set_to_zero).
     assert "on_bound" in sj["A2_plus"]["flags"] and "unconstrained" in sj["A3_minus"]["flags"]
     minimal = submodel(rule_for("triplet", "sjostrom_2001"), ["A2_plus", "A3_minus"])
     assert minimal.free == ("A3_plus", "A2_minus") and minimal.name == "triplet[-A2_plus,-A3_minus]"
