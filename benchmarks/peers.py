@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import importlib.util
 import multiprocessing
+import os
 import statistics
 import time
 import traceback
@@ -92,6 +93,7 @@ class Timing:
     samples: int
     seconds: float
     network_seconds: float = float("nan")
+    run_threads: int = 0                   # bioopzo: OpenMP threads its (last) run used
 
 
 @dataclass
@@ -146,27 +148,31 @@ class BioopzoRunner:
         state = initial_state(self.config, self.workload.sizes[0], self.workload.n_classes, 1)
         t = time.perf_counter()
         result = self.sim.run_epoch(self.data, state, self.seed)
-        return Timing(n, time.perf_counter() - t, result.network_time)
+        return Timing(n, time.perf_counter() - t, result.network_time,
+                      getattr(self.sim, "run_threads", 0))
 
     def close(self):
         self.sim.__exit__(None, None, None)
 
 
-def serve_bioopzo(conn, name: str, rule: str, n: int, threads: int, directory: str):
+def serve_bioopzo(conn, name: str, rule: str, n: int, threads: int, directory: str,
+                  environment: dict | None = None, precision: str = "float64"):
     """Worker process of :class:`BioopzoProcess`: compile and run once, answer
     ("ready", seconds) or ("error", text), then time one epoch per received
-    sample count until it receives None."""
+    sample count until it receives None. ``environment``: variables set first."""
     from workloads import workload
 
+    os.environ.update(environment or {})
     runner = None
     try:
-        config, x, encoded, y = workload(name, rule, n, threads=threads)
+        config, x, encoded, y = workload(name, rule, n, threads=threads, precision=precision)
         wl = PeerWorkload(name, config, x, encoded, y)
         runner = BioopzoRunner(wl, config, n, Path(directory))
         conn.send(("ready", runner.setup_seconds))
         while (request := conn.recv()) is not None:
             timing = runner(request)
-            conn.send(("timing", (timing.samples, timing.seconds, timing.network_seconds)))
+            conn.send(("timing", (timing.samples, timing.seconds, timing.network_seconds,
+                                  timing.run_threads)))
     except (Exception, KeyboardInterrupt):
         conn.send(("error", traceback.format_exc()))
     finally:
@@ -180,12 +186,14 @@ class BioopzoProcess:
     several compiled builds can be timed interleaved (Brian2 keeps one
     standalone project per process). Called like the runner."""
 
-    def __init__(self, name: str, rule: str, n: int, threads: int, directory):
+    def __init__(self, name: str, rule: str, n: int, threads: int, directory,
+                 environment: dict | None = None, precision: str = "float64"):
         context = multiprocessing.get_context("spawn")
         self.conn, child = context.Pipe()
         self.n = n
         self.process = context.Process(target=serve_bioopzo, daemon=True,
-                                       args=(child, name, rule, n, threads, str(directory)))
+                                       args=(child, name, rule, n, threads, str(directory),
+                                             environment, precision))
         self.process.start()
         child.close()
         self.setup_seconds = self.answer("ready")
@@ -486,6 +494,8 @@ def run_interleaved(contenders: list[Contender], repeats: int, echo=print):
 
                 torch.set_num_threads(c.threads)
             timing = c.time()
+            ran_on = (f", ran on {timing.run_threads}" if timing.run_threads
+                      and timing.run_threads != c.threads else "")
             echo(f"  repeat {r + 1}/{repeats} {c.label} x{c.threads}: "
-                 f"{timing.samples / timing.seconds:8.1f} samples/s ({timing.samples} samples)",
-                 flush=True)
+                 f"{timing.samples / timing.seconds:8.1f} samples/s ({timing.samples} samples"
+                 f"{ran_on})", flush=True)

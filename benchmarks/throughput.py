@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from bioopzo.config import load_config
+from bioopzo.devices.cpp_standalone.threads import RUN_THREADS_VARIABLE
 from bioopzo.devices import make_simulator
 from bioopzo.data.epochs import make_epoch_data
 from bioopzo.state import initial_state
@@ -299,21 +300,27 @@ class BioopzoBuilds:
         self.workloads, self.directory = workloads, directory
         self.runners: dict = {}
 
-    def runner(self, name: str, rule: str, threads: int) -> BioopzoProcess:
-        key = (name, rule, threads)
+    def runner(self, name: str, rule: str, threads: int, fixed: bool = False,
+               precision: str = "float64") -> BioopzoProcess:
+        """``fixed``: every run uses all ``threads`` (else fewer when the machine is busy)."""
+        key = (name, rule, threads, fixed, precision)
         if key not in self.runners:
             n = len(self.workloads[name].labels)
-            print(f"  compiling bioopzo {rule} cpp_standalone x{threads} for {name} ...", flush=True)
-            self.runners[key] = BioopzoProcess(name, rule, n, threads,
-                                               self.directory / f"{name}-{rule}-{threads}")
+            print(f"  compiling bioopzo {rule} cpp_standalone {precision} x{threads} for {name} ...",
+                  flush=True)
+            env = {RUN_THREADS_VARIABLE: str(threads)} if fixed else None
+            folder = f"{name}-{rule}-{threads}-{precision}{'-fixed' if fixed else ''}"
+            self.runners[key] = BioopzoProcess(name, rule, n, threads, self.directory / folder,
+                                               environment=env, precision=precision)
             print(f"  ... compiled and ran once in {self.runners[key].setup_seconds:.0f} s",
                   flush=True)
         return self.runners[key]
 
-    def contender(self, name: str, rule: str, threads: int) -> Contender:
-        runner = self.runner(name, rule, threads)
-        return Contender(f"bioopzo {rule} cpp_standalone", BIOOPZO_COMPUTES, 1, threads, runner,
-                         runner.n, setup_seconds=runner.setup_seconds)
+    def contender(self, name: str, rule: str, threads: int,
+                  precision: str = "float64") -> Contender:
+        runner = self.runner(name, rule, threads, precision=precision)
+        return Contender(f"bioopzo {rule} cpp_standalone {precision}", BIOOPZO_COMPUTES, 1,
+                         threads, runner, runner.n, setup_seconds=runner.setup_seconds)
 
     def close(self):
         for runner in self.runners.values():
@@ -337,7 +344,8 @@ def peers(args, builds: BioopzoBuilds) -> list[dict]:
             print(f"[{name}] the PyTorch online BP agrees with bioopzo.reference (float64, 4 samples, "
                   f"batch 1 and 4): largest weight difference {err:.1e}", flush=True)
         for threads in args.threads:
-            contenders = [builds.contender(name, "bp", threads)]
+            contenders = [builds.contender(name, "bp", threads, precision)
+                          for precision in ("float64", "float32")]
             contenders += torch_contenders(wl, threads, args.peer_seconds)
             print(f"[{name}] {len(contenders)} contenders on {threads} thread"
                   f"{'s' if threads > 1 else ''}, {args.peer_repeats} interleaved repeats", flush=True)
@@ -378,23 +386,58 @@ def print_peers(rows: list[dict]):
     print("  (the peers compute in float32 with PyTorch on the same threads)")
 
 
+def traffic_floor(builds: BioopzoBuilds, bandwidth: float) -> list[dict]:
+    """The physical floor of bioopzo's event-driven online rule on each workload:
+    every active input (x != 0 at a step) reads its row of input weights once for
+    the forward input and reads and writes it once in the replayed update (one
+    per sample, README Performance), so the weight traffic per sample is
+
+        bytes = (active inputs per sample) x N_hidden x 3 x (8 float64 | 4 float32)
+
+    (the hidden-to-readout matrix, 800 x 10 on nmnist, and the neuron state add
+    under 1 %), and ``bandwidth / bytes`` bounds the samples per second."""
+    rows = []
+    for name, wl in builds.workloads.items():
+        active = float(np.count_nonzero(wl.encoded)) / len(wl.labels)
+        for precision, itemsize in (("float64", 8), ("float32", 4)):
+            traffic = active * wl.sizes[1] * 3 * itemsize
+            rows.append({"workload": name, "precision": precision,
+                         "active_inputs_per_sample": active, "bytes_per_sample": traffic,
+                         "bandwidth_gb_s": bandwidth / 1e9,
+                         "floor_samples_per_s": bandwidth / traffic})
+    return rows
+
+
+def print_traffic_floor(rows: list[dict]):
+    for r in rows:
+        print(f"physical floor on {r['workload']} ({r['precision']}): "
+              f"{r['active_inputs_per_sample']:.0f} active inputs per sample move "
+              f"{r['bytes_per_sample'] / 1e6:.1f} MB of weights; at {r['bandwidth_gb_s']:.1f} GB/s "
+              f"at most {r['floor_samples_per_s']:.0f} samples/s on one memory bus")
+
+
 def threads_under_load(args, builds: BioopzoBuilds) -> list[dict]:
     """bioopzo's 1- and 2-thread builds timed side by side under ``args.load`` busy
     processes; the ratio of the 2-thread median to the 1-thread median."""
     rows = []
     name = "nmnist" if "nmnist" in builds.workloads else next(iter(builds.workloads))
     for rule in args.load_rules:
-        runners = [builds.runner(name, rule, threads) for threads in (1, 2)]
-        contenders = [Contender(f"bioopzo {rule} cpp_standalone", BIOOPZO_COMPUTES, 1, t, r, r.n)
-                      for t, r in zip((1, 2), runners)]
-        print(f"[{name} {rule}] {args.load} busy processes; 1 and 2 threads interleaved, "
-              f"{args.peer_repeats} repeats", flush=True)
+        runners = [builds.runner(name, rule, 1), builds.runner(name, rule, 2),
+                   builds.runner(name, rule, 2, fixed=True)]
+        labels = [f"bioopzo {rule} cpp_standalone", f"bioopzo {rule} cpp_standalone",
+                  f"bioopzo {rule} cpp_standalone, threads fixed"]
+        contenders = [Contender(label, BIOOPZO_COMPUTES, 1, t, r, r.n)
+                      for label, t, r in zip(labels, (1, 2, 2), runners)]
+        print(f"[{name} {rule}] {args.load} busy processes; 1 thread, 2 threads and 2 fixed "
+              f"threads interleaved, {args.peer_repeats} repeats", flush=True)
         with busy_load(args.load):
             run_interleaved(contenders, args.peer_repeats)
-        one, two = (summary(c.rates()) for c in contenders)
+        one, two, fixed = (summary(c.rates()) for c in contenders)
         rows.append({"workload": name, "rule": rule, "busy_processes": args.load,
                      "samples": runners[0].n, "one_thread": one, "two_threads": two,
-                     "ratio": two["median"] / one["median"]})
+                     "ratio": two["median"] / one["median"],
+                     "two_thread_build_ran_on": [t.run_threads for t in contenders[1].timings],
+                     "two_fixed_threads": fixed, "fixed_ratio": fixed["median"] / one["median"]})
     return rows
 
 
@@ -406,7 +449,11 @@ def print_load(rows: list[dict]):
               f"({r['samples']} samples per run, whole run): 1 thread {one['median']:.1f} "
               f"({one['low']:.1f}-{one['high']:.1f}), 2 threads {two['median']:.1f} "
               f"({two['low']:.1f}-{two['high']:.1f}) samples/s; 2 / 1 threads = "
-              f"{r['ratio']:.2f} ({verdict})")
+              f"{r['ratio']:.2f} ({verdict}); the 2-thread build's runs used "
+              f"{', '.join(map(str, r['two_thread_build_ran_on']))} threads (chosen by load); "
+              f"with both threads fixed ({RUN_THREADS_VARIABLE}=2): "
+              f"{r['two_fixed_threads']['median']:.1f} ({r['two_fixed_threads']['low']:.1f}-"
+              f"{r['two_fixed_threads']['high']:.1f}), {r['fixed_ratio']:.2f} of 1 thread")
 
 
 def print_table(rows):
@@ -530,6 +577,8 @@ def main(argv=None):
                 if "peers" not in args.skip:
                     results["peers"] = peers(args, builds)
                     print_peers(results["peers"])
+                    results["traffic_floor"] = traffic_floor(builds, bandwidth)
+                    print_traffic_floor(results["traffic_floor"])
                 if "load" not in args.skip:
                     results["load"] = threads_under_load(args, builds)
                     print_load(results["load"])

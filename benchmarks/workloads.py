@@ -40,7 +40,7 @@ class GeneratedEvents:
 
 def workload(name: str, rule: str, n_samples: int, hidden: int | None = None,
              steps: int | None = None, threads: int = 1, device: str = "cpp_standalone",
-             schedule: str = "sample", batch_size: int = 32):
+             schedule: str = "sample", batch_size: int = 32, precision: str = "float64"):
     """(config, inputs for the simulators, encoded inputs (N, T, n0), labels)."""
     if name == "digits":
         over = {"network": {"hidden": [hidden or 256]},
@@ -50,7 +50,7 @@ def workload(name: str, rule: str, n_samples: int, hidden: int | None = None,
                 "data": {"steps_per_sample": steps or 30, "encoding": "frames"}}
     over["rule"] = {"name": rule}
     over["optimizer"] = {"schedule": schedule, "batch_size": batch_size, "lr_schedule": "constant"}
-    over["device"] = {"name": device, "threads": threads}
+    over["device"] = {"name": device, "threads": threads, "precision": precision}
     over["training"] = {"samples_per_run": max(n_samples, 1), "max_run_input_mb": 1024.0}
     config = load_config(None, over)
     T = config.data.steps_per_sample

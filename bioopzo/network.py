@@ -144,6 +144,7 @@ class BrianNetwork:
         self.event_driven = capabilities.custom_events
         self.replay = capabilities.sample_clock_pathways and self.event_driven
         self.gaussian = "randn" if capabilities.gaussian is None else "gaussian"
+        self.uniform = "rand" if capabilities.uniform is None else "uniform"
         if self.accumulated and self.steps > MAX_STEPS_PER_SAMPLE:
             raise ConfigError(f"steps_per_sample = {self.steps} is too many for the once-per-sample "
                               f"updates (at most {MAX_STEPS_PER_SAMPLE}); use schedule = 'step'")
@@ -228,6 +229,8 @@ class BrianNetwork:
         ns = shared_namespace(cfg)
         if self.capabilities.gaussian is not None:
             ns["gaussian"] = self.capabilities.gaussian
+        if self.capabilities.uniform is not None:
+            ns["uniform"] = self.capabilities.uniform
         ns.update(self.timed_arrays)
         ns.update(self.encoder.brian_namespace())
         ns.update({
@@ -308,7 +311,7 @@ class BrianNetwork:
         inputs = NeuronGroup(self.n_inputs, input_model() + history_eqs,
                              namespace=dict(self.namespace), **self._events(0),
                              name=self._name("inputs"), **self._clock)
-        inputs.run_regularly(input_code(self.encoder.brian_statement(), history), when="start",
+        inputs.run_regularly(input_code(self.encoder.brian_statement(self.uniform), history), when="start",
                              order=ORDER_INPUT)
         self._active_event(inputs, 0, ORDER_INPUT_EVENTS)
         self._sample_events_once_per_sample(inputs, 0)
@@ -349,7 +352,7 @@ class BrianNetwork:
         group = NeuronGroup(n, model, method="euler", threshold="s > 0.5",
                             **self._events(l), namespace=dict(self.namespace),
                             name=self._name(f"hidden{l}"), **self._clock)
-        group.run_regularly(hidden_forward_code(cfg, n, delay, self.gaussian) + history,
+        group.run_regularly(hidden_forward_code(cfg, n, delay, self.gaussian, self.uniform) + history,
                             when="start", order=layer_order(l) + 1)
         self._active_event(group, l, layer_order(l) + 2)
         self._update_biases_once_per_sample(group, trains)

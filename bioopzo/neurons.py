@@ -243,17 +243,18 @@ def _delayed_noise(code: str, delay: int) -> str:
 
 
 def hidden_forward_code(config: ExperimentConfig, n_neurons: int, noise_delay: int = 0,
-                        gaussian: str = "randn") -> str:
-    """The layer's step; ``gaussian`` names the Brian2 function of its gaussian draws."""
+                        gaussian: str = "randn", uniform: str = "rand") -> str:
+    """The layer's step; ``gaussian`` and ``uniform`` name the Brian2 functions of
+    its gaussian and uniform draws."""
     if noise_delay:
-        return _delayed_noise(hidden_forward_code(config, n_neurons, gaussian=gaussian),
-                              noise_delay)
+        return _delayed_noise(hidden_forward_code(config, n_neurons, gaussian=gaussian,
+                                                  uniform=uniform), noise_delay)
     noise = config.noise
     dist = noise.distribution
     if dist == "gaussian":
         draw = f"z_new = {gaussian}()"
     elif dist == "rademacher":
-        draw = "z_new = 2*int(rand() < 0.5) - 1"
+        draw = f"z_new = 2*int({uniform}() < 0.5) - 1"
     else:
         draw = f"z_new = z_raw*sqrt({n_neurons}/z_sumsq)"
     if noise.antithetic:

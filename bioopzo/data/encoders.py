@@ -41,8 +41,9 @@ class Encoder:
 
     #: Brian2 statements that set ``x`` for input ``i`` at step ``k`` of the
     #: current sample (from ``input_intensity(t, i)``, or ``input_frame(t, i)``
-    #: for per-step data).
-    def brian_statement(self) -> str:  # pragma: no cover - abstract
+    #: for per-step data); ``uniform`` names the Brian2 function of uniform
+    #: draws on [0, 1) (the device's ``uniform()``, else ``rand()``).
+    def brian_statement(self, uniform: str = "rand") -> str:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def brian_namespace(self) -> dict:
@@ -64,8 +65,8 @@ class RateEncoder(Encoder):
                 "lower [data] max_rate or dt"
             )
 
-    def brian_statement(self) -> str:
-        return READ_INTENSITY + "x = int(rand() < spike_probability*intensity)"
+    def brian_statement(self, uniform: str = "rand") -> str:
+        return READ_INTENSITY + f"x = int({uniform}() < spike_probability*intensity)"
 
     def brian_namespace(self) -> dict:
         return {"spike_probability": self.spike_probability}
@@ -78,7 +79,7 @@ class RateEncoder(Encoder):
 
 @dataclass(frozen=True)
 class DirectEncoder(Encoder):
-    def brian_statement(self) -> str:
+    def brian_statement(self, uniform: str = "rand") -> str:
         return READ_INTENSITY + "x = intensity"
 
     def encode(self, intensities, rng):
@@ -89,7 +90,7 @@ class DirectEncoder(Encoder):
 class LatencyEncoder(Encoder):
     cutoff: float = 0.1
 
-    def brian_statement(self) -> str:
+    def brian_statement(self, uniform: str = "rand") -> str:
         return (READ_INTENSITY + "x = int(k == int((1 - intensity)*(steps_per_sample - 1) + 0.5))"
                 "*int(intensity >= latency_cutoff)")
 
@@ -107,7 +108,7 @@ class LatencyEncoder(Encoder):
 class FrameEncoder(Encoder):
     per_step = True
 
-    def brian_statement(self) -> str:
+    def brian_statement(self, uniform: str = "rand") -> str:
         return "x = input_frame(t, i)"
 
     def encode(self, frames, rng):

@@ -59,6 +59,10 @@ class DeviceCapabilities:
     gaussian : Brian2 Function or None
         The fast ``gaussian()`` draw the device implements (devices/gaussian.py);
         None: Brian2's ``randn()``.
+    uniform : Brian2 Function or None
+        The device's ``uniform()`` draw on [0, 1) whose draws do not depend on
+        the number of threads that run the code (cpp_standalone); None: Brian2's
+        ``rand()``.
     pathway_templates : callable or None
         Gives the model's Synapses custom pathway code (cpp_standalone: no spike
         queue, OpenMP schedules): ``f(list of Synapses) -> {pathway: schedule}``.
@@ -72,6 +76,7 @@ class DeviceCapabilities:
     sample_clock_pathways: bool = True
     summed_lag: int = 0
     gaussian: object = None
+    uniform: object = None
     pathway_templates: Callable | None = None
     openmp_threads: int = 0
     run_args: bool = False

@@ -37,8 +37,8 @@ import numpy as np
 from brian2 import Function
 from brian2.codegen.generators.numpy_generator import NumpyCodeGenerator
 
-__all__ = ["GAUSSIAN", "gaussian_function", "numpy_gaussian", "ziggurat_tables", "R", "V",
-           "LAYERS"]
+__all__ = ["GAUSSIAN", "gaussian_function", "numpy_gaussian", "uniform_function", "numpy_uniform",
+           "ziggurat_tables", "R", "V", "LAYERS"]
 
 R = 3.442619855899
 V = 9.91256303526217e-3
@@ -73,6 +73,26 @@ def gaussian_function() -> Function:
     function = Function(numpy_gaussian, arg_units=[], return_unit=1, stateless=False,
                         auto_vectorise=True)
     function.implementations.add_implementation(NumpyCodeGenerator, code=numpy_gaussian)
+    return function
+
+
+def numpy_uniform(vectorisation_idx):
+    """NumPy's uniform draws on [0, 1), one per element of the vectorisation index."""
+    try:
+        n = len(vectorisation_idx)
+    except TypeError:
+        n = int(vectorisation_idx)
+    values = np.random.rand(n)
+    return values[0] if n == 1 else values
+
+
+def uniform_function() -> Function:
+    """A new Brian2 function ``uniform()``, u ~ U[0, 1) like ``rand()``, with its
+    NumPy implementation; cpp_standalone adds one whose draws do not depend on
+    the number of threads that run the code (devices/cpp_standalone/gaussian.py)."""
+    function = Function(numpy_uniform, arg_units=[], return_unit=1, stateless=False,
+                        auto_vectorise=True)
+    function.implementations.add_implementation(NumpyCodeGenerator, code=numpy_uniform)
     return function
 
 

@@ -9,22 +9,23 @@ import sys
 
 import pytest
 
-from bioopzo.devices.cpp_standalone import simulator
-from bioopzo.devices.cpp_standalone.simulator import OPENMP_ENVIRONMENT, busy_cpus, openmp_environment
+from bioopzo.devices.cpp_standalone import threads
+from bioopzo.devices.cpp_standalone.threads import OPENMP_ENVIRONMENT, busy_cpus, openmp_environment
 
 
 def test_one_thread_needs_no_openmp_setting(monkeypatch):
-    monkeypatch.setattr(simulator, "busy_cpus", lambda interval=0.05: 64.0)
+    monkeypatch.setattr(threads, "busy_cpus", lambda interval=0.05: 64.0)
     assert openmp_environment(1) == {}
 
 
 def test_idle_machine_spins_busy_machine_waits_passively(monkeypatch):
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
-    monkeypatch.setattr(simulator.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    monkeypatch.setattr(simulator, "busy_cpus", lambda interval=0.05: 0.1)
+    monkeypatch.setattr(threads, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(threads, "busy_cpus", lambda interval=0.05: 0.1)
     assert openmp_environment(2) == {}
-    monkeypatch.setattr(simulator, "busy_cpus", lambda interval=0.05: 2.0)
+    monkeypatch.setattr(threads, "busy_cpus", lambda interval=0.05: 2.0)
     assert openmp_environment(2) == OPENMP_ENVIRONMENT
+    assert openmp_environment(2, run_threads=1) == {}     # one running thread waits for none
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")          # the user's setting wins
     assert openmp_environment(2) == {}
 

@@ -114,10 +114,10 @@ def test_two_threads_learn_what_brians_queues_learn(tmp_path, monkeypatch, epoch
     assert schedules["forward1_replay0"] == "synaptic"
     code = tmp_path / "threaded" / "code_objects"
     (replay0,) = code.glob("forward1_replay0_codeobject*.cpp")
-    assert ".queue[omp_get_thread_num()]" in replay0.read_text()
+    assert ".queue[_build_thread]" in replay0.read_text()
     # the T replay pathways share the synapse lists of one pathway of forward1
     prepared = [f.name for f in code.glob("before_run_forward1_*push_spikes*.cpp")
-                if ".prepare(" in f.read_text()]
+                if "prepare(" in f.read_text()]
     assert len(prepared) == 1, prepared
     assert master.spike_counts[0].sum() > 0, "the test network must spike"
     np.testing.assert_array_equal(threaded.spike_counts[0], master.spike_counts[0])

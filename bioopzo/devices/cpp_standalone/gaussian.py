@@ -3,9 +3,16 @@
 The layer edges X_i and heights f(X_i) are those of
 :func:`bioopzo.devices.gaussian.ziggurat_tables`, written into the support code
 as constant tables. The uniform bits come from xoshiro256** (Blackman & Vigna
-2021), one state per code object and OpenMP thread, seeded through splitmix64
-from two draws of Brian2's own generator for that thread at the first call of
-a run, so the noise follows the run's seed and is reproducible.
+2021), one state per code object and part of the loop (threads.py: with K
+OpenMP threads, part k is the k-th of K contiguous blocks of the group's
+elements, whatever number of threads runs it), seeded through splitmix64 from
+two draws of Brian2's generator k at the first call of a run, so the noise
+follows the run's seed and is the same on any number of running threads.
+
+``uniform()`` is Brian2's ``rand()`` on the same parts: generator part(i) for
+element i (Brian2's ``rand()`` takes the running thread's generator, so its
+draws would depend on how many threads run). Without OpenMP both use part 0
+only, as Brian2 does.
 """
 
 from __future__ import annotations
@@ -15,9 +22,11 @@ from brian2 import prefs
 from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
 
 from bioopzo.devices.brian2_compat import RANDOM_GENERATORS
-from bioopzo.devices.gaussian import R, gaussian_function, ziggurat_tables
+from bioopzo.devices.cpp_standalone.threads import stream_code
+from bioopzo.devices.gaussian import R, gaussian_function, uniform_function, ziggurat_tables
+from bioopzo.errors import ConfigError
 
-__all__ = ["CPP_GAUSSIAN", "gaussian_support_code"]
+__all__ = ["CPP_GAUSSIAN", "CPP_UNIFORM", "gaussian_support_code", "uniform_support_code"]
 
 
 def _array(name: str, values: np.ndarray) -> str:
@@ -55,17 +64,17 @@ struct BioopzoGaussian {
     inline double uniform() {                      // [0, 1), 53 bits
         return (next() >> 11) * 1.1102230246251565e-16;
     }
-    void seed(const int thread) {
+    void seed(const int part) {
         uint64_t x = 0;
         for (int k = 0; k < 2; k++)
-            x = (x << 32) ^ (uint64_t)(%GENERATORS%[thread].rand() * 4294967296.0);
+            x = (x << 32) ^ (uint64_t)(%GENERATORS%[part].rand() * 4294967296.0);
         for (int k = 0; k < 4; k++)
             s[k] = splitmix(x);
         seeded = true;
     }
-    inline double draw(const int thread) {
+    inline double draw(const int part) {
         if (!seeded)
-            seed(thread);
+            seed(part);
         for (;;) {
             const uint64_t bits = next();
             const int i = (int)(bits & 127);
@@ -87,22 +96,47 @@ struct BioopzoGaussian {
         }
     }
 };
-static thread_local BioopzoGaussian _bioopzo_gaussian_state;
-}
+static BioopzoGaussian _bioopzo_gaussian_states[%PARTS%];
+%STREAM%}
 
 inline double _bioopzo_gaussian(const int _vectorisation_idx) {
-    return _bioopzo_gaussian_state.draw(%THREAD%);
+    const int _part = _bioopzo_gaussian_part(_vectorisation_idx);
+    return _bioopzo_gaussian_states[_part].draw(_part);
 }
 """
+
+
+def _parts(owner, function: str) -> tuple[int, int]:
+    """(elements of ``owner``'s loops, OpenMP threads of the build: 1 without OpenMP)."""
+    threads = max(1, int(prefs.devices.cpp_standalone.openmp_threads))
+    if threads == 1:
+        return 0, 1
+    try:
+        size = len(owner)
+    except (TypeError, NotImplementedError) as err:   # Synapses before the run
+        raise ConfigError(f"{function}() in the code of {owner.name} (not a group of fixed size) "
+                          "needs [device] threads = 1 on cpp_standalone") from err
+    return size, threads
 
 
 def gaussian_support_code(owner) -> dict:
     """Brian2 dynamic implementation: the C++ support code of ``gaussian()``."""
     x, heights = ziggurat_tables()
-    thread = "omp_get_thread_num()" if prefs.devices.cpp_standalone.openmp_threads else "0"
+    size, threads = _parts(owner, "gaussian")
     code = (_CPP.replace("%TABLES%", _array("_zig_x", x) + _array("_zig_f", heights))
-            .replace("%R%", repr(R)).replace("%THREAD%", thread)
+            .replace("%R%", repr(R)).replace("%PARTS%", str(threads))
+            .replace("%STREAM%", stream_code("_bioopzo_gaussian_part", size, threads))
             .replace("%GENERATORS%", RANDOM_GENERATORS))
+    return {"support_code": code}
+
+
+def uniform_support_code(owner) -> dict:
+    """Brian2 dynamic implementation: the C++ support code of ``uniform()``."""
+    size, threads = _parts(owner, "uniform")
+    code = ("namespace {\n" + stream_code("_bioopzo_uniform_part", size, threads) + "}\n"
+            "inline double _bioopzo_uniform(const int _vectorisation_idx) {\n"
+            f"    return {RANDOM_GENERATORS}[_bioopzo_uniform_part(_vectorisation_idx)].rand();\n"
+            "}\n")
     return {"support_code": code}
 
 
@@ -111,3 +145,9 @@ CPP_GAUSSIAN = gaussian_function()
 CPP_GAUSSIAN.implementations.add_dynamic_implementation(
     CPPStandaloneCodeObject, code=gaussian_support_code, namespace=lambda owner: {},
     name="_bioopzo_gaussian")
+
+#: ``uniform()`` (Brian2's ``rand()`` drawn per loop part) with its NumPy and C++ implementations
+CPP_UNIFORM = uniform_function()
+CPP_UNIFORM.implementations.add_dynamic_implementation(
+    CPPStandaloneCodeObject, code=uniform_support_code, namespace=lambda owner: {},
+    name="_bioopzo_uniform")

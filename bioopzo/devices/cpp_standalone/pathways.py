@@ -249,7 +249,8 @@ def _threads() -> int | None:
 def brian2_is_compatible() -> bool:
     """Whether this Brian2's templates have what bioopzo's templates rely on
     (checked on Brian2 2.9.0 and 2.10.1): per-thread spike queues with public
-    per-source synapse lists, and pathways that peek at those queues.
+    per-source synapse lists and offsets, pathways that peek at those queues and
+    say how many there are.
     Another version keeps Brian2's own templates."""
     templates = "brian2.devices.cpp_standalone.templates"
     classes = brian2_source_text(templates, "synapses_classes.cpp")
@@ -259,9 +260,11 @@ def brian2_is_compatible() -> bool:
     if classes is None or synapses is None or queue is None:
         return False
     return ("std::vector< CSpikeQueue * > queue;" in classes
+            and "int Nsource, Ntarget, _nb_threads;" in classes
             and "{{pathway.name}}.peek();" in synapses
             and "vector< vector<int> > synapses;" in queue
-            and "int32_t source_end;" in queue)
+            and "int32_t source_end;" in queue
+            and "int openmp_padding;" in queue)
 
 
 def assign_schedules(synapses_groups, min_synapses: int | None = None) -> dict:

@@ -10,9 +10,11 @@ per-run seed is read from a variable set through ``run_args`` by code inserted
 into ``main`` (every thread's generator k is seeded with seed + k).
 
 What this device supports of the model: custom events and pathways on the
-sample clock, ``gaussian()`` as a C++ ziggurat (gaussian.py), pathways without
-spike queues on one or every OpenMP thread (pathways.py, templates/), and
-``run_args``. ``make`` and the binary run as child processes that die with
+sample clock, ``gaussian()`` as a C++ ziggurat and ``uniform()`` (gaussian.py),
+pathways without spike queues on one or every OpenMP thread (pathways.py,
+templates/), and ``run_args``. A binary compiled for K threads runs each
+simulation run on K or, when other processes keep the CPUs busy, fewer threads,
+with the same results (threads.py). ``make`` and the binary run as child processes that die with
 this process (process.py). The build-time copies of the inputs are emptied after
 the build: every run passes its own as ``run_args``, so each is read once.
 """
@@ -27,66 +29,32 @@ import time
 
 import brian2
 import numpy as np
-from brian2 import NeuronGroup, TimedArray, device, get_device, prefs, set_device
+from brian2 import NeuronGroup, Synapses, TimedArray, device, get_device, prefs, set_device
 from brian2.units.fundamentalunits import fail_for_dimension_mismatch
 
 from bioopzo.devices.base import DeviceCapabilities, Simulator
 from bioopzo.devices.build_cache import BINARY, BuildCache, project_key
-from bioopzo.devices.brian2_compat import last_run_time, seed_generators_code, timed_array_file
-from bioopzo.devices.cpp_standalone.gaussian import CPP_GAUSSIAN
+from bioopzo.devices.brian2_compat import (last_run_time, seed_generators_code, synaptic_pathways,
+                                           timed_array_file)
+from bioopzo.devices.cpp_standalone.gaussian import CPP_GAUSSIAN, CPP_UNIFORM
 from bioopzo.devices.cpp_standalone.pathways import assign_schedules
 from bioopzo.devices.cpp_standalone.process import compile_project, run_binary
+from bioopzo.devices.cpp_standalone.threads import (RUN_THREADS_VARIABLE, openmp_environment,
+                                                    run_threads_code, threads_for_run)
 from bioopzo.network import BrianNetwork, silence_expected_warnings
 
-__all__ = ["StandaloneSimulator", "standalone_capabilities", "configure_make",
-           "OPENMP_ENVIRONMENT", "openmp_environment", "busy_cpus"]
+__all__ = ["StandaloneSimulator", "standalone_capabilities", "configure_make"]
 
 # the devices' log (training reports compilations and re-runs from it)
 log = logging.getLogger("bioopzo.devices")
-
-#: OpenMP settings of a binary with more than one thread on a loaded machine, unless the
-#: environment sets them: idle threads sleep instead of spinning (GNU OpenMP spins for a
-#: while by default, which steals the core from a competing process). On an idle machine
-#: spinning is 2-4x faster (the binary forks and joins every step), so the policy is
-#: chosen per run by :func:`openmp_environment` (README Performance).
-OPENMP_ENVIRONMENT = {"OMP_WAIT_POLICY": "PASSIVE"}
-
-
-def busy_cpus(interval: float = 0.05) -> float:
-    """How many CPUs other processes keep busy, from two samples of /proc/stat
-    ``interval`` seconds apart (0 where /proc/stat cannot be read)."""
-    def sample():
-        with open("/proc/stat") as f:
-            fields = [float(x) for x in f.readline().split()[1:]]
-        return sum(fields), fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
-    try:
-        total0, idle0 = sample()
-        time.sleep(interval)
-        total1, idle1 = sample()
-    except (OSError, ValueError, IndexError):
-        return 0.0
-    cpus = os.cpu_count() or 1
-    total = total1 - total0
-    return 0.0 if total <= 0 else cpus * (1.0 - (idle1 - idle0) / total)
-
-
-def openmp_environment(threads: int) -> dict:
-    """The OpenMP environment of a run on ``threads`` threads: the libgomp default
-    (spinning) while the machine has a free CPU for every thread, else
-    :data:`OPENMP_ENVIRONMENT` (passive waiting); settings in ``os.environ`` win."""
-    if threads <= 1:
-        return {}
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    if cpus - busy_cpus() >= threads - 0.5:
-        return {}
-    return {k: v for k, v in OPENMP_ENVIRONMENT.items() if k not in os.environ}
 
 
 def standalone_capabilities(threads: int = 1) -> DeviceCapabilities:
     """What cpp_standalone supports of the model with ``threads`` OpenMP threads
     (1 or fewer: no OpenMP): everything, ``gaussian()`` in C++ and pathways
     without spike queues included."""
-    return DeviceCapabilities(gaussian=CPP_GAUSSIAN, pathway_templates=assign_schedules,
+    return DeviceCapabilities(gaussian=CPP_GAUSSIAN, uniform=CPP_UNIFORM,
+                              pathway_templates=assign_schedules,
                               openmp_threads=threads if threads > 1 else 0, run_args=True)
 
 
@@ -102,6 +70,8 @@ class StandaloneSimulator(Simulator):
         self._seed_holder = None
         self._runs = 0
         self.used_cached_build = False   # the last build took its binary from the cache
+        self.run_threads = 0             # OpenMP threads the last run used (threads.py)
+        self.adapts_threads = False      # runs may use fewer threads than the build has
 
     @property
     def capabilities(self) -> DeviceCapabilities:
@@ -129,6 +99,13 @@ class StandaloneSimulator(Simulator):
         device.apply_run_args()
         array = device.get_array_name(holder.variables["rng_seed"])
         device.insert_code("main", seed_generators_code(array))
+        # fewer running threads give the same results only where every pathway walks
+        # bioopzo's templates (Brian2's own spike queues are one per build thread)
+        self.adapts_threads = capabilities.openmp_threads > 1 and all(
+            pathway.name in net.pathway_schedules for obj in net.network.objects
+            if isinstance(obj, Synapses) for pathway in synaptic_pathways(obj))
+        if self.adapts_threads:
+            device.insert_code("main", run_threads_code(capabilities.openmp_threads))
         net.network.run(net.duration, namespace={})
         if self.build_dir.exists():
             if any(self.build_dir.iterdir()) and not (self.build_dir / "main.cpp").exists():
@@ -206,8 +183,15 @@ class StandaloneSimulator(Simulator):
 
     def _execute(self, run_args: list[str], results: str) -> None:
         """Run the compiled binary with ``run_args`` into ``build_dir/results``."""
-        env = openmp_environment(self.capabilities.openmp_threads)
-        if env:
+        threads = self.capabilities.openmp_threads
+        self.run_threads = threads_for_run(threads) if self.adapts_threads else max(1, threads)
+        env = openmp_environment(threads, self.run_threads)
+        if self.adapts_threads:
+            env[RUN_THREADS_VARIABLE] = str(self.run_threads)
+            if self.run_threads < threads:
+                log.info("the machine is busy: this run uses %d of the build's %d threads "
+                         "(same results)", self.run_threads, threads)
+        if env.get("OMP_WAIT_POLICY"):
             log.info("the machine is busy: OpenMP threads wait passively (%s)", env)
         run_binary(get_device(), self.build_dir, results, run_args, environment=env)
 

@@ -13,14 +13,18 @@ the queue first (bioopzo's synapses_push_spikes template then pushes nothing).
   synapses of Brian2's merged queue in the same order, so the same result bit
   for bit, for any code.
 - ``"synaptic"``: the code writes synaptic variables only. Every synapse is in
-  exactly one thread's lists and its source fires at most once per step, so
-  each thread walks its own lists; no element is written by two threads, and
-  every synapse sees the same arithmetic as on one thread (bitwise the same).
+  exactly one of the K build threads' lists and its source fires at most once
+  per step, so each running thread walks the lists of build threads t, t + n,
+  ... (n running threads, K on an idle machine; threads.py); no element is
+  written by two threads, and every synapse sees the same arithmetic as on one
+  thread (bitwise the same).
 - ``"accumulate"``: the code also adds to one postsynaptic variable
-  (``X_post += ...``) that it does not otherwise read. Thread 0 adds into the
-  variable, every other thread into a zeroed buffer of its own; after a barrier
-  the buffers are added in thread order. Deterministic for a given thread count;
-  the sum's order, and so its last bits, differ from one thread's.
+  (``X_post += ...``) that it does not otherwise read. The walk of build
+  thread 0's lists adds into the variable, that of every other build thread's
+  lists into a zeroed buffer of its own; after a barrier the buffers are added
+  in build-thread order. Deterministic for a given build, on any number of
+  running threads; the sum's order, and so its last bits, differ from a
+  1-thread build's.
 
 Dense layout (``dense_schedule`` given: a pathway from a whole group's
 presynaptic neurons to a whole group): if, at the start of the run, synapse
@@ -131,7 +135,8 @@ queue: bitwise the result of one thread's list walk.
     // bioopzo.pathways: dense layout; each thread a contiguous block of targets
     {{ openmp_pragma('parallel') }}
     {
-    const int _n_threads = {{ openmp_pragma('get_num_threads') }};
+    // the threads running now (the build's or fewer, threads.py)
+    const int _n_threads = omp_get_num_threads();
     const int _thread = {{ openmp_pragma('get_thread_num') }};
     // blocks of whole cache lines (8 doubles)
     const int32_t _block = (({{dense_targets}} + _n_threads - 1) / _n_threads + 7) / 8 * 8;
@@ -152,16 +157,21 @@ queue: bitwise the result of one thread's list walk.
     for(int _thread=0; _thread<{{ openmp_pragma('get_num_threads') }}; _thread++)
     {{ _walk_events(synapse_lists ~ '.queue[_thread]') }}
     {% elif _schedule == 'synaptic' %}
-    // bioopzo.pathways: synaptic writes only; each thread walks its own synapse lists
+    // bioopzo.pathways: synaptic writes only; each running thread walks the synapse
+    // lists of its build threads (all of them on as many threads as the build has)
     {{ openmp_pragma('parallel') }}
-    {{ _walk_events(synapse_lists ~ '.queue[' ~ openmp_pragma('get_thread_num') ~ ']') }}
+    {
+    const int _n_running = omp_get_num_threads();
+    for(int _build_thread=omp_get_thread_num(); _build_thread<{{ openmp_pragma('get_num_threads') }}; _build_thread+=_n_running)
+    {{ _walk_events(synapse_lists ~ '.queue[_build_thread]') }}
+    }
     {% elif _schedule == 'accumulate' %}
     {% set _acc_ptr = get_array_name(variables[accumulate_variable]) %}
     {% set _acc_type = c_data_type(variables[accumulate_variable].dtype) %}
     // bioopzo.pathways: {{accumulate_variable}} += ... from every thread's own synapse lists,
     // into thread 0's target or a per-thread buffer, then summed in thread order
     static std::vector<{{_acc_type}}> _thread_buffers;
-    const int _n_threads = {{ openmp_pragma('get_num_threads') }};
+    const int _n_threads = {{ openmp_pragma('get_num_threads') }};   // the build's threads
     const size_t _n_accumulated = {{accumulate_size}};
     if (_thread_buffers.size() != (size_t)(_n_threads - 1) * _n_accumulated)
         _thread_buffers.assign((size_t)(_n_threads - 1) * _n_accumulated, 0);
@@ -169,11 +179,12 @@ queue: bitwise the result of one thread's list walk.
     {{_acc_type}}* const _accumulated = {{_acc_ptr}};
     {{ openmp_pragma('parallel') }}
     {
-    const int _thread = {{ openmp_pragma('get_thread_num') }};
+    const int _n_running = omp_get_num_threads();
+    for(int _build_thread=omp_get_thread_num(); _build_thread<_n_threads; _build_thread+=_n_running)
     {
-        {{_acc_type}}* __restrict {{_acc_ptr}} = _thread == 0 ? _accumulated
-                                                  : _buffers + (size_t)(_thread - 1) * _n_accumulated;
-        {{ _walk_events(synapse_lists ~ '.queue[_thread]') }}
+        {{_acc_type}}* __restrict {{_acc_ptr}} = _build_thread == 0 ? _accumulated
+                                                 : _buffers + (size_t)(_build_thread - 1) * _n_accumulated;
+        {{ _walk_events(synapse_lists ~ '.queue[_build_thread]') }}
     }
     {{ openmp_pragma('barrier') }}
     {{ openmp_pragma('static') }}
