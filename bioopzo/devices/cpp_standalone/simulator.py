@@ -117,6 +117,7 @@ class StandaloneSimulator(Simulator):
         self._seed_holder = None
         self._runs = 0
         self._exchange = None   # the folder in memory of the runs' files (exchange.py)
+        self._sparse_inputs = False   # the binary reads sparse inputs (run_files.py)
         self.used_cached_build = False   # the last build took its binary from the cache
 
     @property
@@ -145,6 +146,7 @@ class StandaloneSimulator(Simulator):
         device.apply_run_args()
         for timed in net.timed_arrays.values():
             device.insert_code("main", sparse_values_code(timed))
+        self._sparse_inputs = True
         array = device.get_array_name(holder.variables["rng_seed"])
         device.insert_code("main", seed_generators_code(array))
         net.network.run(net.duration, namespace={})
@@ -178,7 +180,7 @@ class StandaloneSimulator(Simulator):
                 (static / name).write_bytes(b"")
         unread = [device.get_array_name(var, access_data=False)
                   for var in standalone_array_variables(device)
-                  if isinstance(var.owner, Synapses) and not any(var is v for v in state)
+                  if _owned_by_synapses(var) and not any(var is v for v in state)
                   and (getattr(var, "dynamic", False) or var.size > 1)]
         skipped = skip_written_arrays(self.build_dir, unread)
         log.debug("the binary writes back %d arrays fewer (%s)", len(skipped), sorted(skipped))
@@ -231,7 +233,7 @@ class StandaloneSimulator(Simulator):
         else:
             log.info("re-running the compiled binary in %s (no recompilation)", self.build_dir)
         net = self.network
-        args = net.run_args(state, data, sparse_inputs=True)
+        args = net.run_args(state, data, sparse_inputs=self._sparse_inputs)
         args[self._seed_holder.rng_seed] = np.array([float(seed)])
         self._runs += 1
         t1 = time.perf_counter()
@@ -294,6 +296,15 @@ class StandaloneSimulator(Simulator):
             set_device("runtime")
             prefs.core.default_float_dtype = np.float64
             self.network = None
+
+
+def _owned_by_synapses(variable) -> bool:
+    """Whether a Brian2 variable belongs to a live Synapses (owners are weak
+    references; one of a collected object belongs to nothing)."""
+    try:
+        return isinstance(variable.owner, Synapses)
+    except ReferenceError:
+        return False
 
 
 def configure_make(jobs: int | None = None) -> None:
