@@ -43,7 +43,8 @@ class SparseValues:
             raise ValueError(f"{flat.size} values do not fit in {size}")
         if flat.dtype.kind not in "biuf":
             flat = flat.astype(dtype)
-        index = np.flatnonzero(flat.view(f"u{flat.itemsize}") if flat.dtype.kind == "f" else flat)
+        bits = flat.view(f"u{flat.itemsize}") if flat.dtype.kind == "f" else flat
+        index = np.flatnonzero(bits != 0)
         return cls(index, flat[index].astype(dtype), size)
 
     def dense(self) -> np.ndarray:

@@ -54,7 +54,7 @@ from bioopzo.devices.cpp_standalone.run_files import (RUN_FILES_VARIABLE, run_ar
 from bioopzo.network import BrianNetwork, silence_expected_warnings
 
 __all__ = ["StandaloneSimulator", "standalone_capabilities", "configure_make",
-           "OPENMP_ENVIRONMENT", "openmp_environment", "busy_cpus"]
+           "OPENMP_ENVIRONMENT", "MALLOC_ENVIRONMENT", "openmp_environment", "busy_cpus"]
 
 # the devices' log (training reports compilations and re-runs from it)
 log = logging.getLogger("bioopzo.devices")
@@ -65,6 +65,14 @@ log = logging.getLogger("bioopzo.devices")
 #: spinning is 2-4x faster (the binary forks and joins every step), so the policy is
 #: chosen per run by :func:`openmp_environment` (README Performance).
 OPENMP_ENVIRONMENT = {"OMP_WAIT_POLICY": "PASSIVE"}
+
+
+#: The binary's allocator asks for transparent huge pages for its large arrays
+#: (glibc >= 2.35; other C libraries ignore it), unless the environment sets
+#: GLIBC_TUNABLES: its start-up (allocating and first touching the synapses' and
+#: inputs' arrays) then takes 4 KiB page faults 512 times fewer (on nmnist, 96
+#: samples: 0.065 s of the binary's start-up and end instead of 0.12 s).
+MALLOC_ENVIRONMENT = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
 
 
 def busy_cpus(interval: float = 0.05) -> float:
@@ -277,6 +285,7 @@ class StandaloneSimulator(Simulator):
         if env:
             log.info("the machine is busy: OpenMP threads wait passively (%s)", env)
         env[RUN_FILES_VARIABLE] = str(self._files_folder())
+        env.update({k: v for k, v in MALLOC_ENVIRONMENT.items() if k not in os.environ})
         run_binary(get_device(), self.build_dir, results, run_args, environment=env)
 
     def _run_arguments(self, args: dict, files: list) -> list[str]:
