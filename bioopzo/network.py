@@ -43,7 +43,7 @@ from brian2 import (Clock, Network, NeuronGroup, SpikeMonitor, StateMonitor, Syn
 
 from bioopzo.config import ConfigError, ExperimentConfig
 from bioopzo.data.encoders import make_encoder
-from bioopzo.data.epochs import EpochData
+from bioopzo.data.epochs import EpochData, SparseValues
 from bioopzo.data.samples import check_intensities, check_labels
 from bioopzo.devices.base import DeviceCapabilities
 from bioopzo.neurons import (credit_code, hidden_forward_code, hidden_model,
@@ -196,19 +196,22 @@ class BrianNetwork:
         if x.shape[-1] != self.n_inputs:
             raise ValueError(f"the data have {x.shape[-1]} inputs, the network {self.n_inputs}")
 
-    def streams(self, data: EpochData) -> dict[str, np.ndarray]:
+    def streams(self, data: EpochData, sparse_inputs: bool = False) -> dict:
         """Values of the TimedArrays, plus one inert sample for the final step of
-        the accumulated schedules."""
+        the accumulated schedules; ``sparse_inputs``: the inputs' values as
+        :class:`SparseValues` of the same flat values."""
         extra = int(self.accumulated)
-        x = np.asarray(data.inputs, dtype=float)
-        if extra:
-            x = np.concatenate([x, np.zeros((1, *x.shape[1:]))])
         pad = lambda a: np.concatenate([np.asarray(a, float), np.zeros(extra)])  # noqa: E731
         streams = {}
-        if self.encoder.per_step:
-            streams["input_frame"] = x.reshape(-1, x.shape[-1])
+        key = "input_frame" if self.encoder.per_step else "input_intensity"
+        if sparse_inputs:
+            x = np.asarray(data.inputs)
+            streams[key] = SparseValues.of(x, (len(x) + extra) * int(np.prod(x.shape[1:])))
         else:
-            streams["input_intensity"] = x
+            x = np.asarray(data.inputs, dtype=float)
+            if extra:
+                x = np.concatenate([x, np.zeros((1, *x.shape[1:]))])
+            streams[key] = x.reshape(-1, x.shape[-1]) if self.encoder.per_step else x
         streams["sample_label"] = pad(data.labels)
         streams["sample_learning_rate"] = pad(data.learning_rate_factors)
         if self.accumulated:   # only accumulated schedules read the batch-end flag
@@ -531,12 +534,14 @@ class BrianNetwork:
                              f"got {data.n_samples}")
         return data
 
-    def run_args(self, state: dict, data: EpochData | None = None) -> dict:
-        """``run_args`` for a compiled standalone binary: state and (new) data."""
+    def run_args(self, state: dict, data: EpochData | None = None,
+                  sparse_inputs: bool = False) -> dict:
+        """``run_args`` for a compiled standalone binary: state and (new) data
+        (``sparse_inputs``: the inputs as :class:`SparseValues`)."""
         args = self.state_layout.run_args(state)
         if data is not None:
             data = self.check_run_data(data)
-            for name, values in self.streams(data).items():
+            for name, values in self.streams(data, sparse_inputs).items():
                 args[self.timed_arrays[name]] = values
         return args
 

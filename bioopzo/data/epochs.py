@@ -8,6 +8,9 @@ flag (1 at the end of every ``samples_per_update`` training samples and of the
 last one: the accumulated schedules apply their update there). Inputs are read
 on demand, one simulation run's worth at a time; a run's last chunk is padded
 with inert samples (no learning, results dropped) to the run's fixed length.
+
+:class:`SparseValues` holds a run's inputs as their non-zero entries (flat
+index, value) for a device that passes them to its binary that way.
 """
 
 from __future__ import annotations
@@ -16,7 +19,39 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SampleInputs", "EpochData", "make_epoch_data"]
+__all__ = ["SampleInputs", "EpochData", "make_epoch_data", "SparseValues"]
+
+
+@dataclass(frozen=True)
+class SparseValues:
+    """Flat values of ``size`` entries as their non-zero ones: ``index``
+    (ascending flat indices, int64) and ``values`` (at those indices); every
+    other entry is zero. :meth:`of` keeps every entry whose bit pattern is not
+    zero (-0.0 included), so :meth:`dense` gives back the values bit for bit."""
+
+    index: np.ndarray
+    values: np.ndarray
+    size: int
+
+    @classmethod
+    def of(cls, array, size: int | None = None, dtype=float) -> "SparseValues":
+        """The non-zero entries of ``array`` (flattened, converted to ``dtype``),
+        followed by zeros up to ``size`` entries (default: ``array``'s size)."""
+        flat = np.ascontiguousarray(array).ravel()
+        size = flat.size if size is None else int(size)
+        if size < flat.size:
+            raise ValueError(f"{flat.size} values do not fit in {size}")
+        if flat.dtype.kind not in "biuf":
+            flat = flat.astype(dtype)
+        bits = flat.view(f"u{flat.itemsize}") if flat.dtype.kind == "f" else flat
+        index = np.flatnonzero(bits != 0)
+        return cls(index, flat[index].astype(dtype), size)
+
+    def dense(self) -> np.ndarray:
+        """The ``size`` values, zeros included."""
+        out = np.zeros(self.size, dtype=self.values.dtype)
+        out[self.index] = self.values
+        return out
 
 
 class SampleInputs:

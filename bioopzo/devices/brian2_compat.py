@@ -24,6 +24,12 @@ does not offer reach into Brian2's internals, and only through this module:
 - ``timed_array_file``: the file under ``static_arrays/`` from which a
   standalone binary reads a ``TimedArray``'s build-time values (its name +
   ``_values``).
+- ``standalone_array_variables``: every Brian2 variable that a standalone
+  project holds as an array (``CPPStandaloneDevice.arrays``).
+- ``skip_written_arrays``: the end of a standalone binary's run writes every
+  array into the results folder (``_write_arrays()`` in the generated
+  ``objects.cpp``, one ``ofstream outfile_<array>`` block per array); this
+  removes the blocks of arrays that nobody reads back.
 - ``begin_standalone_run``, ``end_standalone_run``,
   ``standalone_run_environment``: the bookkeeping of ``device.run`` around a
   run of the binary that bioopzo starts itself (``results_dir``,
@@ -41,7 +47,8 @@ from __future__ import annotations
 
 __all__ = ["set_runner_clock", "synaptic_pathways", "derived_code_object_class",
            "brian2_source_text", "last_run_time", "RANDOM_GENERATORS", "seed_generators_code",
-           "static_array_file", "timed_array_file", "begin_standalone_run", "end_standalone_run",
+           "static_array_file", "timed_array_file", "standalone_array_variables",
+           "skip_written_arrays", "begin_standalone_run", "end_standalone_run",
            "standalone_run_environment", "CHECKED_VERSIONS"]
 
 #: Brian2 versions this module was checked on: this environment's, the genn lane's, the cuda lane's
@@ -108,6 +115,44 @@ def timed_array_file(timed_array) -> str:
     """Name of the file under the project's ``static_arrays/`` from which the
     binary reads ``timed_array``'s build-time values."""
     return f"{timed_array.name}_values"
+
+
+def standalone_array_variables(device) -> list:
+    """Every Brian2 ``Variable`` that the standalone ``device``'s project holds
+    as an array (dynamic arrays included)."""
+    return list(device.arrays)
+
+
+def skip_written_arrays(directory, arrays) -> set:
+    """Remove, from the generated ``objects.cpp`` in ``directory``, the code with
+    which the binary writes the arrays named ``arrays`` (the device's names
+    without data access, e.g. ``_dynamic_array_syn_w``) into its results folder
+    at the end of a run. Returns the names whose code was found and removed (an
+    unknown layout of ``_write_arrays()`` removes nothing)."""
+    import re
+    from pathlib import Path
+
+    path = Path(directory) / "objects.cpp"
+    text = path.read_text()
+    start = text.find("void _write_arrays()\n{")
+    end = text.find("\n}\n", start)
+    if start < 0 or end < 0:
+        return set()
+    wanted = set(arrays)
+    removed = set()
+
+    def drop(match):
+        if match.group("name") not in wanted:
+            return match.group(0)
+        removed.add(match.group("name"))
+        return ""
+
+    block = re.compile(r"    ofstream outfile_(?P<name>\w+);\n.*?Error writing output file for "
+                       r"(?P=name)\.\" << endl;\n    \}\n", re.DOTALL)
+    body = block.sub(drop, text[start:end])
+    if removed:
+        path.write_text(text[:start] + body + text[end:])
+    return removed
 
 
 def begin_standalone_run(device, results_dir: str, run_args: list[str]) -> None:

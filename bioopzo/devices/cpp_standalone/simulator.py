@@ -14,9 +14,18 @@ sample clock, ``gaussian()`` as a C++ ziggurat and ``uniform()`` (gaussian.py),
 pathways without spike queues on one or every OpenMP thread (pathways.py,
 templates/), and ``run_args``. A binary compiled for K threads runs each
 simulation run on K or, when other processes keep the CPUs busy, fewer threads,
-with the same results (threads.py). ``make`` and the binary run as child processes that die with
-this process (process.py). The build-time copies of the inputs are emptied after
-the build: every run passes its own as ``run_args``, so each is read once.
+with the same results (threads.py). ``make`` and the binary run as child
+processes that die with this process (process.py).
+
+Per run, outside the network's own run: the binary starts, creates the
+Synapses, reads its ``run_args`` and writes back what Python reads. What no run
+needs is left out of the project after the build: the build-time copies of the
+inputs and of the learnable state are emptied (every run passes its own as
+``run_args``, so each is read once), and the write-back at the end of the run
+skips the Synapses' arrays that Python never reads (synapse indices, connect()'s
+arrays, synaptic variables outside the state). The inputs travel as their
+non-zero entries where that is smaller (run_files.py), and a run's files go
+through a folder in memory where there is room (exchange.py).
 """
 
 from __future__ import annotations
@@ -26,27 +35,42 @@ import logging
 import os
 import shutil
 import time
+import weakref
+from pathlib import Path
 
 import brian2
 import numpy as np
-from brian2 import NeuronGroup, Synapses, TimedArray, device, get_device, prefs, set_device
-from brian2.units.fundamentalunits import fail_for_dimension_mismatch
+from brian2 import NeuronGroup, Synapses, device, get_device, prefs, set_device
 
 from bioopzo.devices.base import DeviceCapabilities, Simulator
 from bioopzo.devices.build_cache import BINARY, BuildCache, project_key
-from bioopzo.devices.brian2_compat import (last_run_time, seed_generators_code, synaptic_pathways,
+from bioopzo.devices.brian2_compat import (last_run_time, seed_generators_code,
+                                           skip_written_arrays, standalone_array_variables,
+                                           static_array_file, synaptic_pathways,
                                            timed_array_file)
+from bioopzo.devices.cpp_standalone.exchange import exchange_folder, remove_folder
 from bioopzo.devices.cpp_standalone.gaussian import CPP_GAUSSIAN, CPP_UNIFORM
 from bioopzo.devices.cpp_standalone.pathways import assign_schedules
 from bioopzo.devices.cpp_standalone.process import compile_project, run_binary
+from bioopzo.devices.cpp_standalone.run_files import (RUN_FILES_VARIABLE, run_arguments,
+                                                      sparse_values_code)
 from bioopzo.devices.cpp_standalone.threads import (RUN_THREADS_VARIABLE, openmp_environment,
                                                     run_threads_code, threads_for_run)
 from bioopzo.network import BrianNetwork, silence_expected_warnings
 
-__all__ = ["StandaloneSimulator", "standalone_capabilities", "configure_make"]
+__all__ = ["StandaloneSimulator", "standalone_capabilities", "configure_make",
+           "MALLOC_ENVIRONMENT"]
 
 # the devices' log (training reports compilations and re-runs from it)
 log = logging.getLogger("bioopzo.devices")
+
+
+#: The binary's allocator asks for transparent huge pages for its large arrays
+#: (glibc >= 2.35; other C libraries ignore it), unless the environment sets
+#: GLIBC_TUNABLES: its start-up (allocating and first touching the synapses' and
+#: inputs' arrays) then takes 4 KiB page faults 512 times fewer (on nmnist, 96
+#: samples: 0.065 s of the binary's start-up and end instead of 0.12 s).
+MALLOC_ENVIRONMENT = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
 
 
 def standalone_capabilities(threads: int = 1) -> DeviceCapabilities:
@@ -69,6 +93,8 @@ class StandaloneSimulator(Simulator):
             raise ValueError("cpp_standalone needs a build directory")
         self._seed_holder = None
         self._runs = 0
+        self._exchange = None   # the folder in memory of the runs' files (exchange.py)
+        self._sparse_inputs = False   # the binary reads sparse inputs (run_files.py)
         self.used_cached_build = False   # the last build took its binary from the cache
         self.run_threads = 0             # OpenMP threads the last run used (threads.py)
         self.adapts_threads = False      # runs may use fewer threads than the build has
@@ -97,6 +123,9 @@ class StandaloneSimulator(Simulator):
         holder = NeuronGroup(1, "rng_seed : 1", name="rng_seed_holder")
         net.network.add(holder)
         device.apply_run_args()
+        for timed in net.timed_arrays.values():
+            device.insert_code("main", sparse_values_code(timed))
+        self._sparse_inputs = True
         array = device.get_array_name(holder.variables["rng_seed"])
         device.insert_code("main", seed_generators_code(array))
         # fewer running threads give the same results only where every pathway walks
@@ -113,14 +142,42 @@ class StandaloneSimulator(Simulator):
                                  "Brian2 project; choose an empty or new folder")
             shutil.rmtree(self.build_dir)   # a stale project of an earlier build
         device.build(directory=str(self.build_dir), compile=False, run=False)
+        self._trim_project(net)
         self.used_cached_build = self._compile()
-        # every run passes its inputs as run_args: empty the build-time copies, so
-        # that the binary reads a run's inputs once (an empty file reads nothing)
-        for timed in net.timed_arrays.values():
-            path = self.build_dir / "static_arrays" / timed_array_file(timed)
-            if path.is_file():
-                path.write_bytes(b"")
+        self._exchange = exchange_folder(self._exchanged_bytes(net, state))
+        if self._exchange is not None:   # removed at close, or when the interpreter exits
+            self._exchange_finalizer = weakref.finalize(self, remove_folder, self._exchange)
         self.network, self._seed_holder = net, holder
+
+    def _trim_project(self, net) -> None:
+        """Leave out of the generated project what no run needs: the build-time
+        values of the inputs and of the learnable state (every run passes its own
+        as ``run_args``, so each is read once; an empty file reads nothing), and
+        the write-back at the end of a run of the Synapses' arrays that Python
+        never reads (synapse indices, connect()'s arrays, synaptic variables
+        outside the state)."""
+        static = self.build_dir / "static_arrays"
+        state = [target.model_variable for where in net.state_layout.targets.values()
+                 for target in where]
+        files = [timed_array_file(timed) for timed in net.timed_arrays.values()]
+        files += [static_array_file(device, variable) for variable in state]
+        for name in files:
+            if (static / name).is_file():
+                (static / name).write_bytes(b"")
+        unread = [device.get_array_name(var, access_data=False)
+                  for var in standalone_array_variables(device)
+                  if _owned_by_synapses(var) and not any(var is v for v in state)
+                  and (getattr(var, "dynamic", False) or var.size > 1)]
+        skipped = skip_written_arrays(self.build_dir, unread)
+        log.debug("the binary writes back %d arrays fewer (%s)", len(skipped), sorted(skipped))
+
+    @staticmethod
+    def _exchanged_bytes(net, state: dict) -> int:
+        """At most about the bytes of a run's files: the state twice (in and
+        out), the inputs' dense values, 16 MiB for the rest."""
+        held = sum(np.asarray(values).nbytes for values in state.values())
+        inputs = sum(timed.values.nbytes for timed in net.timed_arrays.values())
+        return 2 * held + inputs + 2**24
 
     def _compile(self) -> bool:
         """Compile the generated project, or take its binary from the build cache
@@ -162,13 +219,13 @@ class StandaloneSimulator(Simulator):
         else:
             log.info("re-running the compiled binary in %s (no recompilation)", self.build_dir)
         net = self.network
-        args = net.run_args(state, data)
+        args = net.run_args(state, data, sparse_inputs=self._sparse_inputs)
         args[self._seed_holder.rng_seed] = np.array([float(seed)])
         self._runs += 1
         t1 = time.perf_counter()
         files = []
         try:
-            self._execute(self._run_arguments(args, files), f"results_{self._runs}")
+            self._execute(self._run_arguments(args, files), self._results_folder(self._runs))
         finally:
             for path in files:
                 path.unlink(missing_ok=True)
@@ -177,9 +234,28 @@ class StandaloneSimulator(Simulator):
         seconds = last_run_time(device)
         result.network_time = float("nan") if seconds is None else float(seconds)
         previous = self.build_dir / f"results_{self._runs - 1}"
-        if previous.exists():
-            shutil.rmtree(previous, ignore_errors=True)
+        if previous.exists() or previous.is_symlink():
+            remove_folder(previous)
         return result
+
+    def _results_folder(self, run: int) -> str:
+        """The results folder of run ``run``: ``build_dir/results_<run>``, a link
+        into the exchange folder where there is one."""
+        name = f"results_{run}"
+        if self._exchange is None:
+            return name
+        target = self._exchange / name
+        target.mkdir(exist_ok=True)
+        link = self.build_dir / name
+        if link.is_symlink() or link.exists():
+            remove_folder(link)
+        link.symlink_to(target, target_is_directory=True)
+        return name
+
+    def _files_folder(self) -> Path:
+        """Where a run's ``run_args`` files go: the exchange folder, else the
+        project's ``static_arrays``."""
+        return self._exchange or self.build_dir.resolve() / "static_arrays"
 
     def _execute(self, run_args: list[str], results: str) -> None:
         """Run the compiled binary with ``run_args`` into ``build_dir/results``."""
@@ -193,40 +269,36 @@ class StandaloneSimulator(Simulator):
                          "(same results)", self.run_threads, threads)
         if env.get("OMP_WAIT_POLICY"):
             log.info("the machine is busy: OpenMP threads wait passively (%s)", env)
+        env[RUN_FILES_VARIABLE] = str(self._files_folder())
+        env.update({k: v for k, v in MALLOC_ENVIRONMENT.items() if k not in os.environ})
         run_binary(get_device(), self.build_dir, results, run_args, environment=env)
 
     def _run_arguments(self, args: dict, files: list) -> list[str]:
         """Brian2's ``run_args`` as command-line strings, arrays written to files
-        of fixed names (appended to ``files``). Brian2's own conversion of a dict
-        hashes every array (0.7 ms per N-MNIST sample) and keeps one file per
-        distinct content, so an epoch of new data per run would fill the disk."""
-        out = []
-        for key, value in args.items():
-            if isinstance(key, TimedArray):
-                name, dtype, shape = f"{key.name}.values", key.values.dtype, key.values.shape
-            else:
-                name, dtype = f"{key.group_name}.{key.name}", key.dtype
-                shape = None if key.variable.dynamic else (key.shape[0],)
-            fail_for_dimension_mismatch(key.dim, value)
-            array = np.asarray(value, dtype=dtype)
-            if array.size == 1:
-                out.append(f"{name}={array.item()!r}")
-                continue
-            if shape is not None and array.shape != tuple(shape):
-                raise ValueError(f"run argument {name}: shape {array.shape}, the compiled "
-                                 f"model has {tuple(shape)}")
-            path = self.build_dir / "static_arrays" / f"run_{name}.dat"
-            files.append(path)
-            array.ravel().tofile(path)
-            out.append(f"{name}={path.relative_to(self.build_dir)}")
-        return out
+        (run_files.py; their paths appended to ``files``)."""
+        return run_arguments(args, self._files_folder(), files)
 
     def close(self):
+        if self._exchange is not None:
+            for link in self.build_dir.glob("results_*"):
+                if link.is_symlink():
+                    remove_folder(link)
+            self._exchange_finalizer()
+            self._exchange = None
         if self.network is not None:
             device.reinit()
             set_device("runtime")
             prefs.core.default_float_dtype = np.float64
             self.network = None
+
+
+def _owned_by_synapses(variable) -> bool:
+    """Whether a Brian2 variable belongs to a live Synapses (owners are weak
+    references; one of a collected object belongs to nothing)."""
+    try:
+        return isinstance(variable.owner, Synapses)
+    except ReferenceError:
+        return False
 
 
 def configure_make(jobs: int | None = None) -> None:
