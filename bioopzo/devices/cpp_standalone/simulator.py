@@ -54,8 +54,9 @@ from bioopzo.devices.cpp_standalone.pathways import assign_schedules
 from bioopzo.devices.cpp_standalone.process import compile_project, run_binary
 from bioopzo.devices.cpp_standalone.run_files import (RUN_FILES_VARIABLE, run_arguments,
                                                       sparse_values_code)
-from bioopzo.devices.cpp_standalone.threads import (RUN_THREADS_VARIABLE, openmp_environment,
-                                                    run_threads_code, threads_for_run)
+from bioopzo.devices.cpp_standalone.threads import (RUN_THREADS_VARIABLE, busy_cpus,
+                                                    openmp_environment, run_threads_code,
+                                                    threads_for_run)
 from bioopzo.network import BrianNetwork, silence_expected_warnings
 
 __all__ = ["StandaloneSimulator", "standalone_capabilities", "configure_make",
@@ -260,8 +261,10 @@ class StandaloneSimulator(Simulator):
     def _execute(self, run_args: list[str], results: str) -> None:
         """Run the compiled binary with ``run_args`` into ``build_dir/results``."""
         threads = self.capabilities.openmp_threads
-        self.run_threads = threads_for_run(threads) if self.adapts_threads else max(1, threads)
-        env = openmp_environment(threads, self.run_threads)
+        busy = busy_cpus() if threads > 1 else 0.0     # one 50 ms look at /proc/stat per run
+        self.run_threads = (threads_for_run(threads, busy) if self.adapts_threads
+                            else max(1, threads))
+        env = openmp_environment(threads, self.run_threads, busy)
         if self.adapts_threads:
             env[RUN_THREADS_VARIABLE] = str(self.run_threads)
             if self.run_threads < threads:

@@ -73,9 +73,10 @@ def usable_cpus() -> int:
     return os.cpu_count() or 1
 
 
-def threads_for_run(threads: int) -> int:
-    """Threads of the next run of a binary compiled for ``threads`` (module docstring);
-    ``$BIOOPZO_RUN_THREADS`` wins (a value outside 1..threads is an error)."""
+def threads_for_run(threads: int, busy: float | None = None) -> int:
+    """Threads of the next run of a binary compiled for ``threads`` (module docstring;
+    ``busy``: :func:`busy_cpus` if already measured); ``$BIOOPZO_RUN_THREADS`` wins (a
+    value outside 1..threads is an error)."""
     if threads <= 1:
         return 1
     fixed = os.environ.get(RUN_THREADS_VARIABLE)
@@ -89,21 +90,23 @@ def threads_for_run(threads: int) -> int:
             raise ConfigError(f"${RUN_THREADS_VARIABLE}={fixed!r} must be a whole number from 1 "
                               f"to the build's {threads} threads; unset it to choose by load")
         return n
-    free = usable_cpus() - busy_cpus()
+    free = usable_cpus() - (busy_cpus() if busy is None else busy)
     if free >= threads - 0.5:
         return threads
     return max(1, min(threads, int(round(free))))
 
 
-def openmp_environment(threads: int, run_threads: int | None = None) -> dict:
+def openmp_environment(threads: int, run_threads: int | None = None,
+                       busy: float | None = None) -> dict:
     """The OpenMP environment of a run on ``run_threads`` of a binary compiled for
     ``threads``: the libgomp default (spinning) when one thread runs or the
     machine has a free CPU for every running thread, else
-    :data:`OPENMP_ENVIRONMENT` (passive waiting); settings in ``os.environ`` win."""
+    :data:`OPENMP_ENVIRONMENT` (passive waiting); settings in ``os.environ`` win.
+    ``busy``: :func:`busy_cpus` if already measured."""
     run_threads = threads if run_threads is None else run_threads
     if threads <= 1 or run_threads <= 1:
         return {}
-    if usable_cpus() - busy_cpus() >= run_threads - 0.5:
+    if usable_cpus() - (busy_cpus() if busy is None else busy) >= run_threads - 0.5:
         return {}
     return {k: v for k, v in OPENMP_ENVIRONMENT.items() if k not in os.environ}
 
