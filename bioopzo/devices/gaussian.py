@@ -57,43 +57,44 @@ def ziggurat_tables() -> tuple[np.ndarray, np.ndarray]:
     return x, heights
 
 
-def numpy_gaussian(vectorisation_idx):
-    """NumPy's standard normal draws, one per element of the vectorisation index."""
+def _one_per_element(vectorisation_idx, draw):
+    """``draw(n)``, n the length of the vectorisation index (a scalar for one element)."""
     try:
         n = len(vectorisation_idx)
     except TypeError:
         n = int(vectorisation_idx)
-    values = np.random.standard_normal(n)
+    values = draw(n)
     return values[0] if n == 1 else values
+
+
+def numpy_gaussian(vectorisation_idx):
+    """NumPy's standard normal draws, one per element of the vectorisation index."""
+    return _one_per_element(vectorisation_idx, np.random.standard_normal)
+
+
+def numpy_uniform(vectorisation_idx):
+    """NumPy's uniform draws on [0, 1), one per element of the vectorisation index."""
+    return _one_per_element(vectorisation_idx, np.random.rand)
+
+
+def _numpy_function(implementation) -> Function:
+    function = Function(implementation, arg_units=[], return_unit=1, stateless=False,
+                        auto_vectorise=True)
+    function.implementations.add_implementation(NumpyCodeGenerator, code=implementation)
+    return function
 
 
 def gaussian_function() -> Function:
     """A new Brian2 function ``gaussian()`` with its NumPy implementation (a
     device adds its own)."""
-    function = Function(numpy_gaussian, arg_units=[], return_unit=1, stateless=False,
-                        auto_vectorise=True)
-    function.implementations.add_implementation(NumpyCodeGenerator, code=numpy_gaussian)
-    return function
-
-
-def numpy_uniform(vectorisation_idx):
-    """NumPy's uniform draws on [0, 1), one per element of the vectorisation index."""
-    try:
-        n = len(vectorisation_idx)
-    except TypeError:
-        n = int(vectorisation_idx)
-    values = np.random.rand(n)
-    return values[0] if n == 1 else values
+    return _numpy_function(numpy_gaussian)
 
 
 def uniform_function() -> Function:
     """A new Brian2 function ``uniform()``, u ~ U[0, 1) like ``rand()``, with its
     NumPy implementation; cpp_standalone adds one whose draws do not depend on
     the number of threads that run the code (devices/cpp_standalone/gaussian.py)."""
-    function = Function(numpy_uniform, arg_units=[], return_unit=1, stateless=False,
-                        auto_vectorise=True)
-    function.implementations.add_implementation(NumpyCodeGenerator, code=numpy_uniform)
-    return function
+    return _numpy_function(numpy_uniform)
 
 
 #: the Brian2 function ``gaussian()`` of the runtime device (put it in a group's namespace)
