@@ -49,11 +49,12 @@ from bioopzo.devices.base import DeviceCapabilities
 from bioopzo.neurons import (credit_code, hidden_forward_code, hidden_model,
                              hidden_modulation_code, history_code, history_model, input_code,
                              input_model, noise_draw_code, readout_error_code, readout_forward_code,
-                             readout_model, sample_events, shared_namespace)
+                             readout_model, sample_events, shared_namespace, slot_code,
+                             slot_events)
 from bioopzo.rules.base import FeedbackContext, all_to_all
 from bioopzo.rules.registry import make_rule
 from bioopzo.schedule import (MAX_STEPS_PER_SAMPLE, ORDER_BIASES, ORDER_CREDIT, ORDER_INPUT,
-                              ORDER_INPUT_EVENTS, ORDER_NOISE, ORDER_NOISE_NORM,
+                              ORDER_HISTORY_SLOTS, ORDER_INPUT_EVENTS, ORDER_NOISE, ORDER_NOISE_NORM,
                               ORDER_REPLAY_EVENTS, layer_order, no_delays, run_once_per_sample,
                               schedule_sample_updates, schedule_summed)
 from bioopzo.state import StateLayout, StateTarget, bias_name, weight_name
@@ -145,6 +146,10 @@ class BrianNetwork:
         self.replay = capabilities.sample_clock_pathways and self.event_driven
         self.gaussian = "randn" if capabilities.gaussian is None else "gaussian"
         self.uniform = "rand" if capabilities.uniform is None else "uniform"
+        #: the hidden layers' and inputs' sample histories are written in place
+        #: (``slot{k}`` events) instead of shifted every step (neurons.py)
+        self.slot_histories = (capabilities.slot_histories and self.event_driven
+                               and self.accumulated)
         if self.accumulated and self.steps > MAX_STEPS_PER_SAMPLE:
             raise ConfigError(f"steps_per_sample = {self.steps} is too many for the once-per-sample "
                               f"updates (at most {MAX_STEPS_PER_SAMPLE}); use schedule = 'step'")
@@ -181,7 +186,8 @@ class BrianNetwork:
                 raise ConfigError(
                     f"[data] encoding = 'frames' needs per-step data of shape (samples, "
                     f"{self.steps}, inputs), got {x.shape}; use an event data set, or another encoding")
-            if not np.all(np.isfinite(x)) or (x.size and x.min() < 0):
+            # min >= 0 fails on NaN and -inf, a finite max excludes +inf
+            if x.size and not (x.min() >= 0 and np.isfinite(x.max())):
                 raise ConfigError("frames must be finite and non-negative (event counts or rates)")
         else:
             if x.ndim != 2:
@@ -282,17 +288,44 @@ class BrianNetwork:
                   else {})
         if self._sample_history(l):
             events.update(sample_events(self._update_form(l + 1), self.steps))
+        if self._slot_histories(l):
+            events.update(slot_events(self.steps))
         return {"events": events} if events else {}
 
     def _history(self, l: int, pulse: str) -> tuple[str, str]:
         """(model, code) of group l's sample history; ``pulse`` is what a step adds
-        to its trace."""
+        to its trace. The code is empty where the history is written in place."""
         kind = self._sample_history(l)
         if kind is None:
             return "", ""
         what = "what the step added to the trace" if kind == "pulse" else "trace"
         value = pulse if kind == "pulse" else "trace"
-        return history_model(kind, self.steps, what), history_code(kind, value, self.steps)
+        code = "" if self.slot_histories else history_code(kind, value, self.steps)
+        return history_model(kind, self.steps, what), code
+
+    def _slot_histories(self, l: int) -> dict[str, str]:
+        """{prefix: value} of hidden layer l's (0: the inputs') histories written in
+        place by its ``slot{k}`` events; empty where they are shift registers."""
+        if not self.slot_histories:
+            return {}
+        histories = {}
+        kind = self._sample_history(l)
+        if kind is not None:
+            histories[kind] = ("x" if l == 0 else "s") if kind == "pulse" else "trace"
+        if l > 0 and self.rule.trains_hidden:
+            histories["learn_delta"] = "learn*delta"
+        return histories
+
+    def _write_histories_in_place(self, group, l: int) -> None:
+        """Step k's ``slot{k}`` event writes entry k of group l's histories at the
+        end of the step (schedule.py), after every block that computes them."""
+        histories = self._slot_histories(l)
+        for k in range(self.steps if histories else 0):
+            event = f"slot{k}"
+            group.run_on_event(event, slot_code(histories, k), when="end",
+                               order=ORDER_HISTORY_SLOTS + 1)
+            group.thresholder[event].when = "end"
+            group.thresholder[event].order = ORDER_HISTORY_SLOTS
 
     def _sample_events_once_per_sample(self, group, l: int) -> None:
         """Detect the once-per-sample events only at the end of each sample, on the
@@ -318,6 +351,7 @@ class BrianNetwork:
                              order=ORDER_INPUT)
         self._active_event(inputs, 0, ORDER_INPUT_EVENTS)
         self._sample_events_once_per_sample(inputs, 0)
+        self._write_histories_in_place(inputs, 0)
         return inputs
 
     @property
@@ -360,6 +394,7 @@ class BrianNetwork:
         self._active_event(group, l, layer_order(l) + 2)
         self._update_biases_once_per_sample(group, trains)
         self._sample_events_once_per_sample(group, l)
+        self._write_histories_in_place(group, l)
         if sphere:
             # gaussian draw, then its squared norm summed onto a one-neuron group
             group.run_regularly(noise_draw_code(cfg, self.gaussian), when="start",
@@ -463,7 +498,7 @@ class BrianNetwork:
             pathway = self.rule.build_feedback(ctx, l0)
             schedule_summed(pathway.synapses, "g_post", base + 2 * rank)
             history = (history_code("learn_delta", "learn*delta", self.steps)
-                       if self.accumulated else "")
+                       if self.accumulated and not self.slot_histories else "")
             self.layers[l0].run_regularly(hidden_modulation_code(self.config, history), when="start",
                                           order=base + 2 * rank + 1)
             pathways.append(pathway)

@@ -34,11 +34,18 @@ I_syn is accumulated by the forward Synapses' ``transmit`` events (only inputs
 with x != 0 send one) and cleared once the layer has read it.
 
 For the accumulated schedules (one update per sample or per batch) each group
-also keeps the sample's history, one variable per step k = 0..T-1 (a shift
-register: each step moves the entries down by one and appends the new value):
+also keeps the sample's history, one variable per step k = 0..T-1:
 
     trace_k = a[k]                  (every group that is presynaptic to a learning Synapses)
     learn_delta_k = learn delta[k]  (every group whose incoming weights learn)
+
+written in place where the device calls code cheaply (compiled devices): a
+custom event ``slot{k}`` is true in step k of every sample (a test of the step
+index alone), and its code ``{prefix}_k = value`` runs at the end of that step,
+one write per neuron and step (``slot_events``, ``slot_code``). Elsewhere (the
+NumPy runtime, the readout's ten neurons) a shift register: each step moves
+the entries down by one and appends the new value (``history_code``). Both
+hold the same values at the end of a sample, when they are read.
 
 so that a weight's whole-sample gradient sum_k learn delta_post[k] a_pre[k] is
 computed once per sample by the Synapses (updates.py), not every step.
@@ -81,6 +88,8 @@ __all__ = [
     "shared_namespace",
     "history_model",
     "history_code",
+    "slot_events",
+    "slot_code",
     "credit_code",
     "sample_events",
 ]
@@ -165,6 +174,18 @@ def history_code(prefix: str, expression: str, steps: int) -> str:
     ``{prefix}_k`` holds step k (pure copies, exact; T moves per neuron and step)."""
     shifts = "".join(f"{prefix}_{j} = {prefix}_{j + 1}\n" for j in range(steps - 1))
     return shifts + f"{prefix}_{steps - 1} = {expression}\n"
+
+
+def slot_events(steps: int) -> dict[str, str]:
+    """Custom events ``slot0 .. slot{T-1}``: ``slot{k}`` is true for every neuron
+    in step k of each sample, and nowhere else (the in-place histories)."""
+    return {f"slot{k}": f"int(t/dt + 0.5) % steps_per_sample == {k}" for k in range(steps)}
+
+
+def slot_code(histories: dict[str, str], k: int) -> str:
+    """The code of event ``slot{k}``: step k's entry of every history,
+    ``{prefix}_k = expression`` for ``{prefix: expression}`` (pure copies)."""
+    return "".join(f"{prefix}_{k} = {expression}\n" for prefix, expression in histories.items())
 
 
 def sample_events(form: str, steps: int) -> dict[str, str]:

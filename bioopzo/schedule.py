@@ -20,6 +20,10 @@ the step schedule) then run in the ``groups`` slot:
                       delta_l = psi_l g_l (+ 2 rank + 1); rank l (parallel) or L - 1 - l
                       (top-down)
 
+In the ``end`` slot, after every block of the step, the in-place sample
+histories (neurons.py): the ``slot{k}`` events' thresholders at
+ORDER_HISTORY_SLOTS, their code (``{prefix}_k = value``) at ORDER_HISTORY_SLOTS + 1.
+
 The once-per-sample updates run on a sample clock of period T dt; a sample has
 at most ``MAX_STEPS_PER_SAMPLE`` steps so that its pathways' orders stay
 below ORDER_SAMPLE_UPDATES.
@@ -31,7 +35,7 @@ from bioopzo.devices.brian2_compat import set_runner_clock
 
 __all__ = ["ORDER_INPUT", "ORDER_NOISE", "ORDER_NOISE_NORM", "ORDER_INPUT_EVENTS",
            "ORDER_BIASES", "ORDER_CREDIT", "ORDER_REPLAY_EVENTS", "ORDER_REPLAY",
-           "ORDER_SAMPLE_UPDATES", "MAX_STEPS_PER_SAMPLE", "layer_order", "no_delays",
+           "ORDER_SAMPLE_UPDATES", "ORDER_HISTORY_SLOTS", "MAX_STEPS_PER_SAMPLE", "layer_order", "no_delays",
            "run_once_per_sample", "schedule_sample_updates", "schedule_summed"]
 
 ORDER_INPUT = 0
@@ -43,6 +47,7 @@ ORDER_CREDIT = -3000
 ORDER_REPLAY_EVENTS = -2000
 ORDER_REPLAY = -1000            # + step k of the sample
 ORDER_SAMPLE_UPDATES = -10
+ORDER_HISTORY_SLOTS = 0         # in the ``end`` slot
 #: steps per sample the once-per-sample updates allow (their pathways' orders
 #: ORDER_REPLAY + k stay below ORDER_SAMPLE_UPDATES)
 MAX_STEPS_PER_SAMPLE = -ORDER_REPLAY - 10

@@ -53,6 +53,11 @@ class DeviceCapabilities:
         Pathways moved onto the sample clock (period T dt): the accumulated
         schedules' once-per-sample updates from the presynaptic activity
         (updates.py); False: the T-term dense form over every synapse (brian2cuda).
+    slot_histories : bool
+        The accumulated schedules' sample histories are written in place, one
+        custom event per step of the sample (neurons.py), instead of shifted
+        every step: for devices whose code objects cost little to call (compiled
+        code: T scalar tests per group and step instead of T moves per neuron).
     summed_lag : int
         Steps by which each summed hop lags (0: the schedule is honoured; 1 on
         brian2genn, docs/lanes/genn.md).
@@ -74,6 +79,7 @@ class DeviceCapabilities:
 
     custom_events: bool = True
     sample_clock_pathways: bool = True
+    slot_histories: bool = False
     summed_lag: int = 0
     gaussian: object = None
     uniform: object = None

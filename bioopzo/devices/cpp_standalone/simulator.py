@@ -79,7 +79,7 @@ def standalone_capabilities(threads: int = 1) -> DeviceCapabilities:
     (1 or fewer: no OpenMP): everything, ``gaussian()`` in C++ and pathways
     without spike queues included."""
     return DeviceCapabilities(gaussian=CPP_GAUSSIAN, uniform=CPP_UNIFORM,
-                              pathway_templates=assign_schedules,
+                              pathway_templates=assign_schedules, slot_histories=True,
                               openmp_threads=threads if threads > 1 else 0, run_args=True)
 
 
