@@ -17,7 +17,8 @@ What each contender computes per sample:
   delta_1 = psi (W_o^T e), the gradient sum_k delta[k] a_0[k]^T with input traces
   a_0[k] = lambda_a a_0[k-1] + x_0[k], applied once per sample (event-driven:
   only active inputs cost). Timed as the whole ``run_epoch`` (start-up, array
-  I/O included) and as the binary's network run alone.
+  I/O included) and as the binary's network run alone, on the same encoded
+  inputs in memory as the peers (generated events are drawn before timing).
 - ``torch online BP``: the same rule, hand-vectorised in PyTorch without
   autograd: the input currents of the T steps in one matrix product (the
   weights are fixed within a sample), the recurrence step by step, and the
@@ -53,6 +54,7 @@ from bioopzo.data.epochs import make_epoch_data
 from bioopzo.devices import make_simulator
 from bioopzo.reference import ReferenceModel
 from bioopzo.state import initial_state
+from workloads import GeneratedEvents
 
 INSTALL_HINT = "pip install -e .[bench]"
 
@@ -131,6 +133,10 @@ class BioopzoRunner:
     def __init__(self, workload: PeerWorkload, config, n: int, directory):
         self.workload, self.config = workload, config
         x, y = workload.inputs, workload.labels
+        if isinstance(x, GeneratedEvents):
+            # generated events: drawn once into memory, as the peers' tensors are,
+            # so that no timing pays for generating them
+            x = x[np.arange(len(x))]
         empty = x[:0] if isinstance(x, np.ndarray) else x[np.arange(0)]
         self.n = n
         self.data = make_epoch_data(x, y, empty, y[:0], 1, order=np.arange(n))

@@ -148,7 +148,7 @@ class BrianNetwork:
         self.uniform = "rand" if capabilities.uniform is None else "uniform"
         #: the hidden layers' and inputs' sample histories are written in place
         #: (``slot{k}`` events) instead of shifted every step (neurons.py)
-        self.slot_histories = (capabilities.slot_histories and self.event_driven
+        self.slot_histories = (capabilities.slot_histories is not None and self.event_driven
                                and self.accumulated)
         if self.accumulated and self.steps > MAX_STEPS_PER_SAMPLE:
             raise ConfigError(f"steps_per_sample = {self.steps} is too many for the once-per-sample "
@@ -172,6 +172,9 @@ class BrianNetwork:
         self.pathway_schedules = ({} if capabilities.pathway_templates is None else
                                   capabilities.pathway_templates(
                                       [obj for obj in objects if isinstance(obj, Synapses)]))
+        #: the groups whose code runs on one thread (cpp_standalone with OpenMP)
+        self.serial_groups = ([] if capabilities.serial_code is None else
+                              capabilities.serial_code(objects))
         self.network = Network(objects)
         #: where each name of the learnable state lives in this network
         self.state_layout = self._state_layout()
@@ -326,6 +329,7 @@ class BrianNetwork:
                                order=ORDER_HISTORY_SLOTS + 1)
             group.thresholder[event].when = "end"
             group.thresholder[event].order = ORDER_HISTORY_SLOTS
+            self.capabilities.slot_histories(group.resetter[event])
 
     def _sample_events_once_per_sample(self, group, l: int) -> None:
         """Detect the once-per-sample events only at the end of each sample, on the

@@ -266,8 +266,9 @@ def _delayed_noise(code: str, delay: int) -> str:
 def hidden_forward_code(config: ExperimentConfig, n_neurons: int, noise_delay: int = 0,
                         gaussian: str = "randn", uniform: str = "rand") -> str:
     """The layer's step; ``gaussian`` and ``uniform`` name the Brian2 functions of
-    its gaussian and uniform draws."""
-    if noise_delay:
+    its gaussian and uniform draws. With ``[noise] scale = 0`` (the rules that do
+    not estimate from noise) nothing is drawn: z stays 0 and adds nothing."""
+    if noise_delay and config.noise.scale > 0:
         return _delayed_noise(hidden_forward_code(config, n_neurons, gaussian=gaussian,
                                                   uniform=uniform), noise_delay)
     noise = config.noise
@@ -285,6 +286,8 @@ def hidden_forward_code(config: ExperimentConfig, n_neurons: int, noise_delay: i
     gate = "1" if noise.during_evaluation else "training"
     membrane_noise = " + noise_scale*noise_on*z" if noise.site == "membrane" else ""
     output_noise = " + noise_scale*noise_on*z" if noise.site == "output" else ""
+    if noise.scale == 0:
+        draw, gate, membrane_noise, output_noise = "", "0", "", ""
     reset = "v = u - theta*s" if config.neuron.reset == "soft" else "v = u*(1 - s)"
     code = STEP_CODE + _flags(config) + f"""
 {draw}

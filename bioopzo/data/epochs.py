@@ -44,7 +44,7 @@ class SparseValues:
         if flat.dtype.kind not in "biuf":
             flat = flat.astype(dtype)
         bits = flat.view(f"u{flat.itemsize}") if flat.dtype.kind == "f" else flat
-        index = np.flatnonzero(bits != 0)
+        index = np.flatnonzero(bits)
         return cls(index, flat[index].astype(dtype), size)
 
     def dense(self) -> np.ndarray:
@@ -86,7 +86,14 @@ class SampleInputs:
         for src, idx in self.segments:
             lo, hi = max(start - offset, 0), min(stop - offset, len(idx))
             if lo < hi:
-                parts.append(np.asarray(src[idx[lo:hi]], dtype=float))
+                rows = idx[lo:hi]
+                if isinstance(src, np.ndarray) and rows[-1] - rows[0] == hi - lo - 1 \
+                        and np.all(np.diff(rows) == 1):
+                    rows = slice(rows[0], rows[-1] + 1)    # consecutive rows: a view, no copy
+                part = np.asarray(src[rows])
+                # floating sources keep their precision (float32 frames stay half
+                # the size); others (counts, booleans) become float64
+                parts.append(part if part.dtype.kind == "f" else part.astype(float))
             offset += len(idx)
         if not parts:
             return np.zeros((0, *self.sample_shape))
@@ -127,7 +134,8 @@ class EpochData:
         stop = self.n_samples if stop is None else stop
         if isinstance(self.inputs, SampleInputs):
             return self.inputs.rows(start, stop)
-        return np.asarray(self.inputs[start:stop], dtype=float)
+        x = np.asarray(self.inputs[start:stop])
+        return x if x.dtype.kind == "f" else x.astype(float)
 
     def chunk(self, start: int, stop: int, size: int | None = None) -> "EpochData":
         """Samples start..stop with materialised inputs, padded with inert
@@ -145,7 +153,7 @@ class EpochData:
             return np.concatenate([a, np.full(pad, value, dtype=a.dtype)]) if pad else a
 
         if pad:
-            x = np.concatenate([x, np.zeros((pad, *x.shape[1:]))])
+            x = np.concatenate([x, np.zeros((pad, *x.shape[1:]), dtype=x.dtype)])
         return EpochData(x, fill(self.labels, 0), fill(self.is_training), fill(self.ends_batch),
                          fill(factor, 1.0), pad)
 

@@ -53,11 +53,13 @@ class DeviceCapabilities:
         Pathways moved onto the sample clock (period T dt): the accumulated
         schedules' once-per-sample updates from the presynaptic activity
         (updates.py); False: the T-term dense form over every synapse (brian2cuda).
-    slot_histories : bool
+    slot_histories : callable or None
         The accumulated schedules' sample histories are written in place, one
         custom event per step of the sample (neurons.py), instead of shifted
         every step: for devices whose code objects cost little to call (compiled
         code: T scalar tests per group and step instead of T moves per neuron).
+        ``f(group.resetter[event])`` prepares each such event's code
+        (cpp_standalone: one thread, no OpenMP region); None: shift registers.
     summed_lag : int
         Steps by which each summed hop lags (0: the schedule is honoured; 1 on
         brian2genn, docs/lanes/genn.md).
@@ -71,6 +73,10 @@ class DeviceCapabilities:
     pathway_templates : callable or None
         Gives the model's Synapses custom pathway code (cpp_standalone: no spike
         queue, OpenMP schedules): ``f(list of Synapses) -> {pathway: schedule}``.
+    serial_code : callable or None
+        Runs the code of small groups on one thread (cpp_standalone: without
+        OpenMP regions, which cost more than their loops): ``f(objects) ->
+        [group names]``.
     openmp_threads : int
         OpenMP threads of the compiled code (0: none).
     run_args : bool
@@ -79,11 +85,12 @@ class DeviceCapabilities:
 
     custom_events: bool = True
     sample_clock_pathways: bool = True
-    slot_histories: bool = False
+    slot_histories: Callable | None = None
     summed_lag: int = 0
     gaussian: object = None
     uniform: object = None
     pathway_templates: Callable | None = None
+    serial_code: Callable | None = None
     openmp_threads: int = 0
     run_args: bool = False
 

@@ -68,13 +68,14 @@ def synaptic_pathways(synapses) -> list:
     return list(synapses._pathways)
 
 
-def derived_code_object_class(package: str, name: str):
+def derived_code_object_class(package: str, name: str, env_globals: dict | None = None):
     """A subclass of Brian2's ``CPPStandaloneCodeObject`` named ``name`` whose
     templates are looked up in ``package``'s ``templates`` folder first, then in
-    Brian2's."""
+    Brian2's; ``env_globals`` replace the templates' globals of those names."""
     from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
 
-    templater = CPPStandaloneCodeObject.templater.derive(package, templates_dir="templates")
+    templater = CPPStandaloneCodeObject.templater.derive(package, templates_dir="templates",
+                                                         env_globals=env_globals)
     return type(name, (CPPStandaloneCodeObject,), {"templater": templater,
                                                    "__doc__": f"cpp_standalone code object "
                                                               f"with {package}'s templates."})

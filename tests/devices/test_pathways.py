@@ -143,6 +143,30 @@ def test_another_brian2_keeps_brians_templates(monkeypatch):
     assert pathways.assign_schedules([_synapses("w -= p_pre*E_post")], min_synapses=0) == {}
 
 
+def test_small_deterministic_groups_run_on_one_thread(monkeypatch):
+    """Groups under MIN_PARALLEL_NEURONS without random draws, and the summed
+    variables onto them, get the code object rendered without OpenMP; a group
+    that draws, a large group and any 1-thread build keep Brian2's."""
+    monkeypatch.setattr(pathways, "_threads", lambda: 2)
+    small = NeuronGroup(10, "v : 1\ng : 1", name="serial_small*")
+    small.run_regularly("v = 0.5*v + g")
+    drawing = NeuronGroup(10, "v : 1", name="serial_drawing*")
+    drawing.run_regularly("v = randn()")
+    large = NeuronGroup(pathways.MIN_PARALLEL_NEURONS, "x : 1", name="serial_large*")
+    feedback = Synapses(large, small, "w : 1\ng_post = w*x_pre : 1 (summed)", name="serial_syn*")
+    objects = [small, drawing, large, feedback]
+    assert pathways.serial_small_groups(objects) == [small.name]
+    serial = pathways._serial_code_object_class()
+    assert all(obj.codeobj_class is serial for obj in small.contained_objects)
+    assert feedback.summed_updaters["g_post"].codeobj_class is serial
+    assert all(obj.codeobj_class is not serial for g in (drawing, large) for obj in g.contained_objects)
+    # rendered as without OpenMP: no pragma, thread 0
+    assert pathways._serial_pragma("parallel-static") == ""
+    assert pathways._serial_pragma("with_openmp") is False
+    monkeypatch.setattr(pathways, "_threads", lambda: 0)
+    assert pathways.serial_small_groups(objects) == []
+
+
 def _layout_run(directory, connect: str, ours: bool, monkeypatch):
     """A 2-thread standalone pathway ``I_post += w x_pre``, ``w -= x_pre E_post``
     from 30 Poisson-like sources to 40 targets, over 12 steps; returns (W as an

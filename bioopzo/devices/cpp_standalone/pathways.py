@@ -53,6 +53,22 @@ layout walks the lists as above.
 In both, each target receives its additions in the order of the events, which
 is the order of Brian2's queue: bitwise Brian2's result.
 
+Event code of neuron groups. The in-place sample histories (neurons.py) run
+one custom event's code per step of the sample, in every step, and all but one
+of them find their event empty. :func:`serial_event_code` gives such code a
+variant of Brian2's ``reset`` template that walks the event's neurons on one
+thread: Brian2's opens an OpenMP parallel region on every call, which on two
+threads costs more than the few hundred copies it runs.
+
+Small groups. Brian2 opens an OpenMP parallel region for the loop of every
+NeuronGroup code object and for the zeroing of every summed variable, several
+per group and step. For a readout of ten neurons, or a hidden layer of a few
+hundred, waking the second thread costs more than the loop: :func:`serial_small_groups`
+gives the code of groups of fewer than :data:`MIN_PARALLEL_NEURONS` neurons that
+draws no random numbers, and the summed variables onto them, code objects
+rendered as without OpenMP (one thread, no region). The big loops (the inputs'
+step, the pathways) keep their threads.
+
 The equations are Brian2's; only the loop that runs them changes. The code is
 read with Brian2's own parser (``parse_statement``, ``get_identifiers``). The
 runtime device and the GPU lanes never see these code objects (their
@@ -70,6 +86,7 @@ from brian2 import get_device, prefs
 from brian2.core.functions import DEFAULT_FUNCTIONS
 from brian2.core.variables import Subexpression
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+from brian2.groups.neurongroup import NeuronGroup
 from brian2.groups.subgroup import Subgroup
 from brian2.parsing.statements import parse_statement
 from brian2.utils.stringtools import get_identifiers
@@ -77,7 +94,8 @@ from brian2.utils.stringtools import get_identifiers
 from bioopzo.devices.brian2_compat import (brian2_source_text, derived_code_object_class,
                                            synaptic_pathways)
 
-__all__ = ["pathway_schedule", "dense_schedule", "assign_schedules", "brian2_is_compatible",
+__all__ = ["pathway_schedule", "dense_schedule", "assign_schedules", "serial_event_code",
+           "serial_small_groups", "MIN_PARALLEL_NEURONS", "brian2_is_compatible",
            "MIN_PARALLEL_SYNAPSES"]
 
 log = logging.getLogger("bioopzo.devices.cpp_standalone.pathways")
@@ -226,8 +244,9 @@ def _dense_layout_possible(pathway) -> bool:
 
 
 def _code_object_class():
-    """A cpp_standalone code object class whose ``synapses`` and
-    ``synapses_push_spikes`` templates are bioopzo's (every other is Brian2's)."""
+    """A cpp_standalone code object class whose ``synapses``,
+    ``synapses_push_spikes`` and ``reset`` templates are bioopzo's (every other
+    is Brian2's)."""
     global _CODE_OBJECT
     if _CODE_OBJECT is None:
         _CODE_OBJECT = derived_code_object_class("bioopzo.devices.cpp_standalone",
@@ -236,6 +255,71 @@ def _code_object_class():
 
 
 _CODE_OBJECT = None
+
+
+#: Code of smaller NeuronGroups (and summed variables onto them) runs on one
+#: thread, without an OpenMP region (:func:`serial_small_groups`).
+MIN_PARALLEL_NEURONS = 1024
+
+#: names whose use marks code as drawing random numbers (stochastic equations: xi)
+_RANDOM_NAMES = {"rand", "randn", "poisson", "gaussian", "uniform", "xi"}
+
+
+def _serial_pragma(kind: str):
+    """``openmp_pragma`` of code rendered as without OpenMP."""
+    return {"with_openmp": False, "get_thread_num": "0", "get_num_threads": "1"}.get(kind, "")
+
+
+def _serial_code_object_class():
+    global _SERIAL_CODE_OBJECT
+    if _SERIAL_CODE_OBJECT is None:
+        _SERIAL_CODE_OBJECT = derived_code_object_class(
+            "bioopzo.devices.cpp_standalone", "SerialCodeObject",
+            env_globals={"openmp_pragma": _serial_pragma})
+    return _SERIAL_CODE_OBJECT
+
+
+_SERIAL_CODE_OBJECT = None
+
+
+def _draws_random_numbers(group) -> bool:
+    """Whether any code of ``group`` (equations, run_regularly code, event
+    conditions and code) draws random numbers."""
+    texts = [str(group.equations), *group.events.values(), *group.event_codes.values()]
+    texts += [getattr(obj, "abstract_code", "") or "" for obj in group.contained_objects]
+    names = set().union(*(get_identifiers(text) for text in texts))
+    return bool(names & _RANDOM_NAMES) or any(n.startswith("xi_") for n in names)
+
+
+def serial_small_groups(objects, min_neurons: int | None = None) -> list[str]:
+    """Run on one thread, without OpenMP regions, the code of every NeuronGroup
+    of ``objects`` with fewer than ``min_neurons`` (default
+    :data:`MIN_PARALLEL_NEURONS`) neurons that draws no random numbers, and the
+    summed variables of ``objects``' Synapses onto such groups. Only on Brian2's
+    own cpp_standalone device with OpenMP threads. Returns the groups' names."""
+    threads = _threads()
+    if not threads or threads < 2:
+        return []
+    limit = MIN_PARALLEL_NEURONS if min_neurons is None else min_neurons
+    serial = [obj for obj in objects if isinstance(obj, NeuronGroup)
+              and len(obj) < limit and not _draws_random_numbers(obj)]
+    names = {group.name for group in serial}
+    for group in serial:
+        for obj in group.contained_objects:
+            obj.codeobj_class = _serial_code_object_class()
+    for synapses in objects:
+        for updater in getattr(synapses, "summed_updaters", {}).values():
+            if updater.target.name in names:
+                updater.codeobj_class = _serial_code_object_class()
+    return sorted(names)
+
+
+def serial_event_code(resetter) -> None:
+    """Run a NeuronGroup's event code (``group.resetter[event]``) on one thread,
+    without an OpenMP parallel region (template ``reset`` in ``templates/``).
+    Only on Brian2's own cpp_standalone device; elsewhere it does nothing."""
+    if _threads() is not None:
+        resetter.codeobj_class = _code_object_class()
 
 
 def _threads() -> int | None:

@@ -50,7 +50,8 @@ from bioopzo.devices.brian2_compat import (last_run_time, seed_generators_code,
                                            timed_array_file)
 from bioopzo.devices.cpp_standalone.exchange import exchange_folder, remove_folder
 from bioopzo.devices.cpp_standalone.gaussian import CPP_GAUSSIAN, CPP_UNIFORM
-from bioopzo.devices.cpp_standalone.pathways import assign_schedules
+from bioopzo.devices.cpp_standalone.pathways import (assign_schedules, serial_event_code,
+                                                      serial_small_groups)
 from bioopzo.devices.cpp_standalone.process import compile_project, run_binary
 from bioopzo.devices.cpp_standalone.run_files import (RUN_FILES_VARIABLE, run_arguments,
                                                       sparse_values_code)
@@ -79,7 +80,8 @@ def standalone_capabilities(threads: int = 1) -> DeviceCapabilities:
     (1 or fewer: no OpenMP): everything, ``gaussian()`` in C++ and pathways
     without spike queues included."""
     return DeviceCapabilities(gaussian=CPP_GAUSSIAN, uniform=CPP_UNIFORM,
-                              pathway_templates=assign_schedules, slot_histories=True,
+                              pathway_templates=assign_schedules, slot_histories=serial_event_code,
+                              serial_code=serial_small_groups,
                               openmp_threads=threads if threads > 1 else 0, run_args=True)
 
 
