@@ -516,6 +516,11 @@ class TrainingConfig:
     presynaptic events (updates.py; the same result, at a cost proportional to
     the input activity, and T more pathways to compile); smaller ones sum the
     T-term gradient over every synapse. 0 replays every matrix.
+
+    On compiled devices a group of at least ``slot_history_min_neurons``
+    neurons writes the sample's history in place (neurons.py: one custom event
+    per step, 2 T more files to compile per group) instead of shifting T
+    values per neuron every step; smaller groups shift. 0: every group.
     """
 
     epochs: int = 5
@@ -523,6 +528,7 @@ class TrainingConfig:
     samples_per_run: int = 2000
     max_run_input_mb: float = 256.0
     replay_min_synapses: int = 100_000
+    slot_history_min_neurons: int = 256
 
     def __post_init__(self):
         _number("training", "epochs", self.epochs, low=1, integer=True)
@@ -530,6 +536,8 @@ class TrainingConfig:
         _number("training", "samples_per_run", self.samples_per_run, low=1, integer=True)
         _number("training", "max_run_input_mb", self.max_run_input_mb, low=0, low_open=True)
         _number("training", "replay_min_synapses", self.replay_min_synapses, low=0, integer=True)
+        _number("training", "slot_history_min_neurons", self.slot_history_min_neurons, low=0,
+                integer=True)
 
 
 _SECTIONS = {

@@ -303,13 +303,19 @@ class BrianNetwork:
             return "", ""
         what = "what the step added to the trace" if kind == "pulse" else "trace"
         value = pulse if kind == "pulse" else "trace"
-        code = "" if self.slot_histories else history_code(kind, value, self.steps)
+        code = "" if self._in_place(l) else history_code(kind, value, self.steps)
         return history_model(kind, self.steps, what), code
+
+    def _in_place(self, l: int) -> bool:
+        """Whether hidden layer l (0: the inputs) writes its histories in place
+        (``slot{k}`` events) rather than shifting them every step."""
+        return (self.slot_histories
+                and self.sizes[l] >= self.config.training.slot_history_min_neurons)
 
     def _slot_histories(self, l: int) -> dict[str, str]:
         """{prefix: value} of hidden layer l's (0: the inputs') histories written in
         place by its ``slot{k}`` events; empty where they are shift registers."""
-        if not self.slot_histories:
+        if not self._in_place(l):
             return {}
         histories = {}
         kind = self._sample_history(l)
@@ -502,7 +508,7 @@ class BrianNetwork:
             pathway = self.rule.build_feedback(ctx, l0)
             schedule_summed(pathway.synapses, "g_post", base + 2 * rank)
             history = (history_code("learn_delta", "learn*delta", self.steps)
-                       if self.accumulated and not self.slot_histories else "")
+                       if self.accumulated and not self._in_place(l0 + 1) else "")
             self.layers[l0].run_regularly(hidden_modulation_code(self.config, history), when="start",
                                           order=base + 2 * rank + 1)
             pathways.append(pathway)

@@ -112,3 +112,27 @@ def test_small_weight_matrices_sum_over_active_inputs(rng):
     step = BrianNetwork(cfg.with_overrides({"optimizer": {"schedule": "step"}}), N_IN, N_OUT,
                         data, initial_state(cfg, N_IN, N_OUT), prefix="step_")
     assert _forms(step) == [None, None, None]
+
+
+def test_large_groups_write_their_history_in_place(rng):
+    """On a device with in-place histories, groups of at least
+    ``training.slot_history_min_neurons`` neurons get the slot{k} events and no
+    shift register; smaller groups shift; the runtime device always shifts."""
+    cfg = small_config(rule={"name": "bp"}, network={"hidden": [30, 20]},
+                       data={"encoding": "frames", "steps_per_sample": T},
+                       training={"replay_min_synapses": 0, "slot_history_min_neurons": 25},
+                       optimizer={"schedule": "sample"})
+    data = make_epoch_data(_frames(rng), np.arange(N) % N_OUT, np.zeros((0, T, N_IN)),
+                           np.zeros(0, int), 1)
+    state = initial_state(cfg, N_IN, N_OUT)
+    in_place = replace(RUNTIME_CAPABILITIES, slot_histories=lambda resetter: None)
+    net = BrianNetwork(cfg, N_IN, N_OUT, data, state, capabilities=in_place)
+    slots = {g.name: {e for e in g.events if e.startswith("slot")}
+             for g in (net.inputs, *net.layers)}
+    assert slots == {net.inputs.name: set(), net.layers[0].name: {f"slot{k}" for k in range(T)},
+                     net.layers[1].name: set()}
+    assert "learn_delta_0 = learn*delta" in net.layers[0].event_codes["slot0"]
+    assert "trace_0 = trace" in net.layers[0].event_codes["slot0"] or \
+        "pulse_0 = s" in net.layers[0].event_codes["slot0"]
+    shifted = BrianNetwork(cfg, N_IN, N_OUT, data, state, capabilities=RUNTIME_CAPABILITIES)
+    assert not any(e.startswith("slot") for g in shifted.layers for e in g.events)

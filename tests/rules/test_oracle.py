@@ -92,7 +92,9 @@ def _config(v):
                "antithetic": v.get("antithetic", False)},
         optimizer={"schedule": v["schedule"], "momentum": v.get("momentum", 0.0), "batch_size": 2},
         network={"loss": v.get("loss", "ce")},
-        training={"replay_min_synapses": 0 if v["form"] == "replay" else 10**9},
+        # every group writes its sample history in place on compiled devices
+        training={"replay_min_synapses": 0 if v["form"] == "replay" else 10**9,
+                  "slot_history_min_neurons": 0},
     )
 
 
