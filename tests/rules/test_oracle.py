@@ -18,7 +18,8 @@ runtime variants of the sample schedule and their active form in those of the
 batch schedule; the standalone set keeps the dense form, except bp with the
 sample schedule (forward and transposed copies replayed) and opzo with the
 sample schedule (active form), because each replayed matrix compiles 3 T more
-files.
+files. Those two also write every group's sample history in place (the
+``slot{k}`` events of neurons.py, 2 T more files per group); the others shift it.
 """
 
 from __future__ import annotations
@@ -92,9 +93,10 @@ def _config(v):
                "antithetic": v.get("antithetic", False)},
         optimizer={"schedule": v["schedule"], "momentum": v.get("momentum", 0.0), "batch_size": 2},
         network={"loss": v.get("loss", "ce")},
-        # every group writes its sample history in place on compiled devices
+        # the event-driven variants' groups all write their sample histories in
+        # place on compiled devices (2 T more files per group; the others shift)
         training={"replay_min_synapses": 0 if v["form"] == "replay" else 10**9,
-                  "slot_history_min_neurons": 0},
+                  "slot_history_min_neurons": 0 if v["form"] != "dense" else 10**9},
     )
 
 
