@@ -42,10 +42,11 @@ also keeps the sample's history, one variable per step k = 0..T-1:
 written in place where the device calls code cheaply (compiled devices): a
 custom event ``slot{k}`` is true in step k of every sample (a test of the step
 index alone), and its code ``{prefix}_k = value`` runs at the end of that step,
-one write per neuron and step (``slot_events``, ``slot_code``). Elsewhere (the
-NumPy runtime, the readout's ten neurons) a shift register: each step moves
-the entries down by one and appends the new value (``history_code``). Both
-hold the same values at the end of a sample, when they are read.
+one write per neuron and step (``slot_events``, ``slot_code``), in groups of
+at least ``training.slot_history_min_neurons`` neurons. Elsewhere (the NumPy
+runtime, the readout, smaller groups) a shift register: each step moves the
+entries down by one and appends the new value (``history_code``). Both hold
+the same values at the end of a sample, when they are read.
 
 so that a weight's whole-sample gradient sum_k learn delta_post[k] a_pre[k] is
 computed once per sample by the Synapses (updates.py), not every step.
