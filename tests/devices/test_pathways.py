@@ -100,13 +100,20 @@ def test_two_threads_learn_what_brians_queues_learn(tmp_path, monkeypatch, epoch
     data, state = epoch_data
     master, none = _epoch(tmp_path, "master", 2, monkeypatch, False, data, state)
     assert none == {}
-    # connect()'s layout, threads split the targets: bit for bit
+    # connect()'s layout: the forward input adds two blocks of events (whole rows),
+    # the replays split the events; the same up to the order of the input's sums
     dense, _ = _epoch(tmp_path, "dense", 2, monkeypatch, True, data, state)
-    (transmit,) = (tmp_path / "dense" / "code_objects").glob("forward1_transmit_codeobject*.cpp")
+    code = tmp_path / "dense" / "code_objects"
+    (transmit,) = code.glob("forward1_transmit_codeobject*.cpp")
     assert "if (_bioopzo_dense_forward1_transmit)" in transmit.read_text()
+    assert "blocks of the step's events" in transmit.read_text()
+    (replay0,) = code.glob("forward1_replay0_codeobject*.cpp")
+    assert "whole rows of a contiguous block of the step's events" in replay0.read_text()
+    np.testing.assert_array_equal(dense.spike_counts[0], master.spike_counts[0])
     for key, value in master.state.items():
-        np.testing.assert_array_equal(dense.state[key], value, err_msg=key)
-    np.testing.assert_array_equal(dense.o_sum, master.o_sum)
+        scale = max(np.max(np.abs(value)), 1e-12)
+        np.testing.assert_allclose(dense.state[key], value, rtol=0, atol=1e-12 * scale,
+                                   err_msg=key)
     # the synapse lists, as for any other layout: threads split the synapses
     monkeypatch.setattr(pathways, "_dense_layout_possible", lambda pathway: False)
     threaded, schedules = _epoch(tmp_path, "threaded", 2, monkeypatch, True, data, state)
@@ -167,10 +174,18 @@ def test_small_deterministic_groups_run_on_one_thread(monkeypatch):
     assert pathways.serial_small_groups(objects) == []
 
 
+#: the three dense walks' pathways: an accumulated input with a synaptic update,
+#: a synaptic update alone, and two postsynaptic writes (no accumulate schedule)
+_LAYOUT_CODES = {"acc": "I_post += w*x_pre\nw -= x_pre*E_post",
+                 "events": "w -= x_pre*E_post",
+                 "targets": "J_post += w*x_pre\nK_post += w\nw -= x_pre*E_post"}
+
+
 def _layout_run(directory, connect: str, ours: bool, monkeypatch):
-    """A 2-thread standalone pathway ``I_post += w x_pre``, ``w -= x_pre E_post``
-    from 30 Poisson-like sources to 40 targets, over 12 steps; returns (W as an
-    (i, j) matrix, I per step, the binary's stdout)."""
+    """A 2-thread standalone network of the pathways :data:`_LAYOUT_CODES` from
+    30 Poisson-like sources to 40 targets, over 12 steps; returns (W per pathway
+    as an (i, j) matrix, I, J and K per step, the binary's stdout, the
+    schedules, the dense walk per pathway)."""
     from brian2 import ms, prefs, set_device, StateMonitor, TimedArray, device
 
     monkeypatch.setenv("BIOOPZO_PATHWAYS_VERBOSE", "1")
@@ -183,48 +198,67 @@ def _layout_run(directory, connect: str, ours: bool, monkeypatch):
     stimulus = TimedArray(((rng.random((steps, n_src)) < 0.3)
                            * rng.integers(1, 3, (steps, n_src))).astype(float), dt=brian2.defaultclock.dt)
     source = NeuronGroup(n_src, "x = stimulus(t, i) : 1", threshold="x > 0", name="layout_source")
-    target = NeuronGroup(n_tgt, "I : 1\nE : 1", name="layout_target")
+    target = NeuronGroup(n_tgt, "I : 1\nJ : 1\nK : 1\nE : 1", name="layout_target")
     target.E = rng.normal(0, 1, n_tgt)
-    syn = Synapses(source, target, "w : 1", on_pre="I_post += w*x_pre\nw -= x_pre*E_post",
-                   delay=0 * ms, name="layout_syn")
-    if connect == "connect()":
-        syn.connect()
-    else:     # every pair, in a shuffled order: not connect()'s layout
-        pairs = rng.permutation(n_src * n_tgt)
-        syn.connect(i=pairs // n_tgt, j=pairs % n_tgt)
-    syn.w = "0.1*(i + 1) - 0.05*j"
-    monitor = StateMonitor(target, "I", record=True, when="end")
-    schedules = pathways.assign_schedules([syn], min_synapses=0)
-    net = brian2.Network(source, target, syn, monitor)
+    pairs = rng.permutation(n_src * n_tgt)
+    syns = {}
+    for name, code in _LAYOUT_CODES.items():
+        syn = Synapses(source, target, "w : 1", on_pre=code, delay=0 * ms, name=f"layout_{name}")
+        if connect == "connect()":
+            syn.connect()
+        else:     # every pair, in a shuffled order: not connect()'s layout
+            syn.connect(i=pairs // n_tgt, j=pairs % n_tgt)
+        syn.w = "0.1*(i + 1) - 0.05*j"
+        syns[name] = syn
+    monitor = StateMonitor(target, ["I", "J", "K"], record=True, when="end")
+    schedules = pathways.assign_schedules(list(syns.values()), min_synapses=0)
+    net = brian2.Network(source, target, *syns.values(), monitor)
     net.run(steps * brian2.defaultclock.dt, namespace={"stimulus": stimulus})
     device.build(directory=str(directory), compile=True, run=True, with_output=False)
-    W = np.zeros((n_src, n_tgt))
-    W[np.asarray(syn.i), np.asarray(syn.j)] = np.asarray(syn.w)
-    I = np.asarray(monitor.I).copy()
+    weights = {}
+    for name, syn in syns.items():
+        W = np.zeros((n_src, n_tgt))
+        W[np.asarray(syn.i), np.asarray(syn.j)] = np.asarray(syn.w)
+        weights[name] = W
+    posts = {v: np.asarray(getattr(monitor, v)).copy() for v in "IJK"}
     stdout = (directory / "results" / "stdout.txt").read_text()
+    walks = {name: syn.pre.template_kwds.get("dense_schedule") if syn.pre.template_kwds else None
+             for name, syn in syns.items()}
     device.reinit()
-    return W, I, stdout, schedules, syn.pre.template_kwds
+    return weights, posts, stdout, schedules, walks
 
 
 @pytest.mark.standalone
-def test_dense_layout_walks_targets_and_learns_what_brians_queues_learn(tmp_path, monkeypatch):
-    W_ref, I_ref, out_ref, none, _ = _layout_run(tmp_path / "brian", "connect()", False, monkeypatch)
+def test_dense_layout_walks_and_learns_what_brians_queues_learn(tmp_path, monkeypatch):
+    W_ref, post_ref, out_ref, none, _ = _layout_run(tmp_path / "brian", "connect()", False,
+                                                   monkeypatch)
     assert none == {} and "bioopzo" not in out_ref
-    assert np.abs(I_ref).max() > 0 and np.abs(W_ref - W_ref[0, 0]).max() > 0
-    W, I, out, schedules, kwds = _layout_run(tmp_path / "dense", "connect()", True, monkeypatch)
-    assert schedules == {"layout_syn_pre": "accumulate"} and kwds["dense_schedule"] == "targets"
-    assert "layout_syn_pre: dense layout, targets walked directly" in out
-    # the same additions in the same order per target, on two threads: bit for bit
-    np.testing.assert_array_equal(W, W_ref)
-    np.testing.assert_array_equal(I, I_ref)
-    W, I, out, _, _ = _layout_run(tmp_path / "shuffled", "shuffled", True, monkeypatch)
-    assert "layout_syn_pre: synapse lists walked" in out
-    np.testing.assert_allclose(W, W_ref, rtol=1e-13, atol=1e-13)
-    np.testing.assert_allclose(I, I_ref, rtol=1e-13, atol=1e-13)
+    assert all(np.abs(post_ref[v]).max() > 0 for v in "IJK")
+    assert all(np.abs(W - W[0, 0]).max() > 0 for W in W_ref.values())
+    W, post, out, schedules, walks = _layout_run(tmp_path / "dense", "connect()", True,
+                                                 monkeypatch)
+    assert schedules == {"layout_acc_pre": "accumulate", "layout_events_pre": "synaptic",
+                         "layout_targets_pre": "serial"}
+    assert walks == {"acc": "accumulate", "events": "events", "targets": "targets"}
+    assert out.count("dense layout, targets walked directly") == 3
+    # synaptic writes see the same arithmetic on two threads, and the targets'
+    # walk adds in the events' order: bit for bit
+    for name in _LAYOUT_CODES:
+        np.testing.assert_array_equal(W[name], W_ref[name])
+    np.testing.assert_array_equal(post["J"], post_ref["J"])
+    np.testing.assert_array_equal(post["K"], post_ref["K"])
+    # the accumulated input sums two blocks of events: the last bits may differ
+    np.testing.assert_allclose(post["I"], post_ref["I"], rtol=1e-13, atol=1e-13)
+    W, post, out, _, _ = _layout_run(tmp_path / "shuffled", "shuffled", True, monkeypatch)
+    assert out.count("synapse lists walked") == 3
+    for name in _LAYOUT_CODES:
+        np.testing.assert_allclose(W[name], W_ref[name], rtol=1e-13, atol=1e-13)
+    for v in "IJK":
+        np.testing.assert_allclose(post[v], post_ref[v], rtol=1e-13, atol=1e-13)
 
 
 @pytest.mark.parametrize("code,expected", [
-    ("w -= p_pre*E_post", "targets"),
+    ("w -= p_pre*E_post", "events"),                       # synaptic writes only
     ("I_post += w*p_pre\nw -= E_post", "targets"),
     ("I_post = w*I_post\nv_post += sub_post", "targets"),   # any write at the target's index
     ("E_pre += w", "serial"),                               # a presynaptic write

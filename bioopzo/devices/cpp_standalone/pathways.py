@@ -46,12 +46,37 @@ for ``I_syn_post += w x_pre`` that leaves 8 bytes per event (the weight) of the
 layout walks the lists as above.
 
 - ``"serial"``: one thread walks every target.
-- ``"targets"`` (OpenMP, large matrices): the code writes only synaptic and
-  postsynaptic variables, and reads no written postsynaptic variable through
-  another index. Thread t walks one contiguous block of targets for every event:
-  no two threads touch the same synapse or target.
-In both, each target receives its additions in the order of the events, which
-is the order of Brian2's queue: bitwise Brian2's result.
+- ``"events"`` (OpenMP, large matrices): the code writes only synaptic
+  variables (the replayed updates ``w -= p_pre E_post``). Thread t walks a
+  contiguous block of the step's events, each over its whole row of targets: a
+  source fires at most once per step, so no two threads touch the same synapse,
+  and each synapse sees the same arithmetic as on one thread.
+- ``"targets"`` (OpenMP, large matrices): the code also writes postsynaptic
+  variables (the forward input ``I_syn_post += w x_pre``), and reads no
+  written postsynaptic variable through another index. Thread t walks one
+  contiguous block of targets for every event: no two threads touch the same
+  synapse or target. The blocks begin on cache lines (64 bytes) of the first
+  written postsynaptic array: two threads that wrote the two ends of one line
+  at every event would pass that line between their cores at every event
+  (false sharing; on this project's 2-core machine the 2-thread build ran at
+  0.73x the 1-thread one before the blocks were aligned).
+- ``"accumulate"`` (OpenMP, large matrices): the code adds to one postsynaptic
+  variable ``X`` only as ``X_post += e`` (the forward input), as in the list
+  walk's schedule of that name: the step's events are cut into K contiguous
+  blocks (K build threads), block 0 adds into ``X``, block t > 0 into a zeroed
+  buffer, each over whole rows; after a barrier ``X[j] += buffer_t[j]`` in
+  block order. Deterministic for a given build on any number of running
+  threads; the order of the additions into ``X`` differs from one thread's.
+In the first three, each target receives its additions in the order of the
+events, which is the order of Brian2's queue: bitwise Brian2's result.
+
+Why whole rows: a thread that walks whole rows reads long runs of memory the
+hardware prefetches well, and writes no cache line another thread writes. On
+this project's 2-core machine (nmnist, 2312 x 800 float32 weights, about 116
+events per step) the 2-thread forward input walking half-rows ran no faster
+than one thread walking whole rows, and before the targets' blocks were
+aligned, slower; whole-row blocks of events with a buffer are what made the
+second thread pay (benchmarks/throughput.py, README Performance).
 
 Event code of neuron groups. The in-place sample histories (neurons.py) run
 one custom event's code per step of the sample, in every step, and all but one
@@ -94,7 +119,8 @@ from brian2.utils.stringtools import get_identifiers
 from bioopzo.devices.brian2_compat import (brian2_source_text, derived_code_object_class,
                                            synaptic_pathways)
 
-__all__ = ["pathway_schedule", "dense_schedule", "assign_schedules", "serial_event_code",
+__all__ = ["pathway_schedule", "dense_schedule", "dense_aligned_variable", "assign_schedules",
+           "serial_event_code",
            "serial_small_groups", "MIN_PARALLEL_NEURONS", "brian2_is_compatible",
            "MIN_PARALLEL_SYNAPSES"]
 
@@ -213,16 +239,19 @@ def pathway_schedule(pathway) -> tuple[str | None, str | None]:
 
 def dense_schedule(pathway) -> str:
     """The schedule of ``pathway``'s walk of a dense layout (module docstring):
-    ``"targets"`` where the code writes only synaptic and postsynaptic
-    variables, reads no written postsynaptic variable through another index
-    (as ``v_pre`` in a recurrent Synapses would) and calls only stateless
-    functions; ``"serial"`` otherwise."""
+    ``"events"`` where the code writes synaptic variables only, ``"targets"``
+    where it also writes postsynaptic variables and reads no written
+    postsynaptic variable through another index (as ``v_pre`` in a recurrent
+    Synapses would), and calls only stateless functions (both); ``"serial"``
+    otherwise."""
     parsed = _writes(pathway)
     if parsed is None:
         return "serial"
     statements, writes = parsed
     if any(index not in ("_idx", "_postsynaptic_idx") for _, _, index in writes):
         return "serial"
+    if all(index == "_idx" for _, _, index in writes):
+        return "events"
     variables, indices = pathway.synapses.variables, pathway.synapses.variables.indices
     written = [variables[target] for target, _, index in writes if index == "_postsynaptic_idx"]
     for _, _, expression in statements:
@@ -232,6 +261,15 @@ def dense_schedule(pathway) -> str:
                     and any(var is w for w in written)):
                 return "serial"
     return "targets"
+
+
+def dense_aligned_variable(pathway) -> str | None:
+    """The first postsynaptic variable ``pathway``'s code writes (the
+    ``"targets"`` walk splits the targets on its cache lines), or None."""
+    parsed = _writes(pathway)
+    if parsed is None:
+        return None
+    return next((target for target, _, index in parsed[1] if index == "_postsynaptic_idx"), None)
 
 
 def _dense_layout_possible(pathway) -> bool:
@@ -390,9 +428,12 @@ def assign_schedules(synapses_groups, min_synapses: int | None = None) -> dict:
                                          synapse_lists=lists.setdefault(pathway.prepost,
                                                                         pathway.name))
             if _dense_layout_possible(pathway):
+                walk = ("serial" if threads < 2 or not large else
+                        "accumulate" if accumulated is not None else dense_schedule(pathway))
                 pathway.template_kwds.update(
-                    dense_schedule=dense_schedule(pathway) if threads > 1 and large else "serial",
-                    dense_sources=len(synapses.source), dense_targets=len(synapses.target))
+                    dense_schedule=walk, dense_sources=len(synapses.source),
+                    dense_targets=len(synapses.target),
+                    dense_aligned=dense_aligned_variable(pathway) if walk == "targets" else None)
             if accumulated is not None:
                 pathway.template_kwds.update(
                     accumulate_variable=accumulated,

@@ -36,11 +36,18 @@ share checks the layout once per run (``_bioopzo_dense_<that pathway>``); any
 other layout walks the lists as above.
 
 - ``"serial"``: one thread walks every ``j``.
+- ``"events"``: the code writes synaptic variables only; thread t walks the
+  whole rows of a contiguous block of the step's events (a source fires at most
+  once per step, so no two threads touch the same synapse).
 - ``"targets"``: the code writes synaptic and postsynaptic variables only;
   thread t walks a contiguous block of ``j`` for every event, so no two threads
-  touch the same synapse or target.
-Both add into each target in the order of the events, the order of Brian2's
-queue: bitwise the result of one thread's list walk.
+  touch the same synapse or target. The blocks begin on 64-byte cache lines of
+  the written postsynaptic array ``dense_aligned`` (no false sharing).
+- ``"accumulate"``: as the list walk's schedule of that name, over K
+  contiguous blocks of the step's events (whole rows) instead of the build
+  threads' lists.
+The first three add into each target in the order of the events, the order of
+Brian2's queue: bitwise the result of one thread's list walk.
 #}
 {% extends 'common_synapses.cpp' %}
 
@@ -76,13 +83,20 @@ queue: bitwise the result of one thread's list walk.
     }
 {% endmacro %}
 
-{% macro _walk_targets(first, last) %}
+{% macro _walk_targets(first, last, split_events=False) %}
     {% set _pre_lookup = get_array_name(variables['_synaptic_pre']) ~ '[_idx]' %}
     {% set _post_lookup = get_array_name(variables['_synaptic_post']) ~ '[_idx]' %}
     {
     {{ _source_events() }}
     const int32_t _first_target = {{first}}, _last_target = {{last}};
-    for(int32_t _event=0; _event<_n_events; _event++)
+    {% if split_events %}
+    // this thread's contiguous block of the events
+    const int32_t _first_event = (int32_t)(((int64_t)_n_events * _thread) / _n_threads);
+    const int32_t _last_event = (int32_t)(((int64_t)_n_events * (_thread + 1)) / _n_threads);
+    {% else %}
+    const int32_t _first_event = 0, _last_event = _n_events;
+    {% endif %}
+    for(int32_t _event=_first_event; _event<_last_event; _event++)
     {
         const int32_t _dense_source = _events[_event];
         const size_t _row = (size_t)_dense_source * {{dense_targets}};
@@ -138,11 +152,72 @@ queue: bitwise the result of one thread's list walk.
     // the threads running now (the build's or fewer, threads.py)
     const int _n_threads = omp_get_num_threads();
     const int _thread = {{ openmp_pragma('get_thread_num') }};
-    // blocks of whole cache lines (8 doubles)
-    const int32_t _block = (({{dense_targets}} + _n_threads - 1) / _n_threads + 7) / 8 * 8;
-    const int32_t _begin = std::min<int32_t>({{dense_targets}}, _thread * _block);
-    const int32_t _end = std::min<int32_t>({{dense_targets}}, _begin + _block);
-    {{ _walk_targets('_begin', '_end') }}
+    const int32_t _n_targets = {{dense_targets}};
+    {% if dense_aligned %}
+    // blocks that begin on a cache line (64 bytes) of {{dense_aligned}}: no line
+    // is written by two threads (false sharing)
+    {% set _aligned = get_array_name(variables[dense_aligned]) %}
+    const int32_t _per_line = (int32_t)(64 / sizeof({{_aligned}}[0]));
+    const int32_t _first_line = (int32_t)(((64 - (uintptr_t){{_aligned}} % 64) % 64)
+                                          / sizeof({{_aligned}}[0]));
+    {% else %}
+    const int32_t _per_line = 1, _first_line = 0;
+    {% endif %}
+    int32_t _bounds[2];
+    for(int _side=0; _side<2; _side++)
+    {
+        const int _t = _thread + _side;
+        const int32_t _even = (int32_t)(((int64_t)_n_targets * _t) / _n_threads);
+        int32_t _at = _even <= _first_line ? _first_line
+                      : _first_line + (_even - _first_line + _per_line - 1) / _per_line * _per_line;
+        _bounds[_side] = _t == 0 ? 0 : _t >= _n_threads ? _n_targets : std::min(_n_targets, _at);
+    }
+    {{ _walk_targets('_bounds[0]', '_bounds[1]') }}
+    }
+    {% elif dense_schedule == 'accumulate' %}
+    {% set _acc_ptr = get_array_name(variables[accumulate_variable]) %}
+    {% set _acc_type = c_data_type(variables[accumulate_variable].dtype) %}
+    // bioopzo.pathways: dense layout; {{accumulate_variable}} += ... from K contiguous
+    // blocks of the step's events (K build threads), each over whole rows, block 0
+    // into the target, block t > 0 into a buffer of its own, then summed in block order
+    static std::vector<{{_acc_type}}> _dense_buffers;
+    const int _n_blocks = {{ openmp_pragma('get_num_threads') }};   // the build's threads
+    const size_t _n_accumulated = {{accumulate_size}};
+    if (_dense_buffers.size() != (size_t)(_n_blocks - 1) * _n_accumulated)
+        _dense_buffers.assign((size_t)(_n_blocks - 1) * _n_accumulated, 0);
+    {{_acc_type}}* const _buffers = _dense_buffers.empty() ? 0 : &_dense_buffers[0];
+    {{_acc_type}}* const _accumulated = {{_acc_ptr}};
+    {{ openmp_pragma('parallel') }}
+    {
+    const int _n_running = omp_get_num_threads();
+    for(int _block=omp_get_thread_num(); _block<_n_blocks; _block+=_n_running)
+    {
+        const int _thread = _block, _n_threads = _n_blocks;
+        {{_acc_type}}* __restrict {{_acc_ptr}} = _block == 0 ? _accumulated
+                                                 : _buffers + (size_t)(_block - 1) * _n_accumulated;
+        {{ _walk_targets('0', dense_targets, split_events=True) }}
+    }
+    {{ openmp_pragma('barrier') }}
+    {{ openmp_pragma('static') }}
+    for(size_t _target=0; _target<_n_accumulated; _target++)
+    {
+        for(int _other=1; _other<_n_blocks; _other++)
+        {
+            {{_acc_type}}& _part = _buffers[(size_t)(_other - 1) * _n_accumulated + _target];
+            _accumulated[_target] += _part;
+            _part = 0;
+        }
+    }
+    }
+    {% elif dense_schedule == 'events' %}
+    // bioopzo.pathways: dense layout, synaptic writes only; each thread walks the
+    // whole rows of a contiguous block of the step's events
+    {{ openmp_pragma('parallel') }}
+    {
+    // the threads running now (the build's or fewer, threads.py)
+    const int _n_threads = omp_get_num_threads();
+    const int _thread = {{ openmp_pragma('get_thread_num') }};
+    {{ _walk_targets('0', dense_targets, split_events=True) }}
     }
     {% else %}
     // bioopzo.pathways: dense layout, one thread
