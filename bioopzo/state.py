@@ -120,7 +120,8 @@ class StateTarget:
             raise ValueError(f"state is read back from 'post_pre' or 'neuron' variables, "
                              f"not {self.layout!r}")
         n_pre, n_post = len(self.owner.source), len(self.owner.target)
-        return flat.reshape(n_pre, n_post).T.copy()
+        # the transpose as a view (Fortran order): the next run's flat() is a view again
+        return flat.reshape(n_pre, n_post).T
 
     @property
     def values(self):

@@ -55,7 +55,7 @@ from bioopzo.devices.cpp_standalone.pathways import (assign_schedules, serial_ev
 from bioopzo.devices.cpp_standalone.process import compile_project, run_binary
 from bioopzo.devices.cpp_standalone.run_files import (RUN_FILES_VARIABLE, run_arguments,
                                                       sparse_values_code)
-from bioopzo.devices.cpp_standalone.threads import (RUN_THREADS_VARIABLE, busy_cpus,
+from bioopzo.devices.cpp_standalone.threads import (RUN_THREADS_VARIABLE, LoadMeter,
                                                     openmp_environment, run_threads_code,
                                                     threads_for_run)
 from bioopzo.network import BrianNetwork, silence_expected_warnings
@@ -101,6 +101,7 @@ class StandaloneSimulator(Simulator):
         self.used_cached_build = False   # the last build took its binary from the cache
         self.run_threads = 0             # OpenMP threads the last run used (threads.py)
         self.adapts_threads = False      # runs may use fewer threads than the build has
+        self._load = LoadMeter()         # other processes' CPU use since the previous run
 
     @property
     def capabilities(self) -> DeviceCapabilities:
@@ -263,7 +264,7 @@ class StandaloneSimulator(Simulator):
     def _execute(self, run_args: list[str], results: str) -> None:
         """Run the compiled binary with ``run_args`` into ``build_dir/results``."""
         threads = self.capabilities.openmp_threads
-        busy = busy_cpus() if threads > 1 else 0.0     # one 50 ms look at /proc/stat per run
+        busy = self._load.busy() if threads > 1 else 0.0
         self.run_threads = (threads_for_run(threads, busy) if self.adapts_threads
                             else max(1, threads))
         env = openmp_environment(threads, self.run_threads, busy)

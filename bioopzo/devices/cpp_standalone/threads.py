@@ -7,7 +7,9 @@ run on
     n = max(1, min(K, round(C - B)))      otherwise,
 
 with C the CPUs this process may use and B the CPUs other processes keep busy
-(:func:`busy_cpus`, two samples of /proc/stat 50 ms apart). The binary forks and
+(:class:`LoadMeter`: /proc/stat's busy time since the previous run began, less
+this process's and the previous run's; :func:`busy_cpus`, two samples 50 ms
+apart, before the first run). The binary forks and
 joins its threads several times per time step, so a thread that the scheduler
 parks behind a competing process stalls the other: with two busy processes on
 two cores the 2-thread build ran at 0.80x the 1-thread build (README
@@ -38,7 +40,7 @@ from __future__ import annotations
 import os
 import time
 
-__all__ = ["OPENMP_ENVIRONMENT", "RUN_THREADS_VARIABLE", "busy_cpus", "usable_cpus",
+__all__ = ["OPENMP_ENVIRONMENT", "RUN_THREADS_VARIABLE", "busy_cpus", "LoadMeter", "usable_cpus",
            "threads_for_run", "openmp_environment", "run_threads_code", "stream_code"]
 
 #: OpenMP settings of a run whose threads share the CPUs with other busy processes
@@ -64,6 +66,48 @@ def busy_cpus(interval: float = 0.05) -> float:
     cpus = os.cpu_count() or 1
     total = total1 - total0
     return 0.0 if total <= 0 else cpus * (1.0 - (idle1 - idle0) / total)
+
+
+def _cpu_snapshot() -> tuple[float, float, float] | None:
+    """(wall seconds, CPU-seconds all CPUs were busy, CPU-seconds of this
+    process and its waited-for children), or None where /proc/stat cannot be read."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [float(x) for x in f.readline().split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)
+    except (OSError, ValueError, IndexError):
+        return None
+    ticks = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
+    own = os.times()
+    return (time.perf_counter(), (sum(fields) - idle) / ticks,
+            own.user + own.system + own.children_user + own.children_system)
+
+
+class LoadMeter:
+    """How many CPUs other processes keep busy, measured over the time since
+    the previous look: the CPU time all processes used (/proc/stat) minus this
+    process's and its finished children's (the previous run's binary), over the
+    wall time. The first look, or one less than 50 ms after the previous,
+    samples :func:`busy_cpus` instead. Between the runs of a compiled model
+    this costs no waiting, where :func:`busy_cpus` sleeps 50 ms per run."""
+
+    #: shortest interval measured from the previous look (seconds)
+    MIN_INTERVAL = 0.05
+
+    def __init__(self):
+        self._last = None
+
+    def busy(self) -> float:
+        now = _cpu_snapshot()
+        last, self._last = self._last, now
+        if now is None:
+            return 0.0
+        if last is None or now[0] - last[0] < self.MIN_INTERVAL:
+            busy = busy_cpus()
+            self._last = _cpu_snapshot()
+            return busy
+        others = (now[1] - last[1]) - (now[2] - last[2])
+        return max(0.0, others / (now[0] - last[0]))
 
 
 def usable_cpus() -> int:
