@@ -88,6 +88,8 @@ def test_one_thread_without_queues_is_bitwise_brians(tmp_path, monkeypatch, epoc
     brians, none = _epoch(tmp_path, "brians", 1, monkeypatch, False, data, state)
     assert none == {} and set(schedules.values()) == {"serial"}
     assert {"forward1_transmit", "forward1_replay0", "forward_out_transmit"} <= set(schedules)
+    summed = list((tmp_path / "ours" / "code_objects").glob("*_summed_variable_*codeobject*.cpp"))
+    assert summed and all("dense layout, every target j" in f.read_text() for f in summed)
     assert not np.allclose(brians.state["W1"], state["W1"]), "the hidden weights must learn"
     assert brians.spike_counts[0].sum() > 0, "the test network must spike"
     for key, value in brians.state.items():

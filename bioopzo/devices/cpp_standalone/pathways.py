@@ -78,6 +78,14 @@ than one thread walking whole rows, and before the targets' blocks were
 aligned, slower; whole-row blocks of events with a buffer are what made the
 second thread pay (benchmarks/throughput.py, README Performance).
 
+Summed variables. Brian2 sums ``x_post = f(...) (summed)`` by walking every
+synapse through the pre- and postsynaptic index arrays, a scatter-add the
+compiler cannot vectorise (on nmnist's 10 x 800 feedback, 9 % of a 1-thread
+run). :func:`dense_summed_variables` gives the summed variables of Synapses
+between whole groups a template that checks connect()'s layout once per run and
+then walks every target of every source directly, in synapse order: the same
+additions in the same order, bitwise Brian2's sum.
+
 Event code of neuron groups. The in-place sample histories (neurons.py) run
 one custom event's code per step of the sample, in every step, and all but one
 of them find their event empty. :func:`serial_event_code` gives such code a
@@ -120,7 +128,7 @@ from bioopzo.devices.brian2_compat import (brian2_source_text, derived_code_obje
                                            synaptic_pathways)
 
 __all__ = ["pathway_schedule", "dense_schedule", "dense_aligned_variable", "assign_schedules",
-           "serial_event_code",
+           "dense_summed_variables", "serial_event_code",
            "serial_small_groups", "MIN_PARALLEL_NEURONS", "brian2_is_compatible",
            "MIN_PARALLEL_SYNAPSES"]
 
@@ -352,6 +360,28 @@ def serial_small_groups(objects, min_neurons: int | None = None) -> list[str]:
     return sorted(names)
 
 
+def dense_summed_variables(synapses_groups) -> list[str]:
+    """Give every summed variable of ``synapses_groups``' Synapses between whole
+    groups bioopzo's ``summed_variable`` template (templates/), which walks
+    connect()'s layout directly when the run finds it (module docstring). Only on
+    Brian2's own cpp_standalone device whose templates bioopzo's fit; returns the
+    summed variables' names."""
+    if _threads() is None or not brian2_is_compatible():
+        return []
+    names = []
+    for synapses in synapses_groups:
+        if isinstance(synapses.source, Subgroup) or isinstance(synapses.target, Subgroup):
+            continue
+        for updater in getattr(synapses, "summed_updaters", {}).values():
+            if updater.codeobj_class is None:        # serial ones keep their class
+                updater.codeobj_class = _code_object_class()
+            updater.template_kwds = dict(updater.template_kwds or {},
+                                         dense_sources=len(synapses.source),
+                                         dense_targets=len(synapses.target))
+            names.append(updater.name)
+    return names
+
+
 def serial_event_code(resetter) -> None:
     """Run a NeuronGroup's event code (``group.resetter[event]``) on one thread,
     without an OpenMP parallel region (template ``reset`` in ``templates/``).
@@ -397,7 +427,8 @@ def assign_schedules(synapses_groups, min_synapses: int | None = None) -> dict:
     synapses and the code allows it; ``"serial"`` otherwise. A presynaptic
     pathway between whole groups also gets the ``dense_schedule`` of its walk
     of connect()'s layout (template keyword ``dense_schedule``), used when the
-    run finds that layout. Only on Brian2's own cpp_standalone device. Returns
+    run finds that layout, and so do the Synapses' summed variables
+    (:func:`dense_summed_variables`). Only on Brian2's own cpp_standalone device. Returns
     ``{pathway name: schedule of the list walk}``.
 
     Every scalar delay must be zero: the templates deliver the source's current
@@ -439,4 +470,5 @@ def assign_schedules(synapses_groups, min_synapses: int | None = None) -> dict:
                     accumulate_variable=accumulated,
                     accumulate_size=int(synapses.variables[accumulated].size))
             assigned[pathway.name] = schedule
+    dense_summed_variables(synapses_groups)
     return assigned
