@@ -234,16 +234,23 @@ class BrianNetwork:
     def _namespace(self, data: EpochData) -> dict:
         cfg, opt = self.config, self.config.optimizer
         sample_dt = self.steps * self.dt
-        self.timed_arrays = {
-            key: TimedArray(values, dt=self.dt if key == "input_frame" else sample_dt,
-                            name=self._name(key))
-            for key, values in self.streams(data).items()}
+        #: the per-run streams as TimedArrays, and the inputs' frames as the device's
+        #: own function where it has one (cpp_standalone: only their non-zero values)
+        self.timed_arrays, self.frame_inputs = {}, {}
+        for key, values in self.streams(data).items():
+            if key == "input_frame" and self.capabilities.frame_input is not None:
+                self.frame_inputs[key] = self.capabilities.frame_input(self._name(key), values,
+                                                                       float(self.dt))
+            else:
+                self.timed_arrays[key] = TimedArray(
+                    values, dt=self.dt if key == "input_frame" else sample_dt, name=self._name(key))
         ns = shared_namespace(cfg)
         if self.capabilities.gaussian is not None:
             ns["gaussian"] = self.capabilities.gaussian
         if self.capabilities.uniform is not None:
             ns["uniform"] = self.capabilities.uniform
         ns.update(self.timed_arrays)
+        ns.update({key: frames.function for key, frames in self.frame_inputs.items()})
         ns.update(self.encoder.brian_namespace())
         ns.update({
             "noise_scale": float(cfg.noise.scale),
@@ -587,7 +594,8 @@ class BrianNetwork:
         if data is not None:
             data = self.check_run_data(data)
             for name, values in self.streams(data, sparse_inputs).items():
-                args[self.timed_arrays[name]] = values
+                key = self.timed_arrays.get(name, None)
+                args[self.frame_inputs[name] if key is None else key] = values
         return args
 
     def get_state(self) -> dict[str, np.ndarray]:

@@ -77,6 +77,12 @@ class DeviceCapabilities:
         Runs the code of small groups on one thread (cpp_standalone: without
         OpenMP regions, which cost more than their loops): ``f(objects) ->
         [group names]``.
+    frame_input : callable or None
+        The inputs' frames as the device's own function instead of a TimedArray:
+        ``f(name, dense values (steps, inputs), dt) -> object`` with ``.function``
+        (the Brian2 function ``name(t, i)``), passed its values per run in
+        ``run_args`` (cpp_standalone: only the non-zero values, frames.py); None:
+        a TimedArray.
     openmp_threads : int
         OpenMP threads of the compiled code (0: none).
     run_args : bool
@@ -91,6 +97,7 @@ class DeviceCapabilities:
     uniform: object = None
     pathway_templates: Callable | None = None
     serial_code: Callable | None = None
+    frame_input: Callable | None = None
     openmp_threads: int = 0
     run_args: bool = False
 

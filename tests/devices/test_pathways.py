@@ -17,6 +17,7 @@ from brian2 import NeuronGroup, Synapses
 from conftest import small_config
 
 from bioopzo.devices.cpp_standalone import pathways
+from bioopzo.devices.cpp_standalone.process import compile_project
 from bioopzo.devices import make_simulator
 from bioopzo.data.epochs import make_epoch_data
 from bioopzo.state import initial_state
@@ -216,7 +217,9 @@ def _layout_run(directory, connect: str, ours: bool, monkeypatch):
     schedules = pathways.assign_schedules(list(syns.values()), min_synapses=0)
     net = brian2.Network(source, target, *syns.values(), monitor)
     net.run(steps * brian2.defaultclock.dt, namespace={"stimulus": stimulus})
-    device.build(directory=str(directory), compile=True, run=True, with_output=False)
+    device.build(directory=str(directory), compile=False, run=False)
+    compile_project(directory)
+    device.run(directory=str(directory), with_output=False)
     weights = {}
     for name, syn in syns.items():
         W = np.zeros((n_src, n_tgt))

@@ -33,11 +33,12 @@ def test_threads_follow_the_free_cpus(monkeypatch):
 
 
 def test_the_load_is_measured_over_the_previous_run(monkeypatch):
-    """Others' busy CPUs = (all busy CPU time - this process's and its children's) / wall
-    time since the previous look; the first look samples busy_cpus (50 ms) instead."""
-    snapshots = iter([(0.0, 100.0, 10.0), (0.05, 100.05, 10.0),   # around the first sample
-                      (1.05, 101.95, 10.0), (2.05, 103.95, 11.9),
-                      (2.06, 103.97, 11.91), (2.11, 104.0, 11.91)])
+    """Others' busy CPUs = the smaller of (all busy CPU time - this process's and its
+    children's) / wall time since the previous look, and the tasks running now; the
+    first look samples busy_cpus (50 ms) instead."""
+    snapshots = iter([(0.0, 100.0, 10.0, 0), (0.05, 100.05, 10.0, 0),   # around the first sample
+                      (1.05, 101.95, 10.0, 2), (2.05, 103.95, 11.9, 2), (3.05, 105.95, 11.9, 0),
+                      (3.06, 105.97, 11.91, 2), (3.11, 106.0, 11.91, 2)])
     monkeypatch.setattr(threads, "_cpu_snapshot", lambda: next(snapshots))
     sampled = []
     monkeypatch.setattr(threads, "busy_cpus", lambda interval=0.05: sampled.append(1) or 0.5)
@@ -45,9 +46,11 @@ def test_the_load_is_measured_over_the_previous_run(monkeypatch):
     assert meter.busy() == 0.5 and sampled == [1]          # first look: a 50 ms sample
     assert meter.busy() == pytest.approx(1.9)               # one second, 1.9 CPUs others'
     assert meter.busy() == pytest.approx(0.1)               # ours used 1.9 of 2.0 CPU-seconds
+    assert meter.busy() == 0.0                               # busy before, nothing running now
     assert meter.busy() == 0.5 and sampled == [1, 1]        # 10 ms later: sampled again
     real = threads.LoadMeter()
     monkeypatch.undo()
+    assert 0.0 <= real.busy() <= (threads.os.cpu_count() or 1) + 0.5
     assert 0.0 <= real.busy() <= (threads.os.cpu_count() or 1) + 0.5
 
 

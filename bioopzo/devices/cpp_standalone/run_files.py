@@ -5,6 +5,9 @@ values. :func:`run_arguments` writes each array once, to a file of fixed name
 (Brian2's own conversion hashes every array and keeps one file per distinct
 content, so an epoch of new data per run would fill the disk).
 
+The inputs' frames (frames.py, a :class:`FrameInput` key) always go to
+``run_<name>.sparse`` in the sparse form below.
+
 A TimedArray's values may come as :class:`bioopzo.data.epochs.SparseValues`
 (the inputs: N-MNIST frames are about 95 % zeros). Where the sparse form is
 smaller, it goes to ``run_<name>.sparse``: int64 count k and index width b (4
@@ -26,12 +29,13 @@ from brian2.units.fundamentalunits import fail_for_dimension_mismatch
 
 from bioopzo.data.epochs import SparseValues
 from bioopzo.devices.brian2_compat import timed_array_file
+from bioopzo.devices.cpp_standalone.frames import FRAMES_FOLDER_VARIABLE, FrameInput
 
 __all__ = ["run_arguments", "sparse_values_code", "write_sparse_values", "sparse_file_name",
            "RUN_FILES_VARIABLE"]
 
 #: environment variable naming the folder of a run's sparse files (default ``static_arrays``)
-RUN_FILES_VARIABLE = "BIOOPZO_RUN_FILES"
+RUN_FILES_VARIABLE = FRAMES_FOLDER_VARIABLE
 
 
 def sparse_file_name(timed: TimedArray) -> str:
@@ -45,6 +49,13 @@ def run_arguments(args: dict, folder: Path, files: list) -> list[str]:
     or relative to the project), whose paths are appended to ``files``."""
     out = []
     for key, value in args.items():
+        if isinstance(key, FrameInput):      # frames.py: always the sparse file
+            path = folder / key.file_name
+            path.unlink(missing_ok=True)
+            sparse = value if isinstance(value, SparseValues) else SparseValues.of(value)
+            _write_sparse(path, sparse, key.size, np.dtype(np.float64), always=True)
+            files.append(path)
+            continue
         if isinstance(key, TimedArray):
             sparse = folder / sparse_file_name(key)
             sparse.unlink(missing_ok=True)
@@ -76,17 +87,23 @@ def write_sparse_values(path: Path, values: SparseValues, compiled: np.ndarray) 
     """Write ``values`` (a run's values of a TimedArray whose compiled values are
     ``compiled``) to ``path`` in the sparse form of the module docstring, if that
     is smaller than the dense file; False (nothing written) otherwise."""
-    if values.size != compiled.size:
+    return _write_sparse(path, values, compiled.size, compiled.dtype)
+
+
+def _write_sparse(path: Path, values: SparseValues, size: int, dtype, always: bool = False) -> bool:
+    """:func:`write_sparse_values` for ``size`` compiled values of ``dtype``;
+    ``always``: write the sparse form even where the dense one is smaller."""
+    if values.size != size:
         raise ValueError(f"run argument {path.name}: {values.size} values, the compiled "
-                         f"model has {compiled.size}")
-    itemsize = compiled.dtype.itemsize
+                         f"model has {size}")
+    itemsize = np.dtype(dtype).itemsize
     width = 4 if values.size < 2**31 else 8
-    if values.index.size * (width + itemsize) + 16 >= values.size * itemsize:
+    if not always and values.index.size * (width + itemsize) + 16 >= values.size * itemsize:
         return False
     with open(path, "wb") as f:
         np.array([values.index.size, width], dtype=np.int64).tofile(f)
         values.index.astype(np.int32 if width == 4 else np.int64).tofile(f)
-        np.asarray(values.values, dtype=compiled.dtype).tofile(f)
+        np.asarray(values.values, dtype=dtype).tofile(f)
     return True
 
 

@@ -24,8 +24,9 @@ inputs and of the learnable state are emptied (every run passes its own as
 ``run_args``, so each is read once), and the write-back at the end of the run
 skips the Synapses' arrays that Python never reads (synapse indices, connect()'s
 arrays, synaptic variables outside the state). The inputs travel as their
-non-zero entries where that is smaller (run_files.py), and a run's files go
-through a folder in memory where there is room (exchange.py).
+non-zero entries where that is smaller (run_files.py; frames always, and the
+binary keeps only those, frames.py), and a run's files go through a folder in
+memory where there is room (exchange.py).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from bioopzo.devices.brian2_compat import (last_run_time, seed_generators_code,
                                            static_array_file, synaptic_pathways,
                                            timed_array_file)
 from bioopzo.devices.cpp_standalone.exchange import exchange_folder, remove_folder
+from bioopzo.devices.cpp_standalone.frames import frame_input
 from bioopzo.devices.cpp_standalone.gaussian import CPP_GAUSSIAN, CPP_UNIFORM
 from bioopzo.devices.cpp_standalone.pathways import (assign_schedules, serial_event_code,
                                                       serial_small_groups)
@@ -77,11 +79,11 @@ MALLOC_ENVIRONMENT = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
 
 def standalone_capabilities(threads: int = 1) -> DeviceCapabilities:
     """What cpp_standalone supports of the model with ``threads`` OpenMP threads
-    (1 or fewer: no OpenMP): everything, ``gaussian()`` in C++ and pathways
-    without spike queues included."""
+    (1 or fewer: no OpenMP): everything, ``gaussian()`` in C++, pathways
+    without spike queues and input frames kept as their non-zero values included."""
     return DeviceCapabilities(gaussian=CPP_GAUSSIAN, uniform=CPP_UNIFORM,
                               pathway_templates=assign_schedules, slot_histories=serial_event_code,
-                              serial_code=serial_small_groups,
+                              serial_code=serial_small_groups, frame_input=frame_input,
                               openmp_threads=threads if threads > 1 else 0, run_args=True)
 
 
@@ -181,6 +183,7 @@ class StandaloneSimulator(Simulator):
         out), the inputs' dense values, 16 MiB for the rest."""
         held = sum(np.asarray(values).nbytes for values in state.values())
         inputs = sum(timed.values.nbytes for timed in net.timed_arrays.values())
+        inputs += sum(12 * frames.size for frames in net.frame_inputs.values())  # index + value
         return 2 * held + inputs + 2**24
 
     def _compile(self) -> bool:

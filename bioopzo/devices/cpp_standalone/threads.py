@@ -7,9 +7,9 @@ run on
     n = max(1, min(K, round(C - B)))      otherwise,
 
 with C the CPUs this process may use and B the CPUs other processes keep busy
-(:class:`LoadMeter`: /proc/stat's busy time since the previous run began, less
-this process's and the previous run's; :func:`busy_cpus`, two samples 50 ms
-apart, before the first run). The binary forks and
+(:class:`LoadMeter`: the smaller of /proc/stat's busy time since the previous
+run began, less this process's and the previous run's, and the tasks running
+at the moment; :func:`busy_cpus`, two samples 50 ms apart, before the first run). The binary forks and
 joins its threads several times per time step, so a thread that the scheduler
 parks behind a competing process stalls the other: with two busy processes on
 two cores the 2-thread build ran at 0.80x the 1-thread build (README
@@ -68,28 +68,37 @@ def busy_cpus(interval: float = 0.05) -> float:
     return 0.0 if total <= 0 else cpus * (1.0 - (idle1 - idle0) / total)
 
 
-def _cpu_snapshot() -> tuple[float, float, float] | None:
+def _cpu_snapshot() -> tuple[float, float, float, int] | None:
     """(wall seconds, CPU-seconds all CPUs were busy, CPU-seconds of this
-    process and its waited-for children), or None where /proc/stat cannot be read."""
+    process and its waited-for children, tasks running now other than the one
+    reading), or None where /proc/stat cannot be read."""
     try:
         with open("/proc/stat") as f:
-            fields = [float(x) for x in f.readline().split()[1:]]
+            text = f.read()
+        fields = [float(x) for x in text.split("\n", 1)[0].split()[1:]]
         idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)
+        running = next((int(line.split()[1]) for line in text.splitlines()
+                        if line.startswith("procs_running ")), 0)
     except (OSError, ValueError, IndexError):
         return None
     ticks = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
     own = os.times()
     return (time.perf_counter(), (sum(fields) - idle) / ticks,
-            own.user + own.system + own.children_user + own.children_system)
+            own.user + own.system + own.children_user + own.children_system,
+            max(0, running - 1))
 
 
 class LoadMeter:
-    """How many CPUs other processes keep busy, measured over the time since
-    the previous look: the CPU time all processes used (/proc/stat) minus this
-    process's and its finished children's (the previous run's binary), over the
-    wall time. The first look, or one less than 50 ms after the previous,
-    samples :func:`busy_cpus` instead. Between the runs of a compiled model
-    this costs no waiting, where :func:`busy_cpus` sleeps 50 ms per run."""
+    """How many CPUs other processes keep busy, without waiting: the smaller of
+    (a) the CPU time all processes used since the previous look (/proc/stat)
+    minus this process's and its finished children's (the previous run's
+    binary), over the wall time, and (b) the tasks running at this instant other
+    than this one (``procs_running``). (a) alone would count a process that ran
+    between two runs and has stopped (a benchmark's interleaved contenders),
+    (b) alone a brief burst; a load that keeps the CPUs busy shows in both. The
+    first look, or one less than 50 ms after the previous, samples
+    :func:`busy_cpus` (two samples 50 ms apart) instead, which the runs of a
+    compiled model then no longer wait for."""
 
     #: shortest interval measured from the previous look (seconds)
     MIN_INTERVAL = 0.05
@@ -107,7 +116,7 @@ class LoadMeter:
             self._last = _cpu_snapshot()
             return busy
         others = (now[1] - last[1]) - (now[2] - last[2])
-        return max(0.0, others / (now[0] - last[0]))
+        return float(min(max(0.0, others / (now[0] - last[0])), now[3]))
 
 
 def usable_cpus() -> int:
