@@ -20,10 +20,11 @@ those of the TimedArray. At 5 % density the structures take about 1.4 bytes per
 input and step instead of 8, and the start-up writes nothing per zero.
 
 The structures are built from ``run_<name>.sparse`` in the folder named by
-``$BIOOPZO_RUN_FILES`` at the first call of a run (a function-local static of
-an inline function: one instance for all code objects, initialised once even
-when OpenMP threads call it together). A missing, short or inconsistent file
-stops the binary with a line that names it.
+``$BIOOPZO_RUN_FILES`` at the first call of a run (a function-local static,
+initialised once even when OpenMP threads call it together; Brian2 puts
+support code in an anonymous namespace, so each code object that calls the
+function holds its own copy: in bioopzo's networks only the inputs' step does).
+A missing, short or inconsistent file stops the binary with a line that names it.
 """
 
 from __future__ import annotations
