@@ -25,7 +25,8 @@ def test_idle_machine_spins_busy_machine_waits_passively(monkeypatch):
     assert openmp_environment(2) == {}
     monkeypatch.setattr(threads, "busy_cpus", lambda interval=0.05: 2.0)
     assert openmp_environment(2) == OPENMP_ENVIRONMENT
-    assert openmp_environment(2, run_threads=1) == {}     # one running thread waits for none
+    # one running thread waits for none, and no team of two forms at the binary's start
+    assert openmp_environment(2, run_threads=1) == {"OMP_THREAD_LIMIT": "1"}
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")          # the user's setting wins
     assert openmp_environment(2) == {}
 

@@ -152,16 +152,23 @@ def threads_for_run(threads: int, busy: float | None = None) -> int:
 def openmp_environment(threads: int, run_threads: int | None = None,
                        busy: float | None = None) -> dict:
     """The OpenMP environment of a run on ``run_threads`` of a binary compiled for
-    ``threads``: the libgomp default (spinning) when one thread runs or the
-    machine has a free CPU for every running thread, else
-    :data:`OPENMP_ENVIRONMENT` (passive waiting); settings in ``os.environ`` win.
-    ``busy``: :func:`busy_cpus` if already measured."""
+    ``threads``: ``OMP_THREAD_LIMIT=run_threads`` when fewer than the build's
+    threads run (the binary's start-up, before it reads ``$BIOOPZO_RUN_THREADS``,
+    would otherwise open a team of ``threads``, whose idle thread then woke and
+    spun at every later parallel region: under two busy processes that halved
+    the speed of a 2-thread build running on 1); the libgomp default (spinning)
+    when the machine has a free CPU for every running thread, else
+    :data:`OPENMP_ENVIRONMENT` (passive waiting). Settings in ``os.environ``
+    win. ``busy``: :func:`busy_cpus` if already measured."""
     run_threads = threads if run_threads is None else run_threads
-    if threads <= 1 or run_threads <= 1:
+    if threads <= 1:
         return {}
-    if usable_cpus() - (busy_cpus() if busy is None else busy) >= run_threads - 0.5:
-        return {}
-    return {k: v for k, v in OPENMP_ENVIRONMENT.items() if k not in os.environ}
+    env = {}
+    if run_threads < threads:
+        env["OMP_THREAD_LIMIT"] = str(max(1, run_threads))
+    if run_threads > 1 and usable_cpus() - (busy_cpus() if busy is None else busy) < run_threads - 0.5:
+        env.update(OPENMP_ENVIRONMENT)
+    return {k: v for k, v in env.items() if k not in os.environ}
 
 
 def run_threads_code(threads: int) -> str:
