@@ -227,7 +227,7 @@ def faster_makefile(directory) -> bool:
         return False
     gch = f"{PRECOMPILED_HEADER}.gch"
     rules = (f"{gch}: {PRECOMPILED_HEADER} makefile\n"
-             f"\t$(CXX) $(CXXFLAGS) -x c++-header {PRECOMPILED_HEADER} -o {gch}\n\n"
+             f"\t$(CXX) $(CXXFLAGS) {PRECOMPILED_HEADER} -o {gch}\n\n"   # a .h: a C++ header
              f"%.o : %.cpp makefile {gch}\n"
              f"\t$(CXX) $(CXXFLAGS) -include {PRECOMPILED_HEADER} $< -o $@")
     makefile.write_text(text.replace(_OBJECT_RULE, rules))

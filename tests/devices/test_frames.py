@@ -12,7 +12,7 @@ from brian2 import NeuronGroup, StateMonitor, TimedArray, device, set_device
 
 from bioopzo.data.epochs import SparseValues
 from bioopzo.devices.cpp_standalone.frames import FrameInput
-from bioopzo.devices.cpp_standalone.run_files import _write_sparse
+from bioopzo.devices.cpp_standalone.run_files import write_sparse_file
 
 STEPS, N_INPUTS = 9, 70          # two bitmap words per step, the second one partial
 
@@ -39,7 +39,7 @@ def test_frames_read_what_a_timed_array_holds(tmp_path):
     net.run((STEPS + 2) * brian2.defaultclock.dt,
             namespace={"frames": frames.function, "timed": timed})
     device.build(directory=str(tmp_path), compile=True, run=False)
-    _write_sparse(tmp_path / "static_arrays" / frames.file_name, SparseValues.of(values),
+    write_sparse_file(tmp_path / "static_arrays" / frames.file_name, SparseValues.of(values),
                   frames.size, np.float64, always=True)
     device.run(directory=str(tmp_path), with_output=False)
     x, y = np.asarray(monitor.x), np.asarray(monitor.y)

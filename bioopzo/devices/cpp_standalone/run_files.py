@@ -31,7 +31,8 @@ from bioopzo.data.epochs import SparseValues
 from bioopzo.devices.brian2_compat import timed_array_file
 from bioopzo.devices.cpp_standalone.frames import FRAMES_FOLDER_VARIABLE, FrameInput
 
-__all__ = ["run_arguments", "sparse_values_code", "write_sparse_values", "sparse_file_name",
+__all__ = ["run_arguments", "sparse_values_code", "write_sparse_values", "write_sparse_file",
+           "sparse_file_name",
            "RUN_FILES_VARIABLE"]
 
 #: environment variable naming the folder of a run's sparse files (default ``static_arrays``)
@@ -53,7 +54,7 @@ def run_arguments(args: dict, folder: Path, files: list) -> list[str]:
             path = folder / key.file_name
             path.unlink(missing_ok=True)
             sparse = value if isinstance(value, SparseValues) else SparseValues.of(value)
-            _write_sparse(path, sparse, key.size, np.dtype(np.float64), always=True)
+            write_sparse_file(path, sparse, key.size, np.dtype(np.float64), always=True)
             files.append(path)
             continue
         if isinstance(key, TimedArray):
@@ -87,11 +88,12 @@ def write_sparse_values(path: Path, values: SparseValues, compiled: np.ndarray) 
     """Write ``values`` (a run's values of a TimedArray whose compiled values are
     ``compiled``) to ``path`` in the sparse form of the module docstring, if that
     is smaller than the dense file; False (nothing written) otherwise."""
-    return _write_sparse(path, values, compiled.size, compiled.dtype)
+    return write_sparse_file(path, values, compiled.size, compiled.dtype)
 
 
-def _write_sparse(path: Path, values: SparseValues, size: int, dtype, always: bool = False) -> bool:
-    """:func:`write_sparse_values` for ``size`` compiled values of ``dtype``;
+def write_sparse_file(path: Path, values: SparseValues, size: int, dtype, always: bool = False) -> bool:
+    """Write ``values`` to ``path`` in the sparse form of the module docstring, for
+    ``size`` compiled values of ``dtype`` (:func:`write_sparse_values`);
     ``always``: write the sparse form even where the dense one is smaller."""
     if values.size != size:
         raise ValueError(f"run argument {path.name}: {values.size} values, the compiled "
