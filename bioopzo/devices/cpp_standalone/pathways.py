@@ -58,8 +58,8 @@ layout walks the lists as above.
   synapse or target. The blocks begin on cache lines (64 bytes) of the first
   written postsynaptic array: two threads that wrote the two ends of one line
   at every event would pass that line between their cores at every event
-  (false sharing; on this project's 2-core machine the 2-thread build ran at
-  0.73x the 1-thread one before the blocks were aligned).
+  (false sharing, which with the half-row walks made the 2-thread nmnist
+  build 0.73x the 1-thread one on this project's 2-core machine).
 - ``"accumulate"`` (OpenMP, large matrices): the code adds to one postsynaptic
   variable ``X`` only as ``X_post += e`` (the forward input), as in the list
   walk's schedule of that name: the step's events are cut into K contiguous
@@ -80,8 +80,8 @@ second thread pay (benchmarks/throughput.py, README Performance).
 
 Summed variables. Brian2 sums ``x_post = f(...) (summed)`` by walking every
 synapse through the pre- and postsynaptic index arrays, a scatter-add the
-compiler cannot vectorise (on nmnist's 10 x 800 feedback, 9 % of a 1-thread
-run). :func:`dense_summed_variables` gives the summed variables of Synapses
+compiler cannot vectorise (on nmnist's 10 x 800 feedback, 8 % of a 1-thread
+run; under 1 % after). :func:`dense_summed_variables` gives the summed variables of Synapses
 between whole groups a template that checks connect()'s layout once per run and
 then walks every target of every source directly, in synapse order: the same
 additions in the same order, bitwise Brian2's sum.
