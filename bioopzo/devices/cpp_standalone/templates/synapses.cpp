@@ -110,6 +110,43 @@ Brian2's queue: bitwise the result of one thread's list walk.
     }
 {% endmacro %}
 
+{% macro _accumulate_in_parts(buffers, part) %}
+    {#- the accumulate schedules: K parts (K build threads) of the walk, given by
+        caller() with ``part`` in 0..K-1; part 0 adds into the accumulated variable,
+        part k > 0 into a zeroed buffer of its own; after a barrier the buffers are
+        added in part order (deterministic on any number of running threads) #}
+    {% set _acc_ptr = get_array_name(variables[accumulate_variable]) %}
+    {% set _acc_type = c_data_type(variables[accumulate_variable].dtype) %}
+    static std::vector<{{_acc_type}}> {{buffers}};
+    const int _n_parts = {{ openmp_pragma('get_num_threads') }};   // the build's threads
+    const size_t _n_accumulated = {{accumulate_size}};
+    if ({{buffers}}.size() != (size_t)(_n_parts - 1) * _n_accumulated)
+        {{buffers}}.assign((size_t)(_n_parts - 1) * _n_accumulated, 0);
+    {{_acc_type}}* const _buffers = {{buffers}}.empty() ? 0 : &{{buffers}}[0];
+    {{_acc_type}}* const _accumulated = {{_acc_ptr}};
+    {{ openmp_pragma('parallel') }}
+    {
+    const int _n_running = omp_get_num_threads();
+    for(int {{part}}=omp_get_thread_num(); {{part}}<_n_parts; {{part}}+=_n_running)
+    {
+        {{_acc_type}}* __restrict {{_acc_ptr}} = {{part}} == 0 ? _accumulated
+                                                 : _buffers + (size_t)({{part}} - 1) * _n_accumulated;
+        {{ caller() }}
+    }
+    {{ openmp_pragma('barrier') }}
+    {{ openmp_pragma('static') }}
+    for(size_t _target=0; _target<_n_accumulated; _target++)
+    {
+        for(int _other=1; _other<_n_parts; _other++)
+        {
+            {{_acc_type}}& _part = _buffers[(size_t)(_other - 1) * _n_accumulated + _target];
+            _accumulated[_target] += _part;
+            _part = 0;
+        }
+    }
+    }
+{% endmacro %}
+
 {% block before_code %}
     {% if _dense and synapse_lists == pathway.name %}
     // bioopzo.pathways: does synapse s connect s / N_post to s % N_post, for every
@@ -175,40 +212,13 @@ Brian2's queue: bitwise the result of one thread's list walk.
     {{ _walk_targets('_bounds[0]', '_bounds[1]') }}
     }
     {% elif dense_schedule == 'accumulate' %}
-    {% set _acc_ptr = get_array_name(variables[accumulate_variable]) %}
-    {% set _acc_type = c_data_type(variables[accumulate_variable].dtype) %}
     // bioopzo.pathways: dense layout; {{accumulate_variable}} += ... from K contiguous
     // blocks of the step's events (K build threads), each over whole rows, block 0
     // into the target, block t > 0 into a buffer of its own, then summed in block order
-    static std::vector<{{_acc_type}}> _dense_buffers;
-    const int _n_blocks = {{ openmp_pragma('get_num_threads') }};   // the build's threads
-    const size_t _n_accumulated = {{accumulate_size}};
-    if (_dense_buffers.size() != (size_t)(_n_blocks - 1) * _n_accumulated)
-        _dense_buffers.assign((size_t)(_n_blocks - 1) * _n_accumulated, 0);
-    {{_acc_type}}* const _buffers = _dense_buffers.empty() ? 0 : &_dense_buffers[0];
-    {{_acc_type}}* const _accumulated = {{_acc_ptr}};
-    {{ openmp_pragma('parallel') }}
-    {
-    const int _n_running = omp_get_num_threads();
-    for(int _block=omp_get_thread_num(); _block<_n_blocks; _block+=_n_running)
-    {
-        const int _thread = _block, _n_threads = _n_blocks;
-        {{_acc_type}}* __restrict {{_acc_ptr}} = _block == 0 ? _accumulated
-                                                 : _buffers + (size_t)(_block - 1) * _n_accumulated;
+    {% call _accumulate_in_parts('_dense_buffers', '_block') %}
+        const int _thread = _block, _n_threads = _n_parts;
         {{ _walk_targets('0', dense_targets, split_events=True) }}
-    }
-    {{ openmp_pragma('barrier') }}
-    {{ openmp_pragma('static') }}
-    for(size_t _target=0; _target<_n_accumulated; _target++)
-    {
-        for(int _other=1; _other<_n_blocks; _other++)
-        {
-            {{_acc_type}}& _part = _buffers[(size_t)(_other - 1) * _n_accumulated + _target];
-            _accumulated[_target] += _part;
-            _part = 0;
-        }
-    }
-    }
+    {% endcall %}
     {% elif dense_schedule == 'events' %}
     // bioopzo.pathways: dense layout, synaptic writes only; each thread walks the
     // whole rows of a contiguous block of the step's events
@@ -241,38 +251,11 @@ Brian2's queue: bitwise the result of one thread's list walk.
     {{ _walk_events(synapse_lists ~ '.queue[_build_thread]') }}
     }
     {% elif _schedule == 'accumulate' %}
-    {% set _acc_ptr = get_array_name(variables[accumulate_variable]) %}
-    {% set _acc_type = c_data_type(variables[accumulate_variable].dtype) %}
     // bioopzo.pathways: {{accumulate_variable}} += ... from every thread's own synapse lists,
     // into thread 0's target or a per-thread buffer, then summed in thread order
-    static std::vector<{{_acc_type}}> _thread_buffers;
-    const int _n_threads = {{ openmp_pragma('get_num_threads') }};   // the build's threads
-    const size_t _n_accumulated = {{accumulate_size}};
-    if (_thread_buffers.size() != (size_t)(_n_threads - 1) * _n_accumulated)
-        _thread_buffers.assign((size_t)(_n_threads - 1) * _n_accumulated, 0);
-    {{_acc_type}}* const _buffers = _thread_buffers.empty() ? 0 : &_thread_buffers[0];
-    {{_acc_type}}* const _accumulated = {{_acc_ptr}};
-    {{ openmp_pragma('parallel') }}
-    {
-    const int _n_running = omp_get_num_threads();
-    for(int _build_thread=omp_get_thread_num(); _build_thread<_n_threads; _build_thread+=_n_running)
-    {
-        {{_acc_type}}* __restrict {{_acc_ptr}} = _build_thread == 0 ? _accumulated
-                                                 : _buffers + (size_t)(_build_thread - 1) * _n_accumulated;
+    {% call _accumulate_in_parts('_thread_buffers', '_build_thread') %}
         {{ _walk_events(synapse_lists ~ '.queue[_build_thread]') }}
-    }
-    {{ openmp_pragma('barrier') }}
-    {{ openmp_pragma('static') }}
-    for(size_t _target=0; _target<_n_accumulated; _target++)
-    {
-        for(int _other=1; _other<_n_threads; _other++)
-        {
-            {{_acc_type}}& _part = _buffers[(size_t)(_other - 1) * _n_accumulated + _target];
-            _accumulated[_target] += _part;
-            _part = 0;
-        }
-    }
-    }
+    {% endcall %}
     {% endif %}
     }
 {% endblock %}
