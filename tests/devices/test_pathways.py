@@ -155,8 +155,9 @@ def test_another_brian2_keeps_brians_templates(monkeypatch):
 
 def test_small_deterministic_groups_run_on_one_thread(monkeypatch):
     """Groups under MIN_PARALLEL_NEURONS without random draws, and the summed
-    variables onto them, get the code object rendered without OpenMP; a group
-    that draws, a large group and any 1-thread build keep Brian2's."""
+    variables onto them, get the code object rendered without OpenMP and with
+    independent (vectorisable) neuron loops; a group that draws, a large group
+    and any 1-thread build keep Brian2's."""
     monkeypatch.setattr(pathways, "_threads", lambda: 2)
     small = NeuronGroup(10, "v : 1\ng : 1", name="serial_small*")
     small.run_regularly("v = 0.5*v + g")
@@ -175,6 +176,37 @@ def test_small_deterministic_groups_run_on_one_thread(monkeypatch):
     assert pathways._serial_pragma("with_openmp") is False
     monkeypatch.setattr(pathways, "_threads", lambda: 0)
     assert pathways.serial_small_groups(objects) == []
+    monkeypatch.setattr(pathways, "_threads", lambda: None)     # runtime, genn, cuda
+    assert pathways.serial_small_groups(objects) == []
+
+
+def test_serial_neuron_loops_are_marked_independent(tmp_path):
+    """The one-thread code objects' state updaters and run_regularly loops carry
+    ``#pragma GCC ivdep`` and no OpenMP pragma; Brian2's (OpenMP) ones keep
+    their ``omp parallel for``."""
+    from brian2 import device, ms, prefs, run, set_device
+
+    device.reinit()
+    set_device("cpp_standalone", directory=str(tmp_path), build_on_run=False)
+    prefs.devices.cpp_standalone.openmp_threads = 2
+    try:
+        small = NeuronGroup(10, "dv/dt = -v/(10*ms) : 1", name="ivdep_small")
+        small.run_regularly("v = 0.5*v + 1")
+        large = NeuronGroup(pathways.MIN_PARALLEL_NEURONS, "dv/dt = -v/(10*ms) : 1",
+                            name="ivdep_large")
+        assert pathways.serial_small_groups([small, large]) == ["ivdep_small"]
+        run(1 * ms)
+        device.build(directory=str(tmp_path), compile=False, run=False)
+        code = {path.name: path.read_text() for path in (tmp_path / "code_objects").glob("*.cpp")}
+    finally:
+        device.reinit()
+        set_device("runtime")
+        prefs.devices.cpp_standalone.openmp_threads = 0
+    for name in ("ivdep_small_stateupdater_codeobject.cpp",
+                 "ivdep_small_run_regularly_codeobject.cpp"):
+        assert "#pragma GCC ivdep" in code[name] and "#pragma omp" not in code[name], name
+    large_code = code["ivdep_large_stateupdater_codeobject.cpp"]
+    assert "#pragma omp parallel for" in large_code and "#pragma GCC ivdep" not in large_code
 
 
 #: the three dense walks' pathways: an accumulated input with a synaptic update,

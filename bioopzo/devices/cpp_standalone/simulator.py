@@ -60,6 +60,7 @@ from bioopzo.devices.cpp_standalone.run_files import (RUN_FILES_VARIABLE, run_ar
 from bioopzo.devices.cpp_standalone.threads import (RUN_THREADS_VARIABLE, LoadMeter,
                                                     openmp_environment, run_threads_code,
                                                     threads_for_run)
+from bioopzo.devices.cpp_standalone.vector_math import use_vector_math, write_header
 from bioopzo.network import BrianNetwork, silence_expected_warnings
 
 __all__ = ["StandaloneSimulator", "standalone_capabilities", "configure_make",
@@ -121,6 +122,7 @@ class StandaloneSimulator(Simulator):
         capabilities = self.capabilities
         prefs.devices.cpp_standalone.openmp_threads = capabilities.openmp_threads
         prefs.core.default_float_dtype = np.dtype(self.config.device.precision).type
+        vector_math = use_vector_math(device)
         configure_make()
         brian2.defaultclock.dt = self.config.neuron.dt
         net = BrianNetwork(self.config, self.n_inputs, self.n_classes, data, state,
@@ -148,6 +150,8 @@ class StandaloneSimulator(Simulator):
                                  "Brian2 project; choose an empty or new folder")
             shutil.rmtree(self.build_dir)   # a stale project of an earlier build
         device.build(directory=str(self.build_dir), compile=False, run=False)
+        if vector_math:
+            write_header(self.build_dir)
         self._trim_project(net)
         self.used_cached_build = self._compile()
         self._exchange = exchange_folder(self._exchanged_bytes(net, state))
