@@ -180,8 +180,10 @@ class BrianNetwork:
         self.state_layout = self._state_layout()
         self.set_state(state)
 
-    def check_data(self, data: EpochData) -> None:
-        """The data fit this network: labels, input shape and values for its encoding."""
+    def check_data(self, data: EpochData, nonzero_frames: np.ndarray | None = None) -> None:
+        """The data fit this network: labels, input shape and values for its
+        encoding. ``nonzero_frames``: the frames' non-zero values, where the
+        caller has them (checked instead of every frame value: zeros pass)."""
         check_labels(data.labels, self.n_classes, "sample labels")
         x = data.inputs
         if self.encoder.per_step:
@@ -189,8 +191,9 @@ class BrianNetwork:
                 raise ConfigError(
                     f"[data] encoding = 'frames' needs per-step data of shape (samples, "
                     f"{self.steps}, inputs), got {x.shape}; use an event data set, or another encoding")
+            values = x if nonzero_frames is None else nonzero_frames
             # min >= 0 fails on NaN and -inf, a finite max excludes +inf
-            if x.size and not (x.min() >= 0 and np.isfinite(x.max())):
+            if values.size and not (values.min() >= 0 and np.isfinite(values.max())):
                 raise ConfigError("frames must be finite and non-negative (event counts or rates)")
         else:
             if x.ndim != 2:
@@ -205,17 +208,26 @@ class BrianNetwork:
         if x.shape[-1] != self.n_inputs:
             raise ValueError(f"the data have {x.shape[-1]} inputs, the network {self.n_inputs}")
 
-    def streams(self, data: EpochData, sparse_inputs: bool = False) -> dict:
+    def sparse_inputs(self, data: EpochData) -> SparseValues:
+        """The inputs of ``data`` (materialised) as :class:`SparseValues` of the
+        flat values :meth:`streams` passes, the inert extra sample included."""
+        x = np.asarray(data.inputs)
+        extra = int(self.accumulated)
+        return SparseValues.of(x, (len(x) + extra) * int(np.prod(x.shape[1:])))
+
+    def streams(self, data: EpochData, sparse_inputs: bool | SparseValues = False) -> dict:
         """Values of the TimedArrays, plus one inert sample for the final step of
         the accumulated schedules; ``sparse_inputs``: the inputs' values as
-        :class:`SparseValues` of the same flat values."""
+        :class:`SparseValues` of the same flat values (True: computed here; or
+        :meth:`sparse_inputs`'s result)."""
         extra = int(self.accumulated)
         pad = lambda a: np.concatenate([np.asarray(a, float), np.zeros(extra)])  # noqa: E731
         streams = {}
         key = "input_frame" if self.encoder.per_step else "input_intensity"
-        if sparse_inputs:
-            x = np.asarray(data.inputs)
-            streams[key] = SparseValues.of(x, (len(x) + extra) * int(np.prod(x.shape[1:])))
+        if isinstance(sparse_inputs, SparseValues):
+            streams[key] = sparse_inputs
+        elif sparse_inputs:
+            streams[key] = self.sparse_inputs(data)
         else:
             x = np.asarray(data.inputs, dtype=float)
             if extra:
@@ -576,11 +588,13 @@ class BrianNetwork:
         """Assign learnable state directly (runtime device, or initial values)."""
         self.state_layout.assign(state)
 
-    def check_run_data(self, data: EpochData) -> EpochData:
+    def check_run_data(self, data: EpochData, sparse: SparseValues | None = None) -> EpochData:
         """``data`` with materialised inputs, checked to fit this network and the
-        fixed number of samples a compiled model streams per run."""
+        fixed number of samples a compiled model streams per run (``sparse``:
+        the inputs' :meth:`sparse_inputs`, whose values are checked instead of
+        every input)."""
         data = data.chunk(0, data.n_samples)
-        self.check_data(data)
+        self.check_data(data, None if sparse is None else sparse.values)
         if data.n_samples != self.n_samples:
             raise ValueError(f"the compiled model streams {self.n_samples} samples per run, "
                              f"got {data.n_samples}")
@@ -592,8 +606,12 @@ class BrianNetwork:
         (``sparse_inputs``: the inputs as :class:`SparseValues`)."""
         args = self.state_layout.run_args(state)
         if data is not None:
-            data = self.check_run_data(data)
-            for name, values in self.streams(data, sparse_inputs).items():
+            data = data.chunk(0, data.n_samples)    # the inputs materialised once
+            sparse = (self.sparse_inputs(data) if sparse_inputs and self.encoder.per_step
+                      and np.asarray(data.inputs).ndim == 3 else None)
+            data = self.check_run_data(data, sparse)
+            for name, values in self.streams(data, sparse if sparse is not None
+                                             else sparse_inputs).items():
                 key = self.timed_arrays.get(name, None)
                 args[self.frame_inputs[name] if key is None else key] = values
         return args
