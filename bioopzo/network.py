@@ -175,6 +175,9 @@ class BrianNetwork:
         #: the groups whose code runs on one thread (cpp_standalone with OpenMP)
         self.serial_groups = ([] if capabilities.serial_code is None else
                               capabilities.serial_code(objects))
+        #: the event tests given the device's own code (cpp_standalone: two passes)
+        self.two_pass_tests = ([] if capabilities.event_tests is None else
+                               capabilities.event_tests(objects))
         self.network = Network(objects)
         #: where each name of the learnable state lives in this network
         self.state_layout = self._state_layout()

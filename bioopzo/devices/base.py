@@ -77,6 +77,10 @@ class DeviceCapabilities:
         Runs the code of small groups on one thread (cpp_standalone: without
         OpenMP regions, which cost more than their loops): ``f(objects) ->
         [group names]``.
+    event_tests : callable or None
+        Gives the NeuronGroups' event tests the device's own code
+        (cpp_standalone: two passes, the first vectorised; events.py):
+        ``f(objects) -> [thresholder names]``.
     frame_input : callable or None
         The inputs' frames as the device's own function instead of a TimedArray:
         ``f(name, dense values (steps, inputs), dt) -> object`` with ``.function``
@@ -97,6 +101,7 @@ class DeviceCapabilities:
     uniform: object = None
     pathway_templates: Callable | None = None
     serial_code: Callable | None = None
+    event_tests: Callable | None = None
     frame_input: Callable | None = None
     openmp_threads: int = 0
     run_args: bool = False

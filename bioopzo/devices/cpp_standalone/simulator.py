@@ -49,6 +49,7 @@ from bioopzo.devices.brian2_compat import (last_run_time, seed_generators_code,
                                            skip_written_arrays, standalone_array_variables,
                                            static_array_file, synaptic_pathways,
                                            timed_array_file)
+from bioopzo.devices.cpp_standalone.events import two_pass_event_tests
 from bioopzo.devices.cpp_standalone.exchange import exchange_folder, remove_folder
 from bioopzo.devices.cpp_standalone.frames import frame_input
 from bioopzo.devices.cpp_standalone.gaussian import CPP_GAUSSIAN, CPP_UNIFORM
@@ -84,7 +85,8 @@ def standalone_capabilities(threads: int = 1) -> DeviceCapabilities:
     without spike queues and input frames kept as their non-zero values included."""
     return DeviceCapabilities(gaussian=CPP_GAUSSIAN, uniform=CPP_UNIFORM,
                               pathway_templates=assign_schedules, slot_histories=serial_event_code,
-                              serial_code=serial_small_groups, frame_input=frame_input,
+                              serial_code=serial_small_groups, event_tests=two_pass_event_tests,
+                              frame_input=frame_input,
                               openmp_threads=threads if threads > 1 else 0, run_args=True)
 
 

@@ -20,7 +20,7 @@ as Brian2's template does.
     {{scalar_code|autoindent}}
 
     const int _N = {{constant_or_scalar('N', variables['N'])}};
-    {% if independent_neuron_loops %}
+    {% if independent_neuron_loops is defined and independent_neuron_loops %}
     // one thread, vectorisable (bioopzo.devices.cpp_standalone.pathways.serial_small_groups)
     #pragma GCC ivdep
     {% else %}
