@@ -596,7 +596,7 @@ class BrianNetwork:
         fixed number of samples a compiled model streams per run (``sparse``:
         the inputs' :meth:`sparse_inputs`, whose values are checked instead of
         every input)."""
-        data = data.chunk(0, data.n_samples)
+        data = data.chunk(0, data.n_samples, lazy=sparse is not None)
         self.check_data(data, None if sparse is None else sparse.values)
         if data.n_samples != self.n_samples:
             raise ValueError(f"the compiled model streams {self.n_samples} samples per run, "
@@ -609,9 +609,17 @@ class BrianNetwork:
         (``sparse_inputs``: the inputs as :class:`SparseValues`)."""
         args = self.state_layout.run_args(state)
         if data is not None:
-            data = data.chunk(0, data.n_samples)    # the inputs materialised once
-            sparse = (self.sparse_inputs(data) if sparse_inputs and self.encoder.per_step
-                      and np.asarray(data.inputs).ndim == 3 else None)
+            sparse = None
+            if sparse_inputs and self.encoder.per_step:
+                # from sources that give their non-zero entries (SparseFrames, EventFrames)
+                sparse = data.sparse_inputs()
+                if sparse is not None and self.accumulated:
+                    sparse = SparseValues(sparse.index, sparse.values,
+                                          sparse.size + int(np.prod(data.inputs.shape[1:])))
+            if sparse is None:
+                data = data.chunk(0, data.n_samples)    # the inputs materialised once
+                if sparse_inputs and self.encoder.per_step and np.asarray(data.inputs).ndim == 3:
+                    sparse = self.sparse_inputs(data)
             data = self.check_run_data(data, sparse)
             for name, values in self.streams(data, sparse if sparse is not None
                                              else sparse_inputs).items():

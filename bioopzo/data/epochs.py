@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SampleInputs", "EpochData", "make_epoch_data", "SparseValues"]
+__all__ = ["SampleInputs", "ZeroSamples", "EpochData", "make_epoch_data", "SparseValues"]
 
 
 @dataclass(frozen=True)
@@ -99,8 +99,64 @@ class SampleInputs:
             return np.zeros((0, *self.sample_shape))
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
+    def sparse_rows(self, start: int, stop: int) -> "SparseValues | None":
+        """Rows start..stop flattened as :class:`SparseValues`, from sources that
+        give their rows' non-zero entries themselves (``source.sparse_rows(indices)``,
+        e.g. :class:`bioopzo.data.sparse_frames.SparseFrames`); None if one of
+        the rows' sources does not."""
+        per_sample = int(np.prod(self.sample_shape))
+        indices, values, offset, row = [], [], 0, 0
+        for src, idx in self.segments:
+            lo, hi = max(start - offset, 0), min(stop - offset, len(idx))
+            if lo < hi:
+                if not hasattr(src, "sparse_rows"):
+                    return None
+                part = src.sparse_rows(idx[lo:hi])
+                indices.append(part.index + row * per_sample)
+                values.append(part.values)
+                row += hi - lo
+            offset += len(idx)
+        if not indices:
+            return SparseValues(np.zeros(0, np.int64), np.zeros(0), (stop - start) * per_sample)
+        return SparseValues(np.concatenate(indices), np.concatenate(values),
+                            (stop - start) * per_sample)
+
+    def subset(self, start: int, stop: int, padding: int = 0) -> "SampleInputs":
+        """Rows start..stop, followed by ``padding`` all-zero samples, still lazy."""
+        segments, offset = [], 0
+        for src, idx in self.segments:
+            lo, hi = max(start - offset, 0), min(stop - offset, len(idx))
+            if lo < hi:
+                segments.append((src, idx[lo:hi]))
+            offset += len(idx)
+        if padding:
+            segments.append((ZeroSamples(padding, self.sample_shape), np.arange(padding)))
+        if not segments:
+            segments.append((ZeroSamples(0, self.sample_shape), np.arange(0)))
+        return SampleInputs(segments)
+
     def __repr__(self) -> str:
         return f"<SampleInputs {self.shape} in {len(self.segments)} segment(s)>"
+
+
+class ZeroSamples:
+    """``n`` all-zero float32 samples of ``sample_shape`` (the inert padding of a
+    run), a frame source with :meth:`sparse_rows`."""
+
+    def __init__(self, n: int, sample_shape: tuple):
+        self.shape = (int(n), *sample_shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, indices) -> np.ndarray:
+        rows = np.arange(len(self))[indices] if isinstance(indices, slice) else np.atleast_1d(indices)
+        return np.zeros((len(rows), *self.shape[1:]), dtype=np.float32)
+
+    def sparse_rows(self, indices) -> SparseValues:
+        n = len(np.atleast_1d(indices))
+        return SparseValues(np.zeros(0, np.int64), np.zeros(0, np.float32),
+                            n * int(np.prod(self.shape[1:])))
 
 
 @dataclass(frozen=True)
@@ -137,14 +193,17 @@ class EpochData:
         x = np.asarray(self.inputs[start:stop])
         return x if x.dtype.kind == "f" else x.astype(float)
 
-    def chunk(self, start: int, stop: int, size: int | None = None) -> "EpochData":
+    def chunk(self, start: int, stop: int, size: int | None = None,
+              lazy: bool = False) -> "EpochData":
         """Samples start..stop with materialised inputs, padded with inert
-        samples to ``size``."""
+        samples to ``size``; ``lazy``: inputs read on demand (a
+        :class:`SampleInputs`) where they already are."""
         size = stop - start if size is None else size
         pad = size - (stop - start)
         if pad < 0:
             raise ValueError(f"{stop - start} samples do not fit a run of {size}")
-        x = self.input_rows(start, stop)
+        lazy = lazy and isinstance(self.inputs, SampleInputs)
+        x = self.inputs.subset(start, stop, pad) if lazy else self.input_rows(start, stop)
         factor = (np.ones(self.n_samples) if self.lr_factor is None
                   else np.asarray(self.lr_factor, float))
 
@@ -152,15 +211,23 @@ class EpochData:
             a = np.asarray(a)[start:stop]
             return np.concatenate([a, np.full(pad, value, dtype=a.dtype)]) if pad else a
 
-        if pad:
+        if pad and not lazy:
             x = np.concatenate([x, np.zeros((pad, *x.shape[1:]), dtype=x.dtype)])
         return EpochData(x, fill(self.labels, 0), fill(self.is_training), fill(self.ends_batch),
                          fill(factor, 1.0), pad)
 
-    def chunks(self, size: int):
-        """Consecutive runs of ``size`` samples (the last one padded)."""
+    def chunks(self, size: int, lazy: bool = False):
+        """Consecutive runs of ``size`` samples (the last one padded); ``lazy``:
+        see :meth:`chunk`."""
         for start in range(0, self.n_samples, size):
-            yield self.chunk(start, min(start + size, self.n_samples), size)
+            yield self.chunk(start, min(start + size, self.n_samples), size, lazy)
+
+    def sparse_inputs(self) -> "SparseValues | None":
+        """All inputs flattened as :class:`SparseValues`, where the sources give
+        their non-zero entries (:meth:`SampleInputs.sparse_rows`); else None."""
+        if not isinstance(self.inputs, SampleInputs):
+            return None
+        return self.inputs.sparse_rows(0, self.n_samples)
 
 
 def make_epoch_data(x_train, y_train, x_test, y_test, samples_per_update: int,

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bioopzo.config import ConfigError, DataConfig
+from bioopzo.data.epochs import SparseValues
 
 __all__ = ["Binning", "EventFrames"]
 
@@ -226,6 +227,21 @@ class EventFrames:
         for row, k in enumerate(idx):
             out[row] = self.binning.values_of(self.counts(k))
         return out[0] if scalar else out
+
+    def sparse_rows(self, indices) -> SparseValues:
+        """The non-zero entries of ``self[indices]`` flattened (C order), taken
+        from each sample's counts without building its float32 frames."""
+        per_sample = self.shape[1] * self.shape[2]
+        rows = np.atleast_1d(np.asarray(indices, dtype=np.int64))
+        index, values = [], []
+        for row, k in enumerate(rows):
+            counts = self.counts(int(k) + len(self) if k < 0 else int(k)).ravel()
+            at = np.flatnonzero(counts)
+            index.append(at + row * per_sample)
+            values.append(self.binning.values_of(counts[at]))
+        if not index:
+            return SparseValues(np.zeros(0, np.int64), np.zeros(0, np.float32), 0)
+        return SparseValues(np.concatenate(index), np.concatenate(values), len(rows) * per_sample)
 
     def __array__(self, dtype=None, copy=None):
         """All samples as one array (only for small sources: N T n float32 values)."""

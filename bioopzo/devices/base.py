@@ -152,6 +152,9 @@ class Simulator:
 
     name = ""
     capabilities = DeviceCapabilities()
+    #: a run's inputs may reach ``_run_samples`` unread (a lazy ``SampleInputs``:
+    #: the device reads them, e.g. as their non-zero entries from the sources)
+    lazy_inputs = False
 
     def __init__(self, config: ExperimentConfig, n_inputs: int, n_classes: int,
                  build_dir: str | Path | None = None, *, record_spikes: bool = False,
@@ -170,7 +173,7 @@ class Simulator:
         """Stream ``data`` through the model in runs of ``samples_per_run`` samples."""
         size = self._run_size(data)
         parts = []
-        for run, chunk in enumerate(data.chunks(size)):
+        for run, chunk in enumerate(data.chunks(size, lazy=self.lazy_inputs)):
             res = self._run_samples(chunk, state, run_seed(seed, run))
             state = res.state
             if chunk.n_padding:

@@ -94,6 +94,7 @@ class StandaloneSimulator(Simulator):
     """Brian2 cpp_standalone: compile once, re-run the binary with ``run_args``."""
 
     name = "cpp_standalone"
+    lazy_inputs = True     # frames from sparse sources never become dense (network.run_args)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -228,7 +229,7 @@ class StandaloneSimulator(Simulator):
         t0 = time.perf_counter()
         built = self.network is None
         if built:
-            self._build(data, state)
+            self._build(data.chunk(0, data.n_samples), state)     # the inputs read
         else:
             log.info("re-running the compiled binary in %s (no recompilation)", self.build_dir)
         net = self.network
