@@ -9,7 +9,9 @@ every ``s < N_pre N_post`` (what ``connect()`` creates; checked once per run,
 at the first step), the sum walks ``j`` for every source ``i`` directly, with
 no pre- or postsynaptic index array read and an inner loop the compiler
 vectorises. Each target receives its terms in the order of the synapses, as in
-Brian2's walk: bitwise the same sum. Any other layout runs Brian2's walk.
+Brian2's walk; under -ffast-math the vectorised expression may round
+differently from Brian2's scalar one (pathways.py: bitwise for a product, equal
+to rounding for OPZO's feedback). Any other layout runs Brian2's walk.
 #}
 {# USES_VARIABLES { N, _synaptic_pre } #}
 {% extends 'common_group.cpp' %}
