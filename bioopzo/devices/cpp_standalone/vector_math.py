@@ -17,7 +17,9 @@ step took 4,000 instead of 15,000 cycles (a 2-thread build on this project's
 
 Only ``expf``, so only float32 builds change: libmvec's ``expf`` differs from
 the scalar one by at most a few units in the last place, within the float32
-tolerance of the oracle tests. Double builds keep the scalar ``exp``.
+tolerance of the oracle tests. The declaration is in every code object, so in
+any float32 build GCC may also vectorise other loops that call ``expf`` where
+its own cost model finds it pays. Double builds keep the scalar ``exp``.
 Only with GCC on x86-64 Linux where libmvec is installed (glibc >= 2.22);
 elsewhere nothing is declared and the loops call the scalar function.
 """
