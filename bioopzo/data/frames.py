@@ -34,7 +34,7 @@ import numpy as np
 from bioopzo.config import ConfigError, DataConfig
 from bioopzo.data.epochs import SparseValues
 
-__all__ = ["Binning", "EventFrames"]
+__all__ = ["Binning", "EventFrames", "sample_indices"]
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,25 @@ class Binning:
         return self.values_of(self.counts(events))
 
 
+def sample_indices(indices, n: int) -> tuple[np.ndarray, bool]:
+    """A frame source's sample ``indices`` (an int, ints, a slice or a boolean
+    mask; negative counted from the end) as int64 in [0, n), and whether a
+    single int was given."""
+    if isinstance(indices, slice):
+        indices = np.arange(n)[indices]
+    idx = np.asarray(indices)
+    scalar = idx.ndim == 0
+    idx = np.atleast_1d(idx)
+    if idx.dtype == bool:
+        idx = np.flatnonzero(idx)
+    if idx.size and not np.issubdtype(idx.dtype, np.integer):
+        raise TypeError(f"frame sources are indexed by integer sample indices, got {idx.dtype}")
+    idx = idx.astype(np.int64)
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise IndexError(f"sample index out of range for {n} samples")
+    return np.where(idx < 0, idx + n, idx), scalar
+
+
 class EventFrames:
     """A lazy frame source: ``shape`` (N, T, n_inputs); ``frames[indices]`` reads the
     recordings of those samples and returns float32 (len(indices), T, n_inputs).
@@ -209,20 +228,7 @@ class EventFrames:
         return small
 
     def __getitem__(self, indices) -> np.ndarray:
-        if isinstance(indices, slice):
-            indices = np.arange(len(self))[indices]
-        idx = np.asarray(indices)
-        scalar = idx.ndim == 0
-        idx = np.atleast_1d(idx)
-        if idx.dtype == bool:
-            idx = np.flatnonzero(idx)
-        if idx.size and not np.issubdtype(idx.dtype, np.integer):
-            raise TypeError(f"frame sources are indexed by integer sample indices, got {idx.dtype}")
-        idx = idx.astype(np.int64)
-        n = len(self)
-        if idx.size and (idx.min() < -n or idx.max() >= n):
-            raise IndexError(f"sample index out of range for {n} samples")
-        idx = np.where(idx < 0, idx + n, idx)
+        idx, scalar = sample_indices(indices, len(self))
         out = np.empty((len(idx), *self.shape[1:]), np.float32)
         for row, k in enumerate(idx):
             out[row] = self.binning.values_of(self.counts(k))
@@ -232,10 +238,10 @@ class EventFrames:
         """The non-zero entries of ``self[indices]`` flattened (C order), taken
         from each sample's counts without building its float32 frames."""
         per_sample = self.shape[1] * self.shape[2]
-        rows = np.atleast_1d(np.asarray(indices, dtype=np.int64))
+        rows, _ = sample_indices(indices, len(self))
         index, values = [], []
         for row, k in enumerate(rows):
-            counts = self.counts(int(k) + len(self) if k < 0 else int(k)).ravel()
+            counts = self.counts(k).ravel()
             at = np.flatnonzero(counts)
             index.append(at + row * per_sample)
             values.append(self.binning.values_of(counts[at]))

@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from bioopzo.data.epochs import SparseValues
+from bioopzo.data.frames import sample_indices
 
 __all__ = ["SparseFrames"]
 
@@ -98,22 +99,6 @@ class SparseFrames:
         return (f"<SparseFrames {n} samples x {steps} steps x {n_inputs} inputs, "
                 f"{100 * density:.1f} % non-zero, {self.nbytes / 2**20:.1f} MB>")
 
-    def _indices(self, indices) -> tuple[np.ndarray, bool]:
-        if isinstance(indices, slice):
-            indices = np.arange(len(self))[indices]
-        idx = np.asarray(indices)
-        scalar = idx.ndim == 0
-        idx = np.atleast_1d(idx)
-        if idx.dtype == bool:
-            idx = np.flatnonzero(idx)
-        if idx.size and not np.issubdtype(idx.dtype, np.integer):
-            raise TypeError(f"frame sources are indexed by integer sample indices, got {idx.dtype}")
-        n = len(self)
-        idx = idx.astype(np.int64)
-        if idx.size and (idx.min() < -n or idx.max() >= n):
-            raise IndexError(f"sample index out of range for {n} samples")
-        return np.where(idx < 0, idx + n, idx), scalar
-
     def _entries(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(row of each entry among ``idx``, position of the entry in ``positions``)."""
         starts, lengths = self.offsets[idx], self.offsets[idx + 1] - self.offsets[idx]
@@ -125,14 +110,14 @@ class SparseFrames:
 
     def sparse_rows(self, indices) -> SparseValues:
         """The non-zero entries of ``self[indices]`` flattened (C order)."""
-        idx, _ = self._indices(indices)
+        idx, _ = sample_indices(indices, len(self))
         rows, at = self._entries(idx)
         per_sample = self.shape[1] * self.shape[2]
         index = rows * per_sample + self.positions[at]
         return SparseValues(index, self.values[at], len(idx) * per_sample)
 
     def __getitem__(self, indices) -> np.ndarray:
-        idx, scalar = self._indices(indices)
+        idx, scalar = sample_indices(indices, len(self))
         sparse = self.sparse_rows(idx)
         out = np.zeros(len(idx) * self.shape[1] * self.shape[2], dtype=np.float32)
         out[sparse.index] = sparse.values

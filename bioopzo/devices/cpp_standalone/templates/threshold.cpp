@@ -15,6 +15,15 @@ the inputs' event test took 4,600 instead of 8,400 cycles per step.
 #}
 {# USES_VARIABLES { N } #}
 {% extends 'common_group.cpp' %}
+{# neuron _idx has the event: its index into the event space, and for a
+   refractory spike the refractoriness Brian2's template sets #}
+{% macro _event(_eventspace) %}
+{{_eventspace}}[_count++] = _idx;
+{% if _uses_refractory %}
+{{not_refractory}}[_idx] = false;
+{{lastspike}}[_idx] = {{t}};
+{% endif %}
+{% endmacro %}
 {% block maincode %}
     //// MAIN CODE ////////////
     // scalar code
@@ -42,22 +51,14 @@ the inputs' event test took 4,600 instead of 8,400 cycles per step.
         while(_word)
         {
             const size_t _idx = _first + (__builtin_ctzll(_word) >> 3);
-            {{_eventspace}}[_count++] = _idx;
-            {% if _uses_refractory %}
-            {{not_refractory}}[_idx] = false;
-            {{lastspike}}[_idx] = {{t}};
-            {% endif %}
+            {{ _event(_eventspace) }}
             _word &= _word - 1;
         }
     }
     for(size_t _idx=_first; _idx<(size_t)N; _idx++)
     {
         if(_bioopzo_tests[_idx]) {
-            {{_eventspace}}[_count++] = _idx;
-            {% if _uses_refractory %}
-            {{not_refractory}}[_idx] = false;
-            {{lastspike}}[_idx] = {{t}};
-            {% endif %}
+            {{ _event(_eventspace) }}
         }
     }
     {% else %}
@@ -66,11 +67,7 @@ the inputs' event test took 4,600 instead of 8,400 cycles per step.
         const size_t _vectorisation_idx = _idx;
         {{vector_code|autoindent}}
         if(_cond) {
-            {{_eventspace}}[_count++] = _idx;
-            {% if _uses_refractory %}
-            {{not_refractory}}[_idx] = false;
-            {{lastspike}}[_idx] = {{t}};
-            {% endif %}
+            {{ _event(_eventspace) }}
         }
     }
     {% endif %}
