@@ -211,12 +211,17 @@ class BrianNetwork:
         if x.shape[-1] != self.n_inputs:
             raise ValueError(f"the data have {x.shape[-1]} inputs, the network {self.n_inputs}")
 
-    def sparse_inputs(self, data: EpochData) -> SparseValues:
-        """The inputs of ``data`` (materialised) as :class:`SparseValues` of the
-        flat values :meth:`streams` passes, the inert extra sample included."""
-        x = np.asarray(data.inputs)
-        extra = int(self.accumulated)
-        return SparseValues.of(x, (len(x) + extra) * int(np.prod(x.shape[1:])))
+    def sparse_inputs(self, data: EpochData, given: SparseValues | None = None) -> SparseValues:
+        """The inputs of ``data`` as :class:`SparseValues` of the flat values
+        :meth:`streams` passes, the inert extra sample included: the sources'
+        own entries where they give them (``given``, else
+        ``data.sparse_inputs()``: no dense frames), else the non-zero entries of
+        the (materialised) inputs."""
+        size = (data.n_samples + int(self.accumulated)) * int(np.prod(data.inputs.shape[1:]))
+        given = data.sparse_inputs() if given is None else given
+        if given is not None:
+            return SparseValues(given.index, given.values, size)
+        return SparseValues.of(np.asarray(data.inputs), size)
 
     def streams(self, data: EpochData, sparse_inputs: bool | SparseValues = False) -> dict:
         """Values of the TimedArrays, plus one inert sample for the final step of
@@ -610,16 +615,11 @@ class BrianNetwork:
         args = self.state_layout.run_args(state)
         if data is not None:
             sparse = None
-            if sparse_inputs and self.encoder.per_step:
-                # from sources that give their non-zero entries (SparseFrames, EventFrames)
-                sparse = data.sparse_inputs()
-                if sparse is not None and self.accumulated:
-                    sparse = SparseValues(sparse.index, sparse.values,
-                                          sparse.size + int(np.prod(data.inputs.shape[1:])))
-            if sparse is None:
+            given = data.sparse_inputs() if sparse_inputs and self.encoder.per_step else None
+            if given is None:
                 data = data.chunk(0, data.n_samples)    # the inputs materialised once
-                if sparse_inputs and self.encoder.per_step and np.asarray(data.inputs).ndim == 3:
-                    sparse = self.sparse_inputs(data)
+            if sparse_inputs and self.encoder.per_step and data.inputs.ndim == 3:
+                sparse = self.sparse_inputs(data, given)
             data = self.check_run_data(data, sparse)
             for name, values in self.streams(data, sparse if sparse is not None
                                              else sparse_inputs).items():
